@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point for `npx lading`: checks the runtime, then loads the bundled CLI.
+import module from 'node:module';
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `lading: Node.js ${process.versions.node} is not supported; use Node.js 24 or newer ` +
+      '(inside the project, `npx lading` uses the pinned runtime from node_modules/.bin).\n',
+  );
+  process.exit(2);
+}
+module.enableCompileCache?.();
+await import('../dist/cli.js');

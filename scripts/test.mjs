@@ -1,0 +1,48 @@
+// `npm test`: bundle, type-check, lint, then run every test file with Node's test runner.
+// Extra arguments select test files or directories: `npm test -- test/apk`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = join(root, 'node_modules/.bin');
+
+function run(title, cmd, args) {
+  const started = Date.now();
+  process.stdout.write(`\n== ${title}\n`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stdout.write(`\n${title} failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status || 1);
+  }
+  process.stdout.write(`== ${title}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+function testFiles(paths) {
+  const out = [];
+  const walk = (p) => {
+    if (statSync(p).isDirectory()) {
+      for (const e of readdirSync(p).sort()) walk(join(p, e));
+    } else if (p.endsWith('.test.ts')) out.push(p);
+  };
+  for (const p of paths) {
+    if (!existsSync(p)) throw new Error(`no such test path: ${p}`);
+    walk(p);
+  }
+  return out;
+}
+
+const selected = process.argv.slice(2);
+run('build', process.execPath, ['scripts/build.mjs']);
+if (selected.length === 0) {
+  run('typecheck', join(bin, 'tsc'), ['-p', 'tsconfig.json']);
+  run('lint', join(bin, 'biome'), ['check', 'src', 'test', 'scripts', 'bench', 'bin']);
+}
+const files = testFiles(selected.length ? selected : ['test']);
+// Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
+run(`tests (${files.length} files)`, process.execPath, [
+  '--test',
+  '--test-concurrency=3',
+  '--test-reporter=spec',
+  ...files,
+]);

@@ -1,0 +1,52 @@
+/**
+ * The lading CLI: parses flags and calls the library. Each command lives in its own file under
+ * commands/ and loads its implementation lazily, so `lading --help` and simple commands start fast.
+ */
+import { Command } from 'commander';
+import { registerBuild } from './commands/build.ts';
+import { registerDot } from './commands/dot.ts';
+import { registerIndex } from './commands/index-cmd.ts';
+import { registerKeygen } from './commands/keygen.ts';
+import { registerPackage } from './commands/package.ts';
+import { registerSchema } from './commands/schema.ts';
+import { registerShowConfig } from './commands/show-config.ts';
+import { registerShowPackages } from './commands/show-packages.ts';
+import { registerVerify } from './commands/verify.ts';
+import { registerWhy } from './commands/why.ts';
+import { fail } from './run.ts';
+
+const program = new Command('lading')
+  .description(
+    'Build reproducible OCI container images declaratively from APK packages (apko-compatible configs),\n' +
+      'and work with APK packages, indexes and keys.',
+  )
+  .version(process.env.LADING_VERSION ?? '0.1.0', '--version', 'print the lading version')
+  .option('--log-level <level>', 'debug, info, warn or error', 'info')
+  .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)')
+  .showHelpAfterError()
+  .configureHelp({ sortSubcommands: false });
+
+program.hook('preAction', (cmd) => {
+  const dir = cmd.opts().workdir as string | undefined;
+  if (dir) {
+    try {
+      process.chdir(dir);
+    } catch (e) {
+      process.stderr.write(`lading: error: cannot change to --workdir ${dir}: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+  }
+});
+
+registerBuild(program);
+registerShowPackages(program);
+registerDot(program);
+registerWhy(program);
+registerShowConfig(program);
+registerSchema(program);
+registerKeygen(program);
+registerPackage(program);
+registerIndex(program);
+registerVerify(program);
+
+program.parseAsync(process.argv).catch(fail);
