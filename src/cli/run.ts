@@ -25,7 +25,9 @@ export function fail(e: unknown): never {
 }
 
 /** Wraps an async command action so every failure ends the process with a clear message. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<void | number>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       const code = await fn(...args);

@@ -10,7 +10,10 @@ export interface Logger {
   error(message: string): void;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (s: string) => void = (s) => process.stderr.write(s)): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (s: string) => void = (s) => process.stderr.write(s),
+): Logger {
   const logger: Logger = {
     level,
     debug: (m) => emit('debug', m),

@@ -2,7 +2,7 @@
  * Real external tools used by the tests. A missing tool is a loud failure, never a skip:
  * `.ci/run` installs them all.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
