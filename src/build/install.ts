@@ -1,0 +1,369 @@
+/**
+ * Installs packages into the image filesystem with apk-tools 2.14's rules, and records what each
+ * package owns for the installed database. Package scripts are never run (as apko): they are kept for
+ * `scripts.tar`. Rules taken from apk-tools' database.c (apk_db_install_file):
+ * - top-level entries starting with `.` are skipped, `.keep_*` files are skipped;
+ * - a file overwriting another package's file is allowed for the same package name or origin, or when
+ *   `replaces` says so (with replaces_priority); the old owner keeps it when it has the higher priority;
+ *   otherwise it is a conflict — which we report as an error naming both packages and the path.
+ *   Identical content (same SHA-1 and type) is not a conflict (the first owner keeps it);
+ * - a directory shared by packages gets the lowest uid/gid among them and the AND of their modes;
+ * - names that are absolute, contain `..`/`.` components or control characters are refused (apk
+ *   skips them with a warning; a signed package carrying one is broken or malicious, so we stop).
+ */
+import { createHash } from 'node:crypto';
+import type { Acl, DbDir, DbFile } from '../apk/installed-db.ts';
+import type { PackageInfo } from '../apk/types.ts';
+import type { ContentSource } from '../fs/content.ts';
+import { baseName, parentOf } from '../fs/path.ts';
+import { directoryNode, type FsNode, type ImageFS } from '../fs/tree.ts';
+import type { TarEntry } from '../tar/reader.ts';
+import { LadingError } from '../util/errors.ts';
+import { satisfiesReplaces } from './replaces.ts';
+
+/** A package ready to install: metadata from its .PKGINFO and the entries of its data tar. */
+export interface InstallablePackage {
+  info: PackageInfo;
+  /** `Q1…` checksum of the control member (C:). */
+  checksum: string;
+  /** .PKGINFO `triggers` values. */
+  triggers: string[];
+  /** Control-tar scripts such as `.post-install`, with their tar metadata. */
+  scripts: { name: string; data: Buffer; mtime: number }[];
+  /** Entries of the data tar, in archive order. */
+  entries: TarEntry[];
+  /** Where the data tar's bytes are: entry data is at `entry.dataOffset` within it. */
+  data: { kind: 'file'; path: string } | { kind: 'bytes'; data: Buffer };
+  /** Hex SHA-256 of the data member(s); identifies the content for cache keys. */
+  datahash: string;
+}
+
+/** What one package owns after installation, in apk's order (directories as first seen in the archive). */
+export interface InstalledPackage {
+  pkg: InstallablePackage;
+  dirs: DbDir[];
+}
+
+interface Owner {
+  installed: InstalledPackage;
+  dir: DbDir;
+  file: DbFile;
+}
+
+interface DirOwnership {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
+
+export class Installer {
+  readonly fs: ImageFS;
+  readonly installed: InstalledPackage[] = [];
+  /** Canonical path → which package's file record owns it. */
+  readonly #owners = new Map<string, Owner>();
+  /** Canonical directory path → the merged ownership apk computes from every package that has it. */
+  readonly #dirAcl = new Map<string, DirOwnership>();
+
+  constructor(fs: ImageFS) {
+    this.fs = fs;
+  }
+
+  install(pkg: InstallablePackage): InstalledPackage {
+    const record: InstalledPackage = { pkg, dirs: [] };
+    const dirsByPath = new Map<string, DbDir>();
+    const hardlinkTargets = new Map<string, string>(); // entry name → canonical path in the image
+    const where = `${pkg.info.name}-${pkg.info.version}`;
+    const dirFor = (path: string): DbDir => {
+      let d = dirsByPath.get(path);
+      if (d === undefined) {
+        d = { path, acl: { uid: 0, gid: 0, mode: 0o755 }, files: [] };
+        dirsByPath.set(path, d);
+        record.dirs.push(d);
+      }
+      return d;
+    };
+
+    for (const entry of pkg.entries) {
+      if (entry.name.startsWith('.')) continue;
+      const name = checkEntryName(entry.name, where);
+      if (name === '') continue;
+      const acl = aclOf(entry);
+
+      if (entry.type === 'directory') {
+        const d = dirFor(name);
+        d.acl = acl;
+        this.#installDirectory(name, entry, acl, where);
+        continue;
+      }
+
+      const dirPath = parentOf(name);
+      const fileName = baseName(name);
+      if (fileName.startsWith('.keep_')) continue;
+      if (dirPath !== '' && !dirsByPath.has(dirPath)) {
+        throw new LadingError(
+          'PACKAGE_NO_DIRENT',
+          `package ${where}: ${name}: its directory is not in the archive`,
+          {
+            hint: 'the package is malformed; rebuild it with its directories included',
+          },
+        );
+      }
+      const dir = dirFor(dirPath);
+
+      const target = this.fs.resolve(name, false);
+      if (target === undefined) {
+        throw new LadingError(
+          'PACKAGE_BAD_PATH',
+          `package ${where}: cannot install ${name}: a parent is not a directory`,
+        );
+      }
+      const existing = this.fs.lstat(target);
+      if (existing?.type === 'directory') {
+        throw new LadingError(
+          'FILE_CONFLICT',
+          `package ${where}: cannot install ${entry.type} /${name}: a directory is already there${this.#ownerNote(target)}`,
+        );
+      }
+
+      const checksum = fileChecksum(entry, hardlinkTargets, pkg);
+      const previous = this.#owners.get(target);
+      if (previous !== undefined && previous.installed !== record) {
+        const decision = replaceDecision(previous.installed.pkg.info, pkg.info);
+        const identical =
+          existing !== undefined &&
+          previous.file.checksum !== undefined &&
+          previous.file.checksum === checksum &&
+          existing.type === nodeTypeOf(entry) &&
+          (entry.type !== 'symlink' || existing.linkname === entry.linkname);
+        if (decision === 'keep' || (decision === 'conflict' && identical)) {
+          continue;
+        }
+        if (decision === 'conflict') {
+          const other = previous.installed.pkg.info;
+          throw new LadingError(
+            'FILE_CONFLICT',
+            `packages ${other.name}-${other.version} and ${where} both contain /${name} with different contents`,
+            {
+              hint:
+                `the packages conflict; install only one of them, or have one declare replaces="${other.name}" ` +
+                'if it is meant to take over the file',
+            },
+          );
+        }
+        // the new package takes the file over: drop it from the previous owner's record
+        const files = previous.dir.files;
+        files.splice(files.indexOf(previous.file), 1);
+      }
+
+      const node = this.#nodeFor(entry, pkg, hardlinkTargets, where);
+      if (entry.type === 'hardlink') {
+        this.fs.put(target, node);
+      } else {
+        this.fs.put(target, node);
+      }
+      hardlinkTargets.set(name, target);
+      const file: DbFile = { name: fileName, acl, checksum };
+      const sameRecord = previous?.installed === record ? previous : undefined;
+      if (sameRecord) sameRecord.file.acl = acl;
+      if (sameRecord) sameRecord.file.checksum = checksum;
+      else dir.files.push(file);
+      this.#owners.set(target, sameRecord ?? { installed: record, dir, file });
+    }
+    this.installed.push(record);
+    return record;
+  }
+
+  /** Creates or updates a directory. A symlink to a directory (usr-merge) is kept as it is. */
+  #installDirectory(name: string, entry: TarEntry, acl: Acl, where: string): void {
+    const resolved = this.fs.resolve(name, true);
+    if (resolved === undefined) {
+      throw new LadingError(
+        'PACKAGE_BAD_PATH',
+        `package ${where}: cannot create directory /${name}: a parent is not a directory`,
+      );
+    }
+    const existing = this.fs.lstat(resolved);
+    if (existing !== undefined && existing.type !== 'directory') {
+      throw new LadingError(
+        'FILE_CONFLICT',
+        `package ${where}: cannot create directory /${name}: a ${existing.type} is already there${this.#ownerNote(resolved)}`,
+      );
+    }
+    const merged = mergeDirAcl(this.#dirAcl.get(resolved), acl);
+    this.#dirAcl.set(resolved, merged);
+    if (existing === undefined) {
+      if (this.fs.resolve(parentOf(resolved), true) === undefined || !this.fs.stat(parentOf(resolved))) {
+        this.fs.mkdirAll(parentOf(resolved));
+      }
+      this.fs.put(resolved, directoryNode({ ...merged, mtime: entry.mtime, xattrs: xattrsOf(entry) }));
+    } else {
+      existing.uid = merged.uid;
+      existing.gid = merged.gid;
+      existing.mode = merged.mode;
+      existing.mtime = entry.mtime;
+      const x = xattrsOf(entry);
+      if (x) existing.xattrs = x;
+    }
+  }
+
+  #nodeFor(entry: TarEntry, pkg: InstallablePackage, hardlinks: Map<string, string>, where: string): FsNode {
+    const base = {
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      mtime: entry.mtime,
+      xattrs: xattrsOf(entry),
+      size: 0,
+    };
+    switch (entry.type) {
+      case 'file':
+        return {
+          ...base,
+          type: 'file',
+          size: entry.size,
+          content: contentOf(pkg, entry),
+          contentId: `${pkg.datahash}:${entry.dataOffset}`,
+          sha1: entry.pax['APK-TOOLS.checksum.SHA1'],
+        };
+      case 'symlink':
+        return { ...base, type: 'symlink', linkname: entry.linkname };
+      case 'hardlink': {
+        const target = hardlinks.get(stripSlash(entry.linkname));
+        const node = target === undefined ? undefined : this.fs.lstat(target);
+        if (node === undefined) {
+          throw new LadingError(
+            'PACKAGE_BAD_HARDLINK',
+            `package ${where}: hard link ${entry.name} points at ${entry.linkname}, which is not earlier in the archive`,
+          );
+        }
+        return node;
+      }
+      case 'chardev':
+      case 'blockdev':
+      case 'fifo':
+        return { ...base, type: entry.type, devmajor: entry.devmajor, devminor: entry.devminor };
+      default:
+        throw new LadingError(
+          'PACKAGE_BAD_ENTRY',
+          `package ${where}: unsupported entry type for ${entry.name}`,
+        );
+    }
+  }
+
+  #ownerNote(path: string): string {
+    const o = this.#owners.get(path);
+    return o ? ` (owned by ${o.installed.pkg.info.name}-${o.installed.pkg.info.version})` : '';
+  }
+
+  /** The package that owns a path in the image, if any. */
+  ownerOf(path: string): PackageInfo | undefined {
+    const p = this.fs.resolve(path, false);
+    return p === undefined ? undefined : this.#owners.get(p)?.installed.pkg.info;
+  }
+}
+
+type Decision = 'replace' | 'keep' | 'conflict';
+
+/** apk-tools' apk_pkg_replaces_file: may package `b` overwrite a file owned by `a`? */
+export function replaceDecision(a: PackageInfo, b: PackageInfo): Decision {
+  if (a.name === b.name) return 'replace';
+  if (a.origin !== undefined && a.origin === b.origin) return 'replace';
+  let aPrio = -1;
+  let bPrio = -1;
+  if (a.replaces.some((r) => satisfiesReplaces(r, b))) aPrio = a.replacesPriority ?? 0;
+  if (b.replaces.some((r) => satisfiesReplaces(r, a))) bPrio = b.replacesPriority ?? 0;
+  if (aPrio > bPrio) return 'keep';
+  if (bPrio >= 0) return 'replace';
+  return 'conflict';
+}
+
+function mergeDirAcl(current: DirOwnership | undefined, acl: Acl): DirOwnership {
+  if (current === undefined) return { uid: acl.uid, gid: acl.gid, mode: acl.mode };
+  if (acl.uid < current.uid || (acl.uid === current.uid && acl.gid < current.gid)) {
+    return { uid: acl.uid, gid: acl.gid, mode: acl.mode };
+  }
+  if (acl.uid === current.uid && acl.gid === current.gid)
+    return { ...current, mode: current.mode & acl.mode };
+  return current;
+}
+
+function checkEntryName(raw: string, where: string): string {
+  const name = stripSlash(raw);
+  const parts = name.split('/');
+  if (
+    raw.startsWith('/') ||
+    CONTROL_CHARS.test(raw) ||
+    parts.some((p) => p === '..' || p === '.' || p === '')
+  ) {
+    throw new LadingError(
+      'PACKAGE_UNSAFE_PATH',
+      `package ${where} contains an unsafe path ${JSON.stringify(raw)}`,
+      {
+        hint: 'the package is malformed or malicious; it was not installed',
+      },
+    );
+  }
+  return name;
+}
+
+function stripSlash(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 47) end--;
+  return s.slice(0, end);
+}
+
+function nodeTypeOf(entry: TarEntry): string {
+  return entry.type === 'hardlink' ? 'file' : entry.type;
+}
+
+function aclOf(entry: TarEntry): Acl {
+  const acl: Acl = { uid: entry.uid, gid: entry.gid, mode: entry.mode };
+  const digest = xattrDigest(entry.xattrs);
+  if (digest) acl.xattrDigest = digest;
+  return acl;
+}
+
+function xattrsOf(entry: TarEntry): Record<string, Buffer> | undefined {
+  return Object.keys(entry.xattrs).length > 0 ? entry.xattrs : undefined;
+}
+
+/** apk's xattr digest: SHA-1 over (be32 len, name, be32 len, value) of the xattrs sorted by name. */
+export function xattrDigest(xattrs: Record<string, Buffer>): string | undefined {
+  const names = Object.keys(xattrs).sort();
+  if (names.length === 0) return undefined;
+  const h = createHash('sha1');
+  const len = Buffer.alloc(4);
+  for (const n of names) {
+    const nb = Buffer.from(n);
+    len.writeUInt32BE(nb.length);
+    h.update(len).update(nb);
+    len.writeUInt32BE(xattrs[n]!.length);
+    h.update(len).update(xattrs[n]!);
+  }
+  return `Q1${h.digest('base64')}`;
+}
+
+/** The Z: checksum of a file: apk's PAX SHA-1 (hex) as Q1 base64; hard links take their target's. */
+function fileChecksum(
+  entry: TarEntry,
+  hardlinks: Map<string, string>,
+  pkg: InstallablePackage,
+): string | undefined {
+  const hex = entry.pax['APK-TOOLS.checksum.SHA1'];
+  if (hex && /^[0-9a-f]{40}$/i.test(hex)) return `Q1${Buffer.from(hex, 'hex').toString('base64')}`;
+  if (hex?.startsWith('Q1')) return hex;
+  if (entry.type === 'hardlink') {
+    const t = pkg.entries.find((e) => stripSlash(e.name) === stripSlash(entry.linkname));
+    return t ? fileChecksum(t, hardlinks, pkg) : undefined;
+  }
+  return undefined;
+}
+
+function contentOf(pkg: InstallablePackage, entry: TarEntry): ContentSource {
+  if (pkg.data.kind === 'bytes') {
+    return { kind: 'bytes', data: pkg.data.data.subarray(entry.dataOffset, entry.dataOffset + entry.size) };
+  }
+  return { kind: 'file', path: pkg.data.path, offset: entry.dataOffset, size: entry.size };
+}
