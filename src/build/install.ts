@@ -86,9 +86,8 @@ export class Installer {
     };
 
     for (const entry of pkg.entries) {
-      if (entry.name.startsWith('.')) continue;
       const name = checkEntryName(entry.name, where);
-      if (name === '') continue;
+      if (name === '' || name.startsWith('.')) continue;
       const acl = aclOf(entry);
 
       if (entry.type === 'directory') {
@@ -190,6 +189,11 @@ export class Installer {
         'FILE_CONFLICT',
         `package ${where}: cannot create directory /${name}: a ${existing.type} is already there${this.#ownerNote(resolved)}`,
       );
+    }
+    if (existing !== undefined && !this.#dirAcl.has(resolved)) {
+      // a directory that was there before any package (the apk database skeleton, a base image) keeps
+      // its attributes, as apk leaves an existing directory with other permissions alone
+      return;
     }
     const merged = mergeDirAcl(this.#dirAcl.get(resolved), acl);
     this.#dirAcl.set(resolved, merged);
