@@ -1,0 +1,51 @@
+/**
+ * The JSON Schema (draft 2020-12) of the config format, generated from the zod schema so the two cannot
+ * drift. Every object is closed (additionalProperties: false). Rules zod checks in code (PEM contents, paths
+ * inside the image) are not expressible here; the link-source rule is added by hand.
+ */
+import { z } from 'zod';
+import { configSchema, scalarTextFields } from './schema.ts';
+
+type JsonObject = Record<string, unknown>;
+
+export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
+/** A fresh copy of the JSON Schema of lading's apko config format. */
+export function configJsonSchema(): JsonObject {
+  const generated = z.toJSONSchema(configSchema, {
+    target: 'draft-2020-12',
+    io: 'input',
+    unrepresentable: 'throw',
+    override: (ctx) => {
+      const json = ctx.jsonSchema as JsonObject;
+      if (scalarTextFields.has(ctx.zodSchema as unknown as z.ZodType))
+        json.type = ['string', 'number', 'boolean'];
+    },
+  }) as JsonObject;
+  addLinkSourceRule(generated);
+  const { $schema: _dialect, ...rest } = generated;
+  return {
+    $schema: JSON_SCHEMA_DIALECT,
+    title: 'apko image configuration (lading)',
+    ...rest,
+  };
+}
+
+/** `paths[]` entries of type symlink or hardlink need `source`. */
+function addLinkSourceRule(schema: JsonObject): void {
+  const paths = (schema.properties as JsonObject | undefined)?.paths as JsonObject | undefined;
+  const item = paths?.items as JsonObject | undefined;
+  if (!item) throw new Error('schema: paths.items not found');
+  item.allOf = [
+    {
+      if: { properties: { type: { enum: ['symlink', 'hardlink'] } }, required: ['type'] },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema keyword
+      then: { properties: { source: { type: 'string', minLength: 1 } }, required: ['source'] },
+    },
+  ];
+}
+
+/** The schema as the text of schema/apko.schema.json (2-space indent, trailing newline). */
+export function configJsonSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}
