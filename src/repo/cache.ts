@@ -1,0 +1,560 @@
+/**
+ * The content-addressed download cache, shared by concurrent builds (several processes at once).
+ *
+ * Layout under the cache directory (everything lading owns is inside `v1/`):
+ *   v1/blobs/sha256/<aa>/<hex>          immutable bytes named by their SHA-256 (mode 0444)
+ *   v1/refs/<namespace>/<aa>/<h>.json   named references: key → blob digest (+ ETag, attachments, …);
+ *                                       <h> = sha256(key), so no key text (URLs) appears in a path
+ *   v1/tmp/                             files being written; renamed into place when complete
+ *   v1/CACHEDIR.TAG                     tells backup tools to skip the cache
+ *
+ * Safety without locks: every file is written under a unique name in tmp/ and renamed into place,
+ * so a reader sees a complete file or none; two processes storing the same blob write identical
+ * bytes, and the last rename wins. A process killed at any point leaves at most a file in tmp/,
+ * which nothing reads and which is removed once older than an hour.
+ *
+ * Verification: a blob is never handed out unchecked. readBlob() hashes the bytes it returns (SHA-256
+ * through OpenSSL runs at ~1.5 GB/s, cheap next to reading the file). openBlob(), for large blobs read by
+ * offset, hashes once and then trusts a stat fingerprint (device, inode, size, mtime in ns) stored in
+ * the reference: blobs are only ever replaced by rename (new inode) and any write changes mtime, so a
+ * matching fingerprint means the verified bytes are still there. Truncation and replacement are caught
+ * by the fingerprint; silent media corruption is caught only by a full check (verifyCache).
+ * A blob that fails verification is deleted and reported as missing, so the caller fetches it again.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { LadingError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+
+export const CACHE_LAYOUT = 'v1';
+/** Temporary files older than this are left over from killed processes (active writers touch theirs). */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+export interface BlobInfo {
+  /** `sha256:<64 hex>` */
+  digest: string;
+  size: number;
+  /** Stat fingerprint of the file right after it was written and hashed (from commit/putBytes). */
+  fingerprint?: string;
+}
+
+export interface CacheRef {
+  key: string;
+  /** The main content. */
+  blob: BlobInfo;
+  /** Further blobs that belong to this reference (e.g. an entry index beside an expanded tar); kept alive with it. */
+  attachments?: Record<string, BlobInfo>;
+  etag?: string;
+  lastModified?: string;
+  /** When the origin last confirmed this content (ms since the epoch), for freshness windows. */
+  checkedAt?: number;
+  meta?: Record<string, string | number | boolean>;
+  /** Stat fingerprints of blobs verified by hashing, by digest. */
+  verified?: Record<string, string>;
+}
+
+export type RefInput = Omit<CacheRef, 'key'>;
+
+/** A verified cached blob opened for random access; close it when done. */
+export interface CachedFile {
+  readonly path: string;
+  readonly digest: string;
+  readonly size: number;
+  /** The open handle: keeps the bytes readable even if another process prunes the blob meanwhile. */
+  readonly handle: FileHandle;
+  read(position: number, length: number): Promise<Buffer>;
+  /** Streams bytes [start, end) without loading them; the handle stays open for further reads. */
+  stream(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+/** A blob being written; write() chunks in order, then commit() or discard(). */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<BlobInfo>;
+  discard(): Promise<void>;
+  /** Everything written so far, when created with keepBytes. */
+  bytes(): Buffer;
+}
+
+export interface CacheOptions {
+  logger?: Logger;
+  /** fsync blobs before renaming them (off by default: verification catches what a crash could damage). */
+  fsync?: boolean;
+}
+
+const DIGEST = /^sha256:([0-9a-f]{64})$/;
+const NAMESPACE = /^[a-z0-9][a-z0-9-]*$/;
+
+/** `$XDG_CACHE_HOME/lading`, else `~/.cache/lading`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  const xdg = env.XDG_CACHE_HOME;
+  // The XDG spec says relative values are invalid and must be ignored.
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'lading');
+  if (!home) {
+    throw new LadingError(
+      'cache.no-dir',
+      'cannot find a cache directory: no home directory and no XDG_CACHE_HOME',
+      {
+        hint: 'pass --cache-dir DIR',
+      },
+    );
+  }
+  return join(home, '.cache', 'lading');
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function digestOf(data: Uint8Array): string {
+  return `sha256:${sha256Hex(data)}`;
+}
+
+export function layoutPaths(dir: string) {
+  const root = join(dir, CACHE_LAYOUT);
+  return { root, blobs: join(root, 'blobs', 'sha256'), refs: join(root, 'refs'), tmp: join(root, 'tmp') };
+}
+
+let tempCounter = 0;
+function tempName(tmpDir: string): string {
+  // Unique across processes (pid), within one (counter) and across pid reuse (random).
+  return join(tmpDir, `${process.pid}-${++tempCounter}-${randomBytes(4).toString('hex')}`);
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+async function fingerprintOf(handleOrPath: FileHandle | string): Promise<string> {
+  const st =
+    typeof handleOrPath === 'string'
+      ? await stat(handleOrPath, { bigint: true })
+      : await handleOrPath.stat({ bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
+export async function openCache(dir: string, options: CacheOptions = {}): Promise<ContentCache> {
+  const cache = new ContentCache(dir, options);
+  await cache.init();
+  return cache;
+}
+
+export class ContentCache {
+  readonly dir: string;
+  readonly logger: Logger;
+  readonly #paths: ReturnType<typeof layoutPaths>;
+  readonly #fsync: boolean;
+  readonly #madeDirs = new Set<string>();
+
+  constructor(dir: string, options: CacheOptions = {}) {
+    this.dir = dir;
+    this.logger = options.logger ?? silentLogger;
+    this.#paths = layoutPaths(dir);
+    this.#fsync = options.fsync ?? false;
+  }
+
+  /** Creates the layout and removes temporary files left by killed processes. */
+  async init(): Promise<void> {
+    const { root, tmp } = this.#paths;
+    try {
+      await this.#mkdir(tmp);
+      await this.#writeIfMissing(
+        join(root, 'CACHEDIR.TAG'),
+        'Signature: 8a477f597d28d172789f06886806bc55\n# This directory is the lading download cache; see https://bford.info/cachedir/\n',
+      );
+    } catch (e) {
+      throw this.#ioError('cannot create the cache', e);
+    }
+    await sweepTemporaryFiles(this.dir, STALE_TEMP_MS);
+  }
+
+  blobPath(digest: string): string {
+    const m = DIGEST.exec(digest);
+    if (!m) throw new Error(`bug: not a sha256 digest: ${JSON.stringify(digest)}`);
+    const hex = m[1]!;
+    return join(this.#paths.blobs, hex.slice(0, 2), hex);
+  }
+
+  async createWriter(options: { keepBytes?: boolean } = {}): Promise<BlobWriter> {
+    const { tmp, fh } = await this.#createTemp(0o444);
+    const hash = createHash('sha256');
+    const kept: Buffer[] = [];
+    let size = 0;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    };
+    return {
+      write: async (chunk) => {
+        const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        for (let off = 0; off < buf.length; ) {
+          off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+        }
+        hash.update(buf);
+        size += buf.length;
+        if (options.keepBytes) kept.push(buf);
+      },
+      commit: async () => {
+        if (this.#fsync) await fh.sync();
+        await close();
+        const digest = `sha256:${hash.digest('hex')}`;
+        const dest = this.blobPath(digest);
+        await this.#place(tmp, dest);
+        const fingerprint = await fingerprintOf(dest).catch(() => undefined);
+        return fingerprint === undefined ? { digest, size } : { digest, size, fingerprint };
+      },
+      discard: async () => {
+        await close().catch(() => {});
+        await unlink(tmp).catch(() => {});
+      },
+      bytes: () => (kept.length === 1 ? kept[0]! : Buffer.concat(kept)),
+    };
+  }
+
+  async putBytes(bytes: Uint8Array): Promise<BlobInfo> {
+    const w = await this.createWriter();
+    try {
+      await w.write(bytes);
+      return await w.commit();
+    } catch (e) {
+      await w.discard();
+      throw e;
+    }
+  }
+
+  /** The blob's bytes, verified (size and SHA-256); undefined when missing or corrupt (then deleted). */
+  async readBlob(info: BlobInfo): Promise<Buffer | undefined> {
+    const path = this.blobPath(info.digest);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return undefined;
+      throw this.#ioError(`cannot read ${path}`, e);
+    }
+    if (bytes.length !== info.size || digestOf(bytes) !== info.digest) {
+      await this.#discardCorrupt(path, info.digest, `${bytes.length} bytes, expected ${info.size}`);
+      return undefined;
+    }
+    return bytes;
+  }
+
+  /**
+   * Opens a blob for random access. Hashes it unless `fingerprint` (from an earlier verification)
+   * still matches the file; returns the current fingerprint to remember.
+   */
+  async openBlob(
+    info: BlobInfo,
+    options: { fingerprint?: string } = {},
+  ): Promise<{ file: CachedFile; fingerprint: string } | undefined> {
+    const path = this.blobPath(info.digest);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return undefined;
+      throw this.#ioError(`cannot read ${path}`, e);
+    }
+    try {
+      const fingerprint = await fingerprintOf(fh);
+      const size = Number(fingerprint.split(':')[2]);
+      let good = size === info.size;
+      if (good && fingerprint !== options.fingerprint) good = (await hashHandle(fh, size)) === info.digest;
+      if (!good) {
+        await fh.close();
+        await this.#discardCorrupt(path, info.digest, `${size} bytes, expected ${info.size}`);
+        return undefined;
+      }
+      const file: CachedFile = {
+        path,
+        digest: info.digest,
+        size,
+        handle: fh,
+        read: async (position, length) => {
+          const buf = Buffer.allocUnsafe(length);
+          let done = 0;
+          while (done < length) {
+            const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          return done === length ? buf : buf.subarray(0, done);
+        },
+        stream: (start, end) =>
+          end <= start ? Readable.from([]) : fh.createReadStream({ start, end: end - 1, autoClose: false }),
+        close: () => fh.close(),
+      };
+      return { file, fingerprint };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      throw this.#ioError(`cannot read ${path}`, e);
+    }
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return stat(this.blobPath(digest)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async removeBlob(digest: string): Promise<void> {
+    await unlink(this.blobPath(digest)).catch(() => {});
+  }
+
+  refPath(namespace: string, key: string): string {
+    if (!NAMESPACE.test(namespace)) throw new Error(`bug: bad cache namespace ${JSON.stringify(namespace)}`);
+    const h = sha256Hex(key);
+    return join(this.#paths.refs, namespace, h.slice(0, 2), `${h}.json`);
+  }
+
+  /** The reference, or undefined. Marks it used (its mtime is the last use, for pruning). */
+  async getRef(namespace: string, key: string): Promise<CacheRef | undefined> {
+    const path = this.refPath(namespace, key);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return undefined;
+      throw this.#ioError(`cannot read ${path}`, e);
+    }
+    const ref = parseRef(text);
+    if (ref === undefined || ref.key !== key) {
+      this.logger.warn(`cache: ignoring damaged reference ${path}`);
+      await unlink(path).catch(() => {});
+      return undefined;
+    }
+    const now = new Date();
+    await utimes(path, now, now).catch(() => {});
+    return ref;
+  }
+
+  /** Stores a reference atomically (last writer wins). Fingerprints from commit() are recorded as verified. */
+  async setRef(namespace: string, key: string, input: RefInput): Promise<CacheRef> {
+    const verified: Record<string, string> = { ...input.verified };
+    const strip = (b: BlobInfo): BlobInfo => {
+      if (b.fingerprint !== undefined) verified[b.digest] = b.fingerprint;
+      return { digest: b.digest, size: b.size };
+    };
+    const ref: CacheRef = { key, ...input, blob: strip(input.blob) };
+    if (input.attachments) {
+      ref.attachments = Object.fromEntries(
+        Object.keys(input.attachments)
+          .sort()
+          .map((k) => [k, strip(input.attachments![k]!)]),
+      );
+    }
+    delete ref.verified;
+    if (Object.keys(verified).length > 0) ref.verified = verified;
+    const dest = this.refPath(namespace, key);
+    const { tmp, fh } = await this.#createTemp(0o644);
+    try {
+      await fh.writeFile(`${JSON.stringify(ref, null, 1)}\n`);
+      await fh.close();
+      await this.#place(tmp, dest);
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw e instanceof LadingError ? e : this.#ioError('cannot write to the cache', e);
+    }
+    return ref;
+  }
+
+  async deleteRef(namespace: string, key: string): Promise<void> {
+    await unlink(this.refPath(namespace, key)).catch(() => {});
+  }
+
+  /** A reference with its main blob's verified bytes; undefined when either is missing or the blob is corrupt. */
+  async readRef(namespace: string, key: string): Promise<{ ref: CacheRef; bytes: Buffer } | undefined> {
+    const ref = await this.getRef(namespace, key);
+    if (!ref) return undefined;
+    const bytes = await this.readBlob(ref.blob);
+    return bytes ? { ref, bytes } : undefined;
+  }
+
+  /** A reference with its main blob opened for random access (stat-fingerprint verification, see above). */
+  async openRef(namespace: string, key: string): Promise<{ ref: CacheRef; file: CachedFile } | undefined> {
+    const ref = await this.getRef(namespace, key);
+    if (!ref) return undefined;
+    const known = ref.verified?.[ref.blob.digest];
+    const opened = await this.openBlob(ref.blob, known === undefined ? {} : { fingerprint: known });
+    if (!opened) return undefined;
+    if (opened.fingerprint !== known) {
+      const { key: _key, ...rest } = ref;
+      await this.setRef(namespace, key, {
+        ...rest,
+        verified: { ...ref.verified, [ref.blob.digest]: opened.fingerprint },
+      }).catch(() => {});
+    }
+    return { ref, file: opened.file };
+  }
+
+  /** An attachment's verified bytes. */
+  async readAttachment(ref: CacheRef, name: string): Promise<Buffer | undefined> {
+    const info = ref.attachments?.[name];
+    return info ? this.readBlob(info) : undefined;
+  }
+
+  /** A new file in tmp/, recreating tmp/ if a concurrent clean removed it. */
+  async #createTemp(mode: number): Promise<{ tmp: string; fh: FileHandle }> {
+    for (let tries = 0; ; tries++) {
+      const tmp = tempName(this.#paths.tmp);
+      try {
+        await this.#mkdir(this.#paths.tmp);
+        return { tmp, fh: await open(tmp, 'wx', mode) };
+      } catch (e) {
+        if (errno(e) === 'ENOENT' && tries < 2) {
+          this.#madeDirs.clear();
+          continue;
+        }
+        throw this.#ioError('cannot write to the cache', e);
+      }
+    }
+  }
+
+  /** Renames a finished temporary file into place, recreating directories a concurrent clean removed. */
+  async #place(tmp: string, dest: string): Promise<void> {
+    for (let tries = 0; ; tries++) {
+      try {
+        await this.#mkdir(dirname(dest));
+        await rename(tmp, dest);
+        return;
+      } catch (e) {
+        if (errno(e) === 'ENOENT' && tries < 2) {
+          this.#madeDirs.clear();
+          continue;
+        }
+        await unlink(tmp).catch(() => {});
+        throw this.#ioError(`cannot store ${dest}`, e);
+      }
+    }
+  }
+
+  async #mkdir(dir: string): Promise<void> {
+    if (this.#madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.#madeDirs.add(dir);
+  }
+
+  async #writeIfMissing(path: string, text: string): Promise<void> {
+    try {
+      await writeNew(path, text);
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw e;
+    }
+  }
+
+  async #discardCorrupt(path: string, digest: string, detail: string): Promise<void> {
+    this.logger.warn(
+      `cache: ${digest} is corrupt (${detail} or wrong hash); removed, it will be fetched again`,
+    );
+    await unlink(path).catch(() => {});
+  }
+
+  #ioError(what: string, e: unknown): LadingError {
+    const code = errno(e);
+    return new LadingError('cache.io', `${what} (${code ?? (e as Error).message}) in ${this.dir}`, {
+      hint:
+        code === 'ENOSPC'
+          ? 'the disk is full: free space or prune the cache (lading clean)'
+          : 'check the permissions of the cache directory, or choose another with --cache-dir',
+      cause: e,
+    });
+  }
+}
+
+async function writeNew(path: string, text: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o644);
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function hashHandle(fh: FileHandle, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(size, 1)));
+  for (let pos = 0; pos < size; ) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function isBlobInfo(v: unknown): v is BlobInfo {
+  const b = v as BlobInfo;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.digest === 'string' &&
+    DIGEST.test(b.digest) &&
+    Number.isSafeInteger(b.size) &&
+    b.size >= 0
+  );
+}
+
+/** Parses a reference file; undefined when it is not one (hand-edited, foreign). */
+export function parseRef(text: string): CacheRef | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const r = v as CacheRef;
+  if (typeof r !== 'object' || r === null || typeof r.key !== 'string' || !isBlobInfo(r.blob))
+    return undefined;
+  if (r.attachments !== undefined && !Object.values(r.attachments).every(isBlobInfo)) return undefined;
+  return r;
+}
+
+/** Directories a clean renamed `v1/` to before deleting it; removed by the next sweep if a clean was killed. */
+export const TRASH_PREFIX = `${CACHE_LAYOUT}.trash-`;
+
+export function trashName(): string {
+  return `${TRASH_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Removes files in tmp/ older than `olderThanMs` and trash left by an interrupted clean; returns the count. */
+export async function sweepTemporaryFiles(
+  dir: string,
+  olderThanMs: number,
+  now = Date.now(),
+): Promise<number> {
+  const { tmp } = layoutPaths(dir);
+  const candidates = [
+    ...(await readdir(tmp).catch(() => [] as string[])).map((n) => join(tmp, n)),
+    ...(await readdir(dir).catch(() => [] as string[]))
+      .filter((n) => n.startsWith(TRASH_PREFIX))
+      .map((n) => join(dir, n)),
+  ];
+  let removed = 0;
+  for (const path of candidates) {
+    const st = await stat(path).catch(() => undefined);
+    if (st && now - st.mtimeMs >= olderThanMs) {
+      await rm(path, { recursive: true, force: true }).catch(() => {});
+      removed++;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,320 @@
+/**
+ * What the build calls to get bytes: repository indexes, packages and keys, through the cache.
+ *
+ * - Local repositories and key files are read in place and not copied into the cache: they are already
+ *   on this disk, and a copy could go stale when the directory changes.
+ * - Indexes and keys from http(s) are cached under their URL with ETag/Last-Modified. Within a freshness
+ *   window (default 60 s, so a batch of builds asks once) the cached copy is used without a request;
+ *   after it, one conditional GET (usually a 304). If the server cannot be reached, a cached copy is
+ *   used with a warning.
+ * - Packages are cached under name-version and their control checksum (Q1…) when known, else their URL:
+ *   a package version never changes, so a cached package is used without any request. The caller's
+ *   `verify` (control checksum against the index) runs on cached and downloaded bytes alike; a cached
+ *   copy that fails it is forgotten and downloaded again, a download that fails it is not stored.
+ * - `offline` never touches the network: everything comes from the cache or fails naming what is missing.
+ */
+import { readFile } from 'node:fs/promises';
+import { LadingError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { type BasicCredentials, parseHttpAuth } from './auth.ts';
+import { type BlobWriter, type ContentCache, defaultCacheDir, digestOf, openCache } from './cache.ts';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from './http.ts';
+import { createSingleFlight } from './limit.ts';
+import { indexLocation, type KeySource, packageLocation, parseKeySource, type RepositoryRef } from './ref.ts';
+
+export interface FetchOptions {
+  cache: ContentCache;
+  /** Required unless offline. */
+  http?: HttpClient;
+  offline?: boolean;
+  logger?: Logger;
+  /** Seconds a cached index or key is used without asking the server (default 60; 0 = always ask). */
+  maxAgeSeconds?: number;
+  /** Called with the size of each downloaded chunk (progress display). */
+  onBytes?: (n: number) => void;
+  /** Directory relative key paths resolve from (default: the process's working directory). */
+  cwd?: string;
+  /** Clock for freshness decisions (tests). */
+  now?: () => number;
+}
+
+export type FetchSource =
+  /** read from a local repository or key file */
+  | 'local'
+  /** from the cache, no request made */
+  | 'cache'
+  /** from the cache after the server answered 304 Not Modified */
+  | 'revalidated'
+  /** from the cache because the server could not be reached */
+  | 'stale'
+  /** downloaded now */
+  | 'network';
+
+export interface Fetched {
+  bytes: Buffer;
+  /** `sha256:<hex>` of bytes: a stable key for anything derived from them (a parsed index, say). */
+  digest: string;
+  source: FetchSource;
+  /** Where the bytes come from, safe to print (path, or URL without credentials). */
+  location: string;
+}
+
+export interface PackageRequest {
+  name: string;
+  version: string;
+  /** The index's `C:` (Q1 + base64 SHA-1 of the control member), when known. */
+  checksum?: string;
+}
+
+export interface FetchPackageOptions extends FetchOptions {
+  /** Checks the bytes (control checksum against the index); throw to reject them. */
+  verify?: (bytes: Buffer) => void | Promise<void>;
+  /** Ignore a cached copy and download again. */
+  refresh?: boolean;
+}
+
+export interface RepoSettings {
+  /** Default: $XDG_CACHE_HOME/lading or ~/.cache/lading. */
+  cacheDir?: string;
+  offline?: boolean;
+  /** Environment to read HTTP_AUTH and XDG_CACHE_HOME from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  maxAgeSeconds?: number;
+  cwd?: string;
+  /** HTTP tuning: attempts, timeouts, size limit (--max-http-response-size), concurrency, user agent. */
+  http?: Omit<HttpClientOptions, 'auth' | 'logger'>;
+  /** fsync cache blobs before renaming them into place. */
+  fsync?: boolean;
+}
+
+/** Opens the cache, reads HTTP_AUTH and creates the HTTP client: everything the fetch functions need. */
+export async function createFetchOptions(settings: RepoSettings = {}): Promise<FetchOptions> {
+  const env = settings.env ?? process.env;
+  const logger = settings.logger ?? silentLogger;
+  const auth = parseHttpAuth(env.HTTP_AUTH);
+  for (const w of auth.warnings) logger.warn(w);
+  const cache = await openCache(settings.cacheDir ?? defaultCacheDir(env), { logger, fsync: settings.fsync });
+  const options: FetchOptions = { cache, logger, offline: settings.offline ?? false };
+  if (!options.offline) options.http = createHttpClient({ ...settings.http, auth: auth.entries, logger });
+  if (settings.maxAgeSeconds !== undefined) options.maxAgeSeconds = settings.maxAgeSeconds;
+  if (settings.cwd !== undefined) options.cwd = settings.cwd;
+  return options;
+}
+
+/** The raw APKINDEX.tar.gz of one repository and architecture. */
+export async function fetchIndex(repo: RepositoryRef, arch: string, options: FetchOptions): Promise<Fetched> {
+  const location = indexLocation(repo, arch);
+  const what = `the index of repository ${repo.display} (${arch})`;
+  if (repo.kind === 'local') return readLocal(location, what, 'check the repository path and architecture');
+  return fetchRevalidated('index', location, repo.credentials, what, options);
+}
+
+/** The raw .apk of one package. */
+export async function fetchPackage(
+  repo: RepositoryRef,
+  arch: string,
+  pkg: PackageRequest,
+  options: FetchPackageOptions,
+): Promise<Fetched> {
+  const location = packageLocation(repo, arch, pkg);
+  const what = `package ${pkg.name}-${pkg.version}`;
+  if (repo.kind === 'local') {
+    const local = await readLocal(
+      location,
+      what,
+      `the index of ${repo.display} lists it; is the directory complete?`,
+    );
+    await options.verify?.(local.bytes);
+    return local;
+  }
+  const key = packageKey(pkg, location);
+  const { cache } = options;
+  const logger = options.logger ?? silentLogger;
+  return singleFlight(cache)(`package ${key}`, async () => {
+    if (!options.refresh) {
+      const cached = await cache.readRef('package', key);
+      if (cached) {
+        try {
+          await options.verify?.(cached.bytes);
+          return { bytes: cached.bytes, digest: cached.ref.blob.digest, source: 'cache', location };
+        } catch (e) {
+          logger.warn(`cached ${what} was rejected (${(e as Error).message}); fetching it again`);
+          await cache.deleteRef('package', key);
+        }
+      }
+    }
+    const http = network(options, what);
+    const res = await http.get(location, {
+      credentials: repo.credentials,
+      sink: () => writer(options),
+      what,
+    });
+    if (res.status !== 200) throw new LadingError('repo.http', `unexpected 304 for ${what} from ${location}`);
+    const bytes = res.sink.bytes();
+    try {
+      await options.verify?.(bytes);
+    } catch (e) {
+      await res.sink.discard();
+      throw e;
+    }
+    const digest = await store(options, res.sink, bytes, 'package', key, (blob) => ({
+      blob,
+      meta: { name: pkg.name, version: pkg.version, url: location },
+    }));
+    return { bytes, digest, source: 'network', location };
+  });
+}
+
+/** Forgets the cached copy of a package (e.g. its data hash turned out wrong), so the next fetch downloads it. */
+export async function forgetPackage(
+  repo: RepositoryRef,
+  arch: string,
+  pkg: PackageRequest,
+  options: FetchOptions,
+): Promise<void> {
+  if (repo.kind === 'local') return;
+  await options.cache.deleteRef('package', packageKey(pkg, packageLocation(repo, arch, pkg)));
+}
+
+/** A public key from a path (relative to cwd), a file:// URL or an http(s) URL. */
+export async function fetchKey(source: string | KeySource, options: FetchOptions): Promise<Fetched> {
+  const key = typeof source === 'string' ? parseKeySource(source, { cwd: options.cwd }) : source;
+  const what = `key ${key.display}`;
+  if (key.kind === 'local') return readLocal(key.path, what, 'check the keyring entry');
+  return fetchRevalidated('key', key.url, key.credentials, what, options);
+}
+
+/** The cache key of a package: by content identity when the index gives one, else by URL. */
+function packageKey(pkg: PackageRequest, location: string): string {
+  return pkg.checksum ? `${pkg.name}-${pkg.version} ${pkg.checksum}` : `url ${location}`;
+}
+
+const flights = new WeakMap<ContentCache, ReturnType<typeof createSingleFlight>>();
+function singleFlight(cache: ContentCache): ReturnType<typeof createSingleFlight> {
+  let f = flights.get(cache);
+  if (!f) flights.set(cache, (f = createSingleFlight()));
+  return f;
+}
+
+async function readLocal(path: string, what: string, hint: string): Promise<Fetched> {
+  try {
+    const bytes = await readFile(path);
+    return { bytes, digest: digestOf(bytes), source: 'local', location: path };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new LadingError('repo.not-found', `${what} not found at ${path}`, { hint });
+    }
+    throw new LadingError('repo.io', `cannot read ${what} at ${path} (${code ?? (e as Error).message})`, {
+      hint,
+      cause: e,
+    });
+  }
+}
+
+function network(options: FetchOptions, what: string): HttpClient {
+  if (options.offline) {
+    throw new LadingError('repo.offline', `--offline: ${what} is not in the cache`, {
+      hint: `run once without --offline to fill the cache (${options.cache.dir})`,
+    });
+  }
+  if (!options.http) throw new Error('bug: FetchOptions.http is required when not offline');
+  return options.http;
+}
+
+async function writer(options: FetchOptions): Promise<BlobWriter> {
+  const w = await options.cache.createWriter({ keepBytes: true });
+  const onBytes = options.onBytes;
+  if (!onBytes) return w;
+  return {
+    ...w,
+    write: async (chunk) => {
+      await w.write(chunk);
+      onBytes(chunk.byteLength);
+    },
+  };
+}
+
+/**
+ * Commits a downloaded blob and its reference. If the cache cannot take it (disk full, cleaned meanwhile),
+ * the build still has the bytes: warn and go on.
+ */
+async function store(
+  options: FetchOptions,
+  sink: BlobWriter,
+  bytes: Buffer,
+  namespace: string,
+  key: string,
+  ref: (blob: Awaited<ReturnType<BlobWriter['commit']>>) => Parameters<ContentCache['setRef']>[2],
+): Promise<string> {
+  try {
+    const blob = await sink.commit();
+    await options.cache.setRef(namespace, key, ref(blob));
+    return blob.digest;
+  } catch (e) {
+    if (!(e instanceof LadingError)) throw e;
+    await sink.discard();
+    (options.logger ?? silentLogger).warn(`${e.message}; continuing without caching it`);
+    return digestOf(bytes);
+  }
+}
+
+/** Indexes and keys: cached by URL, revalidated with a conditional GET once the freshness window has passed. */
+async function fetchRevalidated(
+  namespace: 'index' | 'key',
+  url: string,
+  credentials: BasicCredentials | undefined,
+  what: string,
+  options: FetchOptions,
+): Promise<Fetched> {
+  const { cache } = options;
+  const logger = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  return singleFlight(cache)(`${namespace} ${url}`, async () => {
+    const cached = await cache.readRef(namespace, url);
+    const hit = (source: FetchSource): Fetched => ({
+      bytes: cached!.bytes,
+      digest: cached!.ref.blob.digest,
+      source,
+      location: url,
+    });
+    if (cached) {
+      const age = now() - (cached.ref.checkedAt ?? Number.NEGATIVE_INFINITY);
+      const maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
+      if (options.offline || (age >= 0 && age < maxAgeMs)) return hit('cache');
+    }
+    const http = network(options, what);
+    const conditional: Record<string, string> = {};
+    if (cached?.ref.etag) conditional['if-none-match'] = cached.ref.etag;
+    if (cached?.ref.lastModified) conditional['if-modified-since'] = cached.ref.lastModified;
+    let res: Awaited<ReturnType<HttpClient['get']>>;
+    try {
+      res = await http.get(url, { credentials, headers: conditional, sink: () => writer(options), what });
+    } catch (e) {
+      // Unreachable is not wrong: keep building from the copy we have. Refusals (401, 404) still fail.
+      if (cached && e instanceof LadingError && e.code === 'repo.network') {
+        logger.warn(`${e.message}; using the cached copy`);
+        return hit('stale');
+      }
+      throw e;
+    }
+    if (res.status === 304) {
+      if (!cached) throw new LadingError('repo.http', `unexpected 304 Not Modified for ${what} from ${url}`);
+      const { key: _key, ...rest } = cached.ref;
+      await cache.setRef(namespace, url, { ...rest, checkedAt: now() }).catch(() => {});
+      return hit('revalidated');
+    }
+    const sink = res.sink as BlobWriter;
+    const bytes = sink.bytes();
+    const etag = res.headers.get('etag') ?? undefined;
+    const lastModified = res.headers.get('last-modified') ?? undefined;
+    const digest = await store(options, sink, bytes, namespace, url, (blob) => ({
+      blob,
+      checkedAt: now(),
+      ...(etag ? { etag } : {}),
+      ...(lastModified ? { lastModified } : {}),
+    }));
+    return { bytes, digest, source: 'network', location: url };
+  });
+}

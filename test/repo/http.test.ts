@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BasicCredentials, credentialsForHost, parseHttpAuth } from '../../src/repo/auth.ts';
+import {
+  type BodySink,
+  createHttpClient,
+  DEFAULT_USER_AGENT,
+  type HttpClientOptions,
+} from '../../src/repo/http.ts';
+import { LadingError } from '../../src/util/errors.ts';
+import { createLogger } from '../../src/util/log.ts';
+import { type RepoServer, repoDir, startRepoServer } from './server.ts';
+
+const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+const INDEX = '/repo/x86_64/APKINDEX.tar.gz';
+const BUSYBOX = '/repo/x86_64/busybox-1.36.1-r15.apk';
+const busybox = readFileSync(join(repoDir, 'x86_64/busybox-1.36.1-r15.apk'));
+
+function memorySink(): BodySink & { bytes(): Buffer } {
+  const chunks: Buffer[] = [];
+  return {
+    write: (c) => void chunks.push(Buffer.from(c)),
+    discard: () => void chunks.splice(0),
+    bytes: () => Buffer.concat(chunks),
+  };
+}
+
+/** A client with fast retries and a log we can search for secrets. */
+function client(options: HttpClientOptions = {}) {
+  const log: string[] = [];
+  const http = createHttpClient({
+    retryDelayMs: 5,
+    logger: createLogger('debug', (s) => log.push(s)),
+    ...options,
+  });
+  return { http, log };
+}
+
+async function getBytes(
+  http: ReturnType<typeof client>['http'],
+  url: string,
+  credentials?: BasicCredentials,
+) {
+  const res = await http.get(url, { sink: memorySink, credentials, what: 'test file' });
+  assert.equal(res.status, 200);
+  return res.status === 200 ? res.sink.bytes() : Buffer.alloc(0);
+}
+
+describe('HTTP_AUTH', () => {
+  it('parses one entry as apko does, keeping ":" in the password', () => {
+    const { entries, warnings } = parseHttpAuth('basic:Repo.Example.com:user:pa:ss word');
+    assert.deepEqual(warnings, []);
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.host, 'repo.example.com');
+    assert.equal(entries[0]!.credentials.authorization(), basic('user', 'pa:ss word'));
+  });
+
+  it('parses several entries separated by whitespace, with wildcard hosts', () => {
+    const { entries } = parseHttpAuth(
+      'basic:a.example.com:u1:p1\n  basic:*.example.org:u2:p:2 basic:b.example.org:u3:p3\n',
+    );
+    assert.deepEqual(
+      entries.map((e) => e.host),
+      ['a.example.com', '*.example.org', 'b.example.org'],
+    );
+    assert.equal(credentialsForHost('A.example.com', entries)?.authorization(), basic('u1', 'p1'));
+    assert.equal(credentialsForHost('x.y.example.org', entries)?.authorization(), basic('u2', 'p:2'));
+    assert.equal(credentialsForHost('b.example.org', entries)?.authorization(), basic('u3', 'p3'));
+    assert.equal(credentialsForHost('example.org', entries), undefined);
+    assert.equal(credentialsForHost('example.com', entries), undefined);
+  });
+
+  it('warns about other schemes and rejects malformed entries without echoing them', () => {
+    assert.deepEqual(parseHttpAuth('bearer:host:tok').warnings, [
+      'HTTP_AUTH entry 1 uses "bearer", not "basic"; ignored',
+    ]);
+    assert.deepEqual(parseHttpAuth('').entries, []);
+    for (const bad of ['basic:host-only-secret', 'basic:bad_host!:u:secretpw']) {
+      assert.throws(
+        () => parseHttpAuth(bad),
+        (e: unknown) =>
+          e instanceof LadingError && e.code === 'repo.http-auth' && !e.message.includes('secret'),
+      );
+    }
+  });
+
+  it('credentials never print', () => {
+    const c = new BasicCredentials('user', 'pw-123');
+    assert.equal(`${c}`, '<redacted>');
+    assert.equal(JSON.stringify({ c }), '{"c":"<redacted>"}');
+  });
+});
+
+describe('HTTP client against a real server', () => {
+  let server: RepoServer;
+  let other: RepoServer;
+  before(async () => {
+    server = await startRepoServer();
+    other = await startRepoServer();
+  });
+  after(async () => {
+    await server.close();
+    await other.close();
+  });
+  const reset = () => {
+    server.requests.length = 0;
+    server.faults.length = 0;
+    delete server.requireAuthorization;
+    other.requests.length = 0;
+  };
+
+  it('sends the user agent and asks for the stored bytes', async () => {
+    reset();
+    const { http } = client();
+    assert.deepEqual(await getBytes(http, server.url + BUSYBOX), busybox);
+    assert.equal(server.requests[0]!.headers['user-agent'], DEFAULT_USER_AGENT);
+    assert.match(DEFAULT_USER_AGENT, /^lading\/\d+\.\d+\.\d+/);
+    assert.equal(server.requests[0]!.headers['accept-encoding'], 'identity');
+    assert.equal(server.requests[0]!.headers.authorization, undefined);
+  });
+
+  it('sends basic auth from userinfo and from HTTP_AUTH, exactly', async () => {
+    reset();
+    server.requireAuthorization = basic('alice', 'pa:ss@w/rd');
+    const { http } = client();
+    assert.deepEqual(
+      await getBytes(http, server.url + INDEX, new BasicCredentials('alice', 'pa:ss@w/rd')),
+      readFileSync(join(repoDir, 'x86_64/APKINDEX.tar.gz')),
+    );
+    assert.equal(server.requests.at(-1)!.headers.authorization, basic('alice', 'pa:ss@w/rd'));
+
+    server.requireAuthorization = basic('bob', 'tok:en');
+    const viaEnv = client({
+      auth: parseHttpAuth('basic:example.com:x:y basic:127.0.0.1:bob:tok:en').entries,
+    });
+    assert.deepEqual(await getBytes(viaEnv.http, server.url + BUSYBOX), busybox);
+    assert.equal(server.requests.at(-1)!.headers.authorization, basic('bob', 'tok:en'));
+  });
+
+  it('401: says credentials are missing or rejected, never shows the password', async () => {
+    reset();
+    server.requireAuthorization = basic('alice', 'right');
+    const { http, log } = client();
+    await assert.rejects(getBytes(http, server.url + INDEX), (e: unknown) => {
+      assert.ok(e instanceof LadingError);
+      assert.equal(e.code, 'repo.auth');
+      assert.match(e.message, /requires credentials \(HTTP 401/);
+      assert.match(e.hint ?? '', /HTTP_AUTH=basic:127\.0\.0\.1:USER:PASS/);
+      return true;
+    });
+    await assert.rejects(
+      getBytes(http, server.url + INDEX, new BasicCredentials('alice', 'wrong-Pw-42')),
+      (e: unknown) => {
+        assert.ok(e instanceof LadingError);
+        assert.match(e.message, /rejected the credentials \(HTTP 401/);
+        assert.ok(!`${e.message} ${e.hint} ${e.stack}`.includes('wrong-Pw-42'));
+        return true;
+      },
+    );
+    assert.equal(server.requests.length, 2, '401 is not retried');
+    assert.ok(log.length > 0);
+    assert.ok(!log.join('').includes('wrong-Pw-42'));
+    assert.ok(!log.join('').includes(Buffer.from('alice:wrong-Pw-42').toString('base64')));
+  });
+
+  it('retries 503 twice, then succeeds', async () => {
+    reset();
+    server.faults.push({ path: BUSYBOX, fault: { kind: 'status', status: 503 } });
+    server.faults.push({ path: BUSYBOX, fault: { kind: 'status', status: 503 } });
+    const { http, log } = client();
+    assert.deepEqual(await getBytes(http, server.url + BUSYBOX), busybox);
+    assert.equal(server.requests.length, 3);
+    assert.equal(log.filter((l) => l.includes('HTTP 503') && l.includes('retrying')).length, 2);
+  });
+
+  it('honours Retry-After on 429, up to the cap', async () => {
+    reset();
+    server.faults.push({
+      path: BUSYBOX,
+      fault: { kind: 'status', status: 429, headers: { 'retry-after': '3600' } },
+    });
+    const { http, log } = client({ maxRetryAfterMs: 15 });
+    assert.deepEqual(await getBytes(http, server.url + BUSYBOX), busybox);
+    assert.ok(
+      log.some((l) => l.includes('HTTP 429') && l.includes('retrying in 15 ms')),
+      log.join(''),
+    );
+  });
+
+  it('retries a connection destroyed mid-body and a body shorter than Content-Length', async () => {
+    for (const kind of ['destroy-mid-body', 'truncate'] as const) {
+      reset();
+      server.faults.push({ path: BUSYBOX, fault: { kind } });
+      const { http, log } = client();
+      assert.deepEqual(await getBytes(http, server.url + BUSYBOX), busybox, kind);
+      assert.equal(server.requests.length, 2, kind);
+      assert.ok(
+        log.some((l) => /connection lost|body ended/.test(l)),
+        log.join(''),
+      );
+    }
+  });
+
+  it('retries after an idle timeout', async () => {
+    reset();
+    server.faults.push({ path: BUSYBOX, fault: { kind: 'stall' } });
+    const { http, log } = client({ timeoutMs: 500 });
+    assert.deepEqual(await getBytes(http, server.url + BUSYBOX), busybox);
+    assert.equal(server.requests.length, 2);
+    assert.ok(
+      log.some((l) => l.includes('no data for 500 ms')),
+      log.join(''),
+    );
+  });
+
+  it('gives up after the last attempt with a clear message', async () => {
+    reset();
+    for (let i = 0; i < 3; i++) server.faults.push({ path: BUSYBOX, fault: { kind: 'status', status: 502 } });
+    const { http } = client({ attempts: 3 });
+    await assert.rejects(getBytes(http, server.url + BUSYBOX), {
+      code: 'repo.network',
+      message: `could not fetch test file from ${server.url}${BUSYBOX} after 3 attempts: HTTP 502 Bad Gateway`,
+    });
+    assert.equal(server.requests.length, 3);
+  });
+
+  it('retries refused connections, then names the URL', async () => {
+    const gone = await startRepoServer();
+    await gone.close();
+    const { http } = client({ attempts: 2 });
+    await assert.rejects(getBytes(http, gone.url + INDEX), (e: unknown) => {
+      assert.ok(e instanceof LadingError && e.code === 'repo.network');
+      assert.match(e.message, /after 2 attempts: connection failed \(ECONNREFUSED/);
+      return true;
+    });
+  });
+
+  it('404 fails at once', async () => {
+    reset();
+    const { http } = client();
+    await assert.rejects(getBytes(http, `${server.url}/repo/x86_64/nope-1.0-r0.apk`), {
+      code: 'repo.not-found',
+      message: `test file not found at ${server.url}/repo/x86_64/nope-1.0-r0.apk (HTTP 404 Not Found)`,
+    });
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('enforces the size limit without retrying', async () => {
+    reset();
+    const { http } = client({ maxResponseBytes: 1000 });
+    await assert.rejects(getBytes(http, server.url + BUSYBOX), { code: 'repo.too-large' });
+    assert.equal(server.requests.length, 1);
+  });
+
+  it('follows a redirect to another origin without the credentials', async () => {
+    reset();
+    server.faults.push({
+      path: BUSYBOX,
+      fault: { kind: 'redirect', location: `${other.url}${BUSYBOX}?sig=secret-query` },
+    });
+    const { http, log } = client();
+    assert.deepEqual(
+      await getBytes(http, server.url + BUSYBOX, new BasicCredentials('alice', 'pw')),
+      busybox,
+    );
+    assert.equal(server.requests[0]!.headers.authorization, basic('alice', 'pw'));
+    assert.equal(other.requests.length, 1);
+    assert.equal(other.requests[0]!.headers.authorization, undefined);
+
+    // Same origin keeps them.
+    reset();
+    server.faults.push({ path: INDEX, fault: { kind: 'redirect', location: BUSYBOX } });
+    assert.deepEqual(await getBytes(http, server.url + INDEX, new BasicCredentials('alice', 'pw')), busybox);
+    assert.equal(server.requests[1]!.headers.authorization, basic('alice', 'pw'));
+    assert.ok(!log.join('').includes('secret-query'));
+
+    // Only http(s) locations are followed.
+    reset();
+    server.faults.push({ path: INDEX, fault: { kind: 'redirect', location: 'data:,not-an-index' } });
+    await assert.rejects(getBytes(http, server.url + INDEX), {
+      code: 'repo.http',
+      message: `${server.url}${INDEX} redirects to an unusable location (test file)`,
+    });
+  });
+});
