@@ -10,17 +10,27 @@ const splitList = (v: string): string[] => (v.length === 0 ? [] : v.split(' ').f
 
 function parseInteger(value: string, key: string, line: number, file?: string): number {
   if (!/^[0-9]+$/.test(value)) {
-    throw new LadingError('APKINDEX_BAD_FIELD', `field ${key}: is not a number: ${JSON.stringify(value.slice(0, 40))}`, {
-      file,
-      line,
-      hint: 'the index is corrupt; rebuild it with `lading index`',
-    });
+    throw new LadingError(
+      'APKINDEX_BAD_FIELD',
+      `field ${key}: is not a number: ${JSON.stringify(value.slice(0, 40))}`,
+      {
+        file,
+        line,
+        hint: 'the index is corrupt; rebuild it with `lading index`',
+      },
+    );
   }
   return Number(value);
 }
 
 /** Applies one `key:value` field to a record. Returns false for keys that are not package fields. */
-export function applyIndexField(pkg: PackageInfo, key: string, value: string, line: number, file?: string): boolean {
+export function applyIndexField(
+  pkg: PackageInfo,
+  key: string,
+  value: string,
+  line: number,
+  file?: string,
+): boolean {
   switch (key) {
     case 'P':
       pkg.name = value;
@@ -97,11 +107,15 @@ export function parseApkIndexText(text: string, file?: string): PackageInfo[] {
   const finish = () => {
     if (pkg === null) return;
     if (pkg.name === '' || pkg.version === '') {
-      throw new LadingError('APKINDEX_BAD_RECORD', `record starting at line ${recordLine} has no ${pkg.name === '' ? 'P:' : 'V:'} field`, {
-        file,
-        line: recordLine,
-        hint: 'the index is corrupt; rebuild it with `lading index`',
-      });
+      throw new LadingError(
+        'APKINDEX_BAD_RECORD',
+        `record starting at line ${recordLine} has no ${pkg.name === '' ? 'P:' : 'V:'} field`,
+        {
+          file,
+          line: recordLine,
+          hint: 'the index is corrupt; rebuild it with `lading index`',
+        },
+      );
     }
     out.push(pkg);
     pkg = null;
@@ -118,11 +132,15 @@ export function parseApkIndexText(text: string, file?: string): PackageInfo[] {
       continue;
     }
     if (line.length < 2 || line.charCodeAt(1) !== 58 /* : */) {
-      throw new LadingError('APKINDEX_BAD_LINE', `malformed line ${JSON.stringify(line.slice(0, 60))} (expected X:value)`, {
-        file,
-        line: lineNo,
-        hint: 'the index is corrupt; rebuild it with `lading index`',
-      });
+      throw new LadingError(
+        'APKINDEX_BAD_LINE',
+        `malformed line ${JSON.stringify(line.slice(0, 60))} (expected X:value)`,
+        {
+          file,
+          line: lineNo,
+          hint: 'the index is corrupt; rebuild it with `lading index`',
+        },
+      );
     }
     if (pkg === null) {
       pkg = emptyPackage('', '');

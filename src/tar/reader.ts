@@ -95,7 +95,12 @@ function isZeroBlock(buf: Buffer, off: number): boolean {
 }
 
 /** Parses PAX records `"<len> <key>=<value>\n"`; xattr values are kept as raw bytes. */
-function parsePax(data: Buffer, at: number, into: Record<string, string>, xattrs: Record<string, Buffer>): void {
+function parsePax(
+  data: Buffer,
+  at: number,
+  into: Record<string, string>,
+  xattrs: Record<string, Buffer>,
+): void {
   let pos = 0;
   while (pos < data.length) {
     if (data[pos] === 0) break; // some writers pad with NULs
@@ -216,15 +221,18 @@ export function* readTar(buf: Buffer, options: TarReadOptions = {}): Generator<T
       size: type === 'file' ? numOr('size', size) : 0,
       mtime: numOr('mtime', readNumber(buf, off + 136, 12, 'mtime', off)),
       linkname,
-      devmajor: type === 'chardev' || type === 'blockdev' ? readNumber(buf, off + 329, 8, 'devmajor', off) : 0,
-      devminor: type === 'chardev' || type === 'blockdev' ? readNumber(buf, off + 337, 8, 'devminor', off) : 0,
+      devmajor:
+        type === 'chardev' || type === 'blockdev' ? readNumber(buf, off + 329, 8, 'devmajor', off) : 0,
+      devminor:
+        type === 'chardev' || type === 'blockdev' ? readNumber(buf, off + 337, 8, 'devminor', off) : 0,
       pax,
       xattrs: localXattrs,
       headerOffset: entryStart,
       dataOffset,
     };
     if (entry.size !== size && type === 'file') {
-      if (dataOffset + entry.size > buf.length) throw corrupt('PAX size runs past the end of the archive', off);
+      if (dataOffset + entry.size > buf.length)
+        throw corrupt('PAX size runs past the end of the archive', off);
     }
     yield entry;
     const consumed = type === 'file' ? Math.ceil(entry.size / BLOCK) * BLOCK : padded;
@@ -237,7 +245,8 @@ export function* readTar(buf: Buffer, options: TarReadOptions = {}): Generator<T
   }
   if (off < buf.length && off + BLOCK > buf.length && !options.allowTruncated) {
     // trailing garbage shorter than a block: tolerated only if it is all zeros
-    for (let i = off; i < buf.length; i++) if (buf[i] !== 0) throw corrupt('trailing bytes after the last entry', off);
+    for (let i = off; i < buf.length; i++)
+      if (buf[i] !== 0) throw corrupt('trailing bytes after the last entry', off);
   }
   if (entryStart >= 0) throw corrupt('extended header without the entry it describes', entryStart);
 }
