@@ -155,9 +155,11 @@ export function parseApkIndexText(text: string, file?: string): PackageInfo[] {
 }
 
 /**
- * The package fields of one record in apk-tools' order (`C P V A S I T U L o m t c k D p i`),
- * without the terminating blank line. With `installed: true` also `r:` and `q:` as the installed DB has them.
- * Extra fields follow in their original order.
+ * The package fields of one record as apk-tools writes them (apk_pkg_write_index_header):
+ * `C P V A S I T U L o m t c k D p i`, where S, I, T, U and L are always present (possibly empty),
+ * A/o/m/c only when set, t and k only when non-zero, D/p/i only when non-empty. With
+ * `installed: true` also `r:` and `q:` as the installed DB has them. Extra fields follow in their
+ * original order. No terminating blank line.
  */
 export function formatIndexRecord(pkg: PackageInfo, options: { installed?: boolean } = {}): string {
   const lines: string[] = [];
@@ -168,15 +170,15 @@ export function formatIndexRecord(pkg: PackageInfo, options: { installed?: boole
   add('P', pkg.name);
   add('V', pkg.version);
   add('A', pkg.arch);
-  add('S', pkg.size);
-  add('I', pkg.installedSize);
-  add('T', pkg.description);
-  add('U', pkg.url);
-  add('L', pkg.license);
-  add('o', pkg.origin);
-  add('m', pkg.maintainer);
-  add('t', pkg.buildTime);
-  add('c', pkg.commit);
+  add('S', pkg.size ?? 0);
+  add('I', pkg.installedSize ?? 0);
+  add('T', pkg.description ?? '');
+  add('U', pkg.url ?? '');
+  add('L', pkg.license ?? '');
+  add('o', pkg.origin || undefined);
+  add('m', pkg.maintainer || undefined);
+  if (pkg.buildTime) add('t', pkg.buildTime);
+  add('c', pkg.commit || undefined);
   if (pkg.providerPriority) add('k', pkg.providerPriority);
   if (pkg.depends.length) add('D', pkg.depends.join(' '));
   if (pkg.provides.length) add('p', pkg.provides.join(' '));

@@ -40,7 +40,10 @@ export function parseLogLevel(value: string): LogLevel {
   throw new Error(`unknown log level ${JSON.stringify(value)} (debug, info, warn, error)`);
 }
 
-/** Removes userinfo (user:password@) from a URL-like string so it can be logged or written. */
+/**
+ * Removes userinfo (user:password@) from every URL in a string so it can be logged or written.
+ * The userinfo ends at the last `@` before the host's path, since passwords may contain `@`.
+ */
 export function redactUrl(s: string): string {
-  return s.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@\s]*@/, '$1');
+  return s.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/\s]*)@/g, '$1');
 }

@@ -1,0 +1,74 @@
+/**
+ * The build steps around the installer, as pure functions over the image filesystem.
+ *
+ * Before install: `initApkDatabase` (what `apk add --initdb` creates).
+ * After install: `installBusyboxLinks` is apk's trigger and `writeApkDatabase` its commit; then
+ * `applyPostInstall` runs the config-driven steps in apko's order (it matters for overrides):
+ * accounts → paths → certificates → CA checksum sidecars → runtime keyring → busybox links → device
+ * nodes → /etc/apk/repositories, and resolves `run-as` against the final /etc/passwd. apko's
+ * /etc/apko.json (after accounts), s6 tree (after runtime keyring) and ld.so.cache (after devices)
+ * are not written here.
+ */
+import type { ImageFS } from '../../fs/tree.ts';
+import { type AccountsInput, type AccountsResult, applyAccounts, resolveRunAs } from './accounts.ts';
+import { ensureDeviceNodes, type RepositoryInput, writeRepositories } from './apk-db.ts';
+import { type BusyboxResult, type InstalledPackageRef, installBusyboxLinks } from './busybox.ts';
+import {
+  type CertificatesInput,
+  type CertificatesResult,
+  installCertificates,
+  writeCaChecksumSidecars,
+} from './certificates.ts';
+import type { SourceLocation, StepTime } from './common.ts';
+import { type RuntimeKeyInput, writeRuntimeKeyring } from './keyring.ts';
+import { applyPaths, type PathInput } from './paths.ts';
+
+export * from './accounts.ts';
+export * from './apk-db.ts';
+export * from './busybox.ts';
+export * from './certificates.ts';
+export type { SourceLocation, StepTime } from './common.ts';
+export * from './keyring.ts';
+export * from './paths.ts';
+export * from './time.ts';
+
+export interface PostInstallInput extends StepTime {
+  accounts?: AccountsInput & { runAs?: string; runAsAt?: SourceLocation };
+  paths?: readonly PathInput[];
+  certificates?: CertificatesInput;
+  runtimeKeyring?: readonly RuntimeKeyInput[];
+  /** The installed packages (for the busybox links). */
+  packages: readonly InstalledPackageRef[];
+  /** The runtime repositories for /etc/apk/repositories (credentials are removed). */
+  repositories?: readonly (string | RepositoryInput)[];
+}
+
+export interface PostInstallResult {
+  accounts: AccountsResult;
+  certificates: CertificatesResult;
+  busybox: BusyboxResult;
+  /** The OCI User (run-as resolved to numbers), or undefined. */
+  user?: string;
+  warnings: string[];
+}
+
+/** The config-driven steps after install, in apko's order. */
+export function applyPostInstall(fs: ImageFS, input: PostInstallInput): PostInstallResult {
+  const time = { mtime: input.mtime };
+  const accounts = applyAccounts(fs, input.accounts ?? {}, time);
+  applyPaths(fs, input.paths ?? [], time);
+  const certificates = installCertificates(fs, input.certificates ?? {}, time);
+  writeCaChecksumSidecars(fs, time);
+  writeRuntimeKeyring(fs, input.runtimeKeyring ?? [], time);
+  const busybox = installBusyboxLinks(fs, input.packages, time);
+  ensureDeviceNodes(fs, time);
+  writeRepositories(fs, input.repositories ?? [], time);
+  const user = resolveRunAs(fs, input.accounts?.runAs, input.accounts?.runAsAt);
+  return {
+    accounts,
+    certificates,
+    busybox,
+    user,
+    warnings: [...certificates.warnings, ...busybox.warnings],
+  };
+}
