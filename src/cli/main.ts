@@ -24,10 +24,11 @@ const program = new Command('lading')
   .option('--log-level <level>', 'debug, info, warn or error', 'info')
   .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)')
   .showHelpAfterError()
+  .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
 
-program.hook('preAction', (cmd) => {
-  const dir = cmd.opts().workdir as string | undefined;
+program.hook('preAction', (_program, cmd) => {
+  const dir = cmd.optsWithGlobals().workdir as string | undefined;
   if (dir) {
     try {
       process.chdir(dir);
@@ -48,5 +49,13 @@ registerKeygen(program);
 registerPackage(program);
 registerIndex(program);
 registerVerify(program);
+
+// Options after the command name belong to the command (so `lading package --version 1.0-r0` is the
+// package version); the global options are accepted there too, as apko's persistent flags are.
+for (const cmd of program.commands) {
+  cmd
+    .option('--log-level <level>', 'debug, info, warn or error')
+    .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)');
+}
 
 program.parseAsync(process.argv).catch(fail);

@@ -7,8 +7,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../util/write-file.ts';
 import { configJsonSchemaText } from './json-schema.ts';
-import { writeFileAtomic } from './write-file.ts';
 
 export const SCHEMA_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../schema/apko.schema.json');
 

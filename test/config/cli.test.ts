@@ -28,7 +28,7 @@ describe('lading schema', () => {
     assert.equal(readFileSync(out, 'utf8'), configJsonSchemaText());
     const bad = lading(['schema', '-o', join(tmp.path, 'missing-dir', 'schema.json')]);
     assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /^lading: error: cannot write .*missing-dir\/schema\.json/);
+    assert.match(bad.stderr, /^lading: error: .*missing-dir\/schema\.json: cannot write output/);
     assert.deepEqual(
       readdirSync(tmp.path).filter((f) => f.includes('.tmp')),
       [],

@@ -18,7 +18,7 @@ export function registerSchema(program: Command): void {
         const { configJsonSchemaText } = await import('../../config/json-schema.ts');
         const text = configJsonSchemaText();
         if (opts.output) {
-          const { writeFileAtomic } = await import('../../config/write-file.ts');
+          const { writeFileAtomic } = await import('../../util/write-file.ts');
           await writeFileAtomic(opts.output, text);
         } else {
           process.stdout.write(text);

@@ -1,12 +1,41 @@
 import type { Command } from 'commander';
+import { action, collect } from '../run.ts';
 
-/** `lading verify` — not implemented yet. */
+/** `lading verify`: checks packages and indexes like `apk verify`. */
 export function registerVerify(program: Command): void {
   program
     .command('verify')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('lading: verify is not implemented yet\n');
-      process.exit(2);
-    });
+    .description('check the signature and integrity of .apk packages and APKINDEX.tar.gz files')
+    .argument('<file...>', '.apk or APKINDEX.tar.gz files (the kind is detected from the content)')
+    .requiredOption(
+      '-k, --keyring <path>',
+      'directory of trusted public keys (*.rsa.pub) or a single key file; repeatable',
+      collect,
+    )
+    .addHelpText(
+      'after',
+      `
+Prints one line per file:
+  FILE: OK (key NAME, ALG)     signed by a trusted key, and the content is intact
+  FILE: BAD signature (…)      a trusted key's signature does not verify
+  FILE: UNTRUSTED (…)          signed, but by no key in the keyring (keys are matched by file name)
+  FILE: UNSIGNED               no signature at all
+  FILE: corrupt: REASON        not a valid package or index (truncated, damaged, unsafe paths, …)
+Packages are checked completely: data hash, every archive entry and every file checksum.
+Exits with status 1 if any file is not OK.`,
+    )
+    .action(
+      action(async (files: string[], opts: { keyring: string[] }) => {
+        const { loadKeyring } = await import('../../apk/keyring.ts');
+        const { checkFile } = await import('../../apk/verify.ts');
+        const keyring = await loadKeyring(opts.keyring);
+        let failed = 0;
+        for (const file of files) {
+          const r = await checkFile(file, keyring);
+          if (r.status !== 'OK') failed++;
+          process.stdout.write(`${file}: ${r.message}\n`);
+        }
+        return failed > 0 ? 1 : 0;
+      }),
+    );
 }
