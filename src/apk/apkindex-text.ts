@@ -75,16 +75,20 @@ export function applyIndexField(
       pkg.providerPriority = parseInteger(value, key, line, file);
       return true;
     case 'D':
-      pkg.depends = splitList(value);
+      // apk appends repeated list fields
+      pkg.depends = pkg.depends.length ? pkg.depends.concat(splitList(value)) : splitList(value);
       return true;
     case 'p':
-      pkg.provides = splitList(value);
+      // apk appends repeated list fields
+      pkg.provides = pkg.provides.length ? pkg.provides.concat(splitList(value)) : splitList(value);
       return true;
     case 'i':
-      pkg.installIf = splitList(value);
+      // apk appends repeated list fields
+      pkg.installIf = pkg.installIf.length ? pkg.installIf.concat(splitList(value)) : splitList(value);
       return true;
     case 'r':
-      pkg.replaces = splitList(value);
+      // apk appends repeated list fields
+      pkg.replaces = pkg.replaces.length ? pkg.replaces.concat(splitList(value)) : splitList(value);
       return true;
     case 'q':
       pkg.replacesPriority = parseInteger(value, key, line, file);

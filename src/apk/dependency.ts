@@ -109,7 +109,7 @@ export function tryParseDependency(
   if ((mask & DEPMASK_ANY) === DEPMASK_ANY)
     return `"${op}" allows every version; write just the name to accept any version`;
   if (mask === DEPMASK_CHECKSUM) {
-    if (badNameChar(version) !== -1 || version.includes('@')) return `"${version}" is not a package checksum`;
+    if (!/^[A-Za-z0-9+/]+=*$/.test(version)) return `"${version}" is not a package checksum`;
   } else if (!isValidVersion(version, rules)) {
     if (version.includes('@')) return 'the repository tag goes before the version (name@tag=version)';
     return `"${version}" is not a valid apk version`;

@@ -186,7 +186,12 @@ function compare2(a: string, b: string, fuzzy: boolean): number {
   return VERSION_EQUAL;
 }
 
+/** The shape of nearly every real version; anything it matches is valid under both rule sets (fast path). */
+const COMMON_VERSION =
+  /^\d{1,17}(?:\.\d{1,17})*[a-z]?(?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d{0,17})*(?:-r\d{1,17})?$/;
+
 function valid2(v: string): boolean {
+  if (COMMON_VERSION.test(v)) return true;
   const c: Cursor2 = { s: v, pos: 0, type: T2_DIGIT };
   // An empty string reads as "end" at once in apk 2.x; no caller wants that to be a version.
   if (v.length === 0) return false;

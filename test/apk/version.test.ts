@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -10,7 +11,54 @@ import {
   versionOpMask,
   versionOpString,
 } from '../../src/apk/version.ts';
-import { fixture } from '../helpers/paths.ts';
+import { apkOracle, fixture } from '../helpers/paths.ts';
+
+/** Seeded random version-like strings, leaning on the corners (zeros, long digit runs, odd suffixes). */
+function randomVersions(seed: number, count: number): string[] {
+  let a = seed;
+  const r = () => {
+    a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+    return a / 2 ** 32;
+  };
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const num = () =>
+    pick([
+      '0',
+      '00',
+      '1',
+      '2',
+      '10',
+      '01',
+      '001',
+      '010',
+      '9',
+      '0015',
+      '12345678901234567',
+      '123456789012345678',
+    ]);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    let v = num();
+    for (let n = Math.floor(r() * 4); n > 0; n--) v += `.${num()}`;
+    if (r() < 0.3) v += pick(['a', 'b', 'z', 'a1', 'aa']);
+    for (let n = Math.floor(r() * 3); n > 0; n--)
+      v += `_${pick(['alpha', 'beta', 'pre', 'rc', 'cvs', 'svn', 'git', 'hg', 'p', 'post', ''])}${pick(['', '1', '2', '01', '20191002222144'])}`;
+    if (r() < 0.4) v += `-r${pick(['0', '1', '10', '01', ''])}`;
+    if (r() < 0.1) v += pick(['-', '~1234', '-q', '.', '_']);
+    out.push(v);
+  }
+  return out;
+}
+
+function apk(args: string[]): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(apkOracle, args);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', fail);
+    child.on('close', () => done(out.trim()));
+  });
+}
 
 /**
  * Runs apk-tools' version.data format (test/unit/version_test.c): `a op b` must hold, `a !op b` must not,
@@ -66,7 +114,8 @@ describe('apk versions', () => {
       ['1.0.0', '1.0', 1],
       ['0.1_pre2~1234abcd', '0.1_pre2', 1],
     ];
-    for (const [a, b, want] of order) assert.equal(compareVersions(a, b, 'apk-tools-2'), want, `${a} vs ${b}`);
+    for (const [a, b, want] of order)
+      assert.equal(compareVersions(a, b, 'apk-tools-2'), want, `${a} vs ${b}`);
     assert.equal(isValidVersion('0.1a1', 'apk-tools-2'), true);
     assert.equal(isValidVersion('0.1a1', 'apk-tools-3'), false);
     assert.equal(isValidVersion('0.1_pre2~1234abcd', 'apk-tools-2'), false);
@@ -80,6 +129,29 @@ describe('apk versions', () => {
     assert.equal(versionMatches('3.8_rc1', fuzzy, '3.8', 'apk-tools-2'), true);
     assert.equal(versionMatches('3.8.0-r1', versionOpMask('~'), '3.8.0-r2', 'apk-tools-2'), false);
     assert.equal(versionMatches('3.8', versionOpMask('<~'), '3.8.5', 'apk-tools-2'), true);
+  });
+
+  it('orders and validates 300 random versions exactly as the real apk-tools 2.14.4 does', async () => {
+    assert.ok(existsSync(apkOracle), `missing ${apkOracle}`);
+    const versions = randomVersions(20240601, 300);
+    // validity: `apk version -c` prints the invalid ones
+    const invalid = new Set((await apk(['version', '-c', '--', ...versions])).split('\n').filter(Boolean));
+    const wrong = versions.filter((v) => isValidVersion(v, 'apk-tools-2') === invalid.has(v));
+    assert.deepEqual(wrong, []);
+    // order: `apk version -t A B` prints <, = or >, two processes at a time
+    const pairs = versions.slice(0, 150).map((v, i) => [v, versions[299 - i]!] as const);
+    const mismatches: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < pairs.length) {
+        const [a, b] = pairs[next++]!;
+        const want = await apk(['version', '-t', '--', a, b]);
+        const got = ['<', '=', '>'][compareVersions(a, b, 'apk-tools-2') + 1];
+        if (want !== got) mismatches.push(`${a} ${b}: apk ${want}, lading ${got}`);
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    assert.deepEqual(mismatches, []);
   });
 
   it('spells operator masks the way apk prints them', () => {
@@ -104,26 +176,58 @@ describe('apk versions', () => {
   });
 
   it('orders real Alpine versions as a total order consistent with equality', () => {
-    const versions = ['1.0', '1.0-r1', '1.0_rc1', '1.0_p1', '1.0a', '1.0.1', '1.1_alpha2', '1.1_alpha10', '2', '0.9'];
+    const versions = [
+      '1.0',
+      '1.0-r1',
+      '1.0_rc1',
+      '1.0_p1',
+      '1.0a',
+      '1.0.1',
+      '1.1_alpha2',
+      '1.1_alpha10',
+      '2',
+      '0.9',
+    ];
     const sorted = [...versions].sort((a, b) => compareVersions(a, b));
-    assert.deepEqual(sorted, ['0.9', '1.0_rc1', '1.0', '1.0-r1', '1.0_p1', '1.0a', '1.0.1', '1.1_alpha2', '1.1_alpha10', '2']);
+    assert.deepEqual(sorted, [
+      '0.9',
+      '1.0_rc1',
+      '1.0',
+      '1.0-r1',
+      '1.0_p1',
+      '1.0a',
+      '1.0.1',
+      '1.1_alpha2',
+      '1.1_alpha10',
+      '2',
+    ]);
   });
 
   it('never throws or hangs on random and mutated input (property)', () => {
     const seeds = ['1.2.3-r4', '0.1_pre2~1234abcd', '2024.01.02_git20240101', '1.0a_p1-r0', '8.2.001'];
     const mutated = fc
-      .tuple(fc.constantFrom(...seeds), fc.nat(20), fc.string({ unit: fc.constantFrom(...'0123456789._-~rabcpz!') }))
+      .tuple(
+        fc.constantFrom(...seeds),
+        fc.nat(20),
+        fc.string({ unit: fc.constantFrom(...'0123456789._-~rabcpz!') }),
+      )
       .map(([s, at, ins]) => s.slice(0, at % (s.length + 1)) + ins + s.slice(at % (s.length + 1)));
     const anyVersion = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), mutated);
     fc.assert(
-      fc.property(anyVersion, anyVersion, fc.constantFrom<VersionRules>('apk-tools-2', 'apk-tools-3'), (a, b, rules) => {
-        isValidVersion(a, rules);
-        const ab = compareVersions(a, b, rules);
-        const ba = compareVersions(b, a, rules);
-        // antisymmetry holds for valid versions
-        if (isValidVersion(a, rules) && isValidVersion(b, rules)) assert.equal(ab + ba, 0);
-        for (const op of ['<', '<=', '=', '>=', '>', '~', '<~', '>~']) versionMatches(a, versionOpMask(op), b, rules);
-      }),
+      fc.property(
+        anyVersion,
+        anyVersion,
+        fc.constantFrom<VersionRules>('apk-tools-2', 'apk-tools-3'),
+        (a, b, rules) => {
+          isValidVersion(a, rules);
+          const ab = compareVersions(a, b, rules);
+          const ba = compareVersions(b, a, rules);
+          // antisymmetry holds for valid versions
+          if (isValidVersion(a, rules) && isValidVersion(b, rules)) assert.equal(ab + ba, 0);
+          for (const op of ['<', '<=', '=', '>=', '>', '~', '<~', '>~'])
+            versionMatches(a, versionOpMask(op), b, rules);
+        },
+      ),
       { numRuns: 6000 },
     );
   });

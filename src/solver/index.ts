@@ -1,0 +1,47 @@
+/** The resolver: repositories + world (+ installed database) → package set, graph, explanations. */
+export { type Explanation, explainFailure } from './explain.ts';
+export {
+  formatDot,
+  formatPackageList,
+  formatWhy,
+  PACKAGE_LIST_FORMATS,
+  packageJson,
+  packageSource,
+  type WhyResult,
+  type WhyStep,
+  whyChains,
+} from './format.ts';
+export {
+  decodeResolution,
+  encodeResolution,
+  RESOLVER_VERSION,
+  type ResolutionKeyParts,
+  resolutionKey,
+} from './memo.ts';
+export {
+  type IndexOptions,
+  type InstalledPackage,
+  PackageIndex,
+  type SolverRepository,
+} from './package-index.ts';
+export {
+  buildIndex,
+  type ChangeAction,
+  type IndexInput,
+  type PackageChange,
+  parseWorld,
+  type Resolution,
+  type ResolvedEdge,
+  type ResolveOptions,
+  resolve,
+  resolvePackages,
+} from './resolve.ts';
+export {
+  type NameFlags,
+  SOLVERF_AVAILABLE,
+  SOLVERF_IGNORE_UPGRADE,
+  SOLVERF_LATEST,
+  SOLVERF_REINSTALL,
+  SOLVERF_UPGRADE,
+  type SolveOptions,
+} from './solve.ts';

@@ -1,0 +1,1014 @@
+/**
+ * The resolver: a port of apk-tools 2.14.4's solver (src/solver.c), an up- and down-propagating deductive
+ * solver without backtracking. Porting it decision for decision is what makes the chosen set equal to what
+ * `apk add` installs, including its tie-breaks (provider_priority, repository order, pinning, install_if).
+ * The changeset step gives apk's install order: a depth-first walk from the sorted world, dependencies first.
+ */
+import { compareVersions, DEPMASK_ANY, DEPMASK_CHECKSUM, versionCompareMask } from '../apk/version.ts';
+import { LadingError } from '../util/errors.ts';
+import type { DepNode, NameNode, PackageIndex, PkgNode } from './package-index.ts';
+
+/** apk's solver flags (apk_solver.h). */
+export const SOLVERF_UPGRADE = 0x01;
+export const SOLVERF_AVAILABLE = 0x02;
+export const SOLVERF_REINSTALL = 0x04;
+export const SOLVERF_LATEST = 0x08;
+export const SOLVERF_IGNORE_CONFLICT = 0x10;
+export const SOLVERF_IGNORE_UPGRADE = 0x20;
+
+const DEFAULT_PINNING = 1; // BIT(default tag 0)
+
+export interface NameFlags {
+  name: string;
+  flags: number;
+  /** Flags passed on to the package's dependencies. */
+  inheritable: number;
+}
+
+export interface SolveOptions {
+  /** Global flags (apk `upgrade` = SOLVERF_UPGRADE, `-a` = SOLVERF_AVAILABLE, `--latest` = SOLVERF_LATEST). */
+  flags?: number;
+  /** Flags for every provider of a name, as `apk add --upgrade NAME` or `apk fix NAME` set them. */
+  nameFlags?: readonly NameFlags[];
+  /** apk --force-broken-world: leave out world entries that cannot be satisfied instead of failing. */
+  forceBrokenWorld?: boolean;
+  /** apk's self-upgrade pass: keep installed packages unless a name is flagged for upgrade. */
+  selfUpgrade?: boolean;
+}
+
+/** Per-solve state of a name (apk_name.ss). */
+export interface NameState {
+  node: NameNode;
+  seen: boolean;
+  locked: boolean;
+  chosenPkg: PkgState | null;
+  chosenVersion: string | null;
+  requirers: number;
+  mergeDepends: number;
+  mergeProvides: number;
+  hasVirtualProvides: boolean;
+  hasOptions: boolean;
+  hasIif: boolean;
+  noIif: boolean;
+  reevaluateDeps: boolean;
+  reevaluateIif: boolean;
+  reverseDepsDone: boolean;
+  maxDepChain: number;
+  inDirty: boolean;
+  inUnresolved: boolean;
+  prev: NameState | null;
+  next: NameState | null;
+  inChangeset: boolean;
+  installedPkg: PkgState | null;
+  installedName: NameState | null;
+  /**
+   * Names whose (discovered) providers depend on this name (apk_name.rdepends restricted to this solve),
+   * in discovery order until reverseDeps() puts them in apk's order.
+   */
+  rdepends: NameState[];
+  rdependsSorted: boolean;
+  /** PackageIndex.hashOrder of the name, once needed. */
+  hashOrder: number;
+}
+
+const byHashOrder = (a: NameState, b: NameState): number => a.hashOrder - b.hashOrder;
+
+/** Per-solve state of a package (apk_package.ss). */
+export interface PkgState {
+  node: PkgNode;
+  seen: boolean;
+  available: boolean;
+  selectable: boolean;
+  iifTriggered: boolean;
+  iifFailed: boolean;
+  tagPreferred: boolean;
+  tagOk: boolean;
+  pinningAllowed: number;
+  pinningPreferred: number;
+  maxDepChain: number;
+  conflicts: number;
+  dependenciesMerged: boolean;
+  dependenciesUsed: boolean;
+  solverFlags: number;
+  solverFlagsInheritable: number;
+  error: boolean;
+  inChangeset: boolean;
+  /** Marked as part of the result (for explanations). */
+  marked: boolean;
+}
+
+export interface Change {
+  old: PkgState | null;
+  new: PkgState | null;
+  oldTagId: number;
+  newTagId: number;
+  reinstall: boolean;
+}
+
+/** The raw outcome of one solve, with the solver's state kept for explanations and graphs. */
+export interface SolveState {
+  index: PackageIndex;
+  world: DepNode[];
+  changes: Change[];
+  errors: number;
+  name(n: NameNode): NameState;
+  pkg(p: PkgNode): PkgState;
+  /** Installed packages in installed-database order. */
+  installed: PkgState[];
+  /** apk_dep_is_provided under this solve's rules (pkg null = nothing provides the name). */
+  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean;
+  /** The names whose packages depend on `n`, in apk's order. */
+  reverseDeps(n: NameState): NameState[];
+}
+
+export function solveState(
+  index: PackageIndex,
+  worldDeps: readonly DepNode[],
+  options: SolveOptions = {},
+): SolveState {
+  const flags = options.flags ?? 0;
+  // apk sorts the world by name, ignoring ASCII case (probed: `c B a A_ a-` installs a, a-, A_, B, c).
+  const world = [...worldDeps].sort((a, b) => compareNoCase(a.name.name, b.name.name));
+  const broken = new Set<DepNode>();
+  for (;;) {
+    const s = new Solver(index, flags, options.selfUpgrade ?? false);
+    s.run(world, broken, options.nameFlags ?? []);
+    if (s.errors && options.forceBrokenWorld) {
+      let more = false;
+      for (const d of world) {
+        if (broken.has(d)) continue;
+        const pkg = s.name(d.name).chosenPkg;
+        if (pkg === null || pkg.error) {
+          broken.add(d);
+          more = true;
+        }
+      }
+      if (more) continue;
+    }
+    return {
+      index,
+      world: world.filter((d) => !broken.has(d)),
+      changes: s.changes,
+      errors: s.errors,
+      name: (n) => s.name(n),
+      pkg: (p) => s.pkg(p),
+      installed: s.installed,
+      depIsProvided: (d, p, v) => s.depIsProvided(d, p, v),
+      reverseDeps: (n) => s.reverseDeps(n),
+    };
+  }
+}
+
+class Solver {
+  readonly index: PackageIndex;
+  readonly globalFlags: number;
+  private readonly names: (NameState | undefined)[];
+  private readonly pkgs: (PkgState | undefined)[];
+  private readonly dirty: NameState[] = [];
+  private dirtyHead = 0;
+  private unresolvedHead: NameState | null = null;
+  errors = 0;
+  private flagsInherit = 0;
+  private pinningInherit = 0;
+  private readonly defaultRepos: number;
+  private readonly ignoreConflict: boolean;
+  readonly changes: Change[] = [];
+  readonly installed: PkgState[] = [];
+  private readonly rdependsDone = new Set<number>();
+  private readonly flagsSet = new Set<number>();
+  private readonly rdependsPairs = new Set<number>();
+
+  private readonly selfUpgrade: boolean;
+
+  constructor(index: PackageIndex, flags: number, selfUpgrade: boolean) {
+    // dense arrays indexed by id: V8 turns arrays written at scattered indices into slow dictionaries
+    this.names = new Array(index.nameCapacity()).fill(undefined);
+    this.pkgs = new Array(index.packageCapacity()).fill(undefined);
+    this.index = index;
+    this.globalFlags = flags;
+    this.selfUpgrade = selfUpgrade;
+    this.defaultRepos = index.pinningRepos(DEFAULT_PINNING);
+    this.ignoreConflict = (flags & SOLVERF_IGNORE_CONFLICT) !== 0;
+  }
+
+  name(n: NameNode): NameState {
+    let s = this.names[n.id];
+    if (s === undefined) {
+      s = {
+        node: n,
+        seen: false,
+        locked: false,
+        chosenPkg: null,
+        chosenVersion: null,
+        requirers: 0,
+        mergeDepends: 0,
+        mergeProvides: 0,
+        hasVirtualProvides: false,
+        hasOptions: false,
+        hasIif: false,
+        noIif: false,
+        reevaluateDeps: false,
+        reevaluateIif: false,
+        reverseDepsDone: false,
+        maxDepChain: 0,
+        inDirty: false,
+        inUnresolved: false,
+        prev: null,
+        next: null,
+        inChangeset: false,
+        installedPkg: null,
+        installedName: null,
+        rdepends: [],
+        rdependsSorted: true,
+        hashOrder: -1,
+      };
+      this.names[n.id] = s;
+    }
+    return s;
+  }
+
+  pkg(p: PkgNode): PkgState {
+    let s = this.pkgs[p.id];
+    if (s === undefined) {
+      s = {
+        node: p,
+        seen: false,
+        available: false,
+        selectable: false,
+        iifTriggered: false,
+        iifFailed: false,
+        tagPreferred: false,
+        tagOk: false,
+        pinningAllowed: 0,
+        pinningPreferred: 0,
+        maxDepChain: 0,
+        conflicts: 0,
+        dependenciesMerged: false,
+        dependenciesUsed: false,
+        solverFlags: 0,
+        solverFlagsInheritable: 0,
+        error: false,
+        inChangeset: false,
+        marked: false,
+      };
+      this.pkgs[p.id] = s;
+    }
+    return s;
+  }
+
+  private pkgRepos(p: PkgState): number {
+    const node = p.node;
+    return node.repos | (node.installed ? this.index.tags[node.installedTagId]!.repos : 0);
+  }
+
+  /** apk_dep_is_provided for a provider (pkg null = nothing). */
+  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean {
+    if (pkg === null) return dep.conflict;
+    if (dep.mask === DEPMASK_CHECKSUM) return pkg.checksum === dep.version;
+    if (dep.mask === DEPMASK_ANY) return !dep.conflict;
+    if (version === null) return dep.conflict;
+    const r = versionCompareMask(version, dep.version!, dep.fuzzy, this.index.rules);
+    return (r & dep.mask) !== 0 ? !dep.conflict : dep.conflict;
+  }
+
+  private markError(p: PkgState | null): void {
+    if (p === null || p.error) return;
+    p.error = true;
+    this.errors++;
+  }
+
+  private queueDirty(n: NameState): void {
+    if (n.inDirty || n.locked || (n.requirers === 0 && !n.reevaluateIif)) return;
+    n.inDirty = true;
+    this.dirty.push(n);
+  }
+
+  private unresolvedAdd(n: NameState): void {
+    n.inUnresolved = true;
+    n.prev = null;
+    n.next = this.unresolvedHead;
+    if (this.unresolvedHead) this.unresolvedHead.prev = n;
+    this.unresolvedHead = n;
+  }
+
+  private unresolvedDel(n: NameState): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.unresolvedHead = n.next;
+    if (n.next) n.next.prev = n.prev;
+    n.prev = n.next = null;
+    n.inUnresolved = false;
+  }
+
+  private queueUnresolved(n: NameState): void {
+    if (n.locked) return;
+    const want = n.requirers > 0 || n.hasIif;
+    if (want && !n.inUnresolved) this.unresolvedAdd(n);
+    else if (!want && n.inUnresolved) this.unresolvedDel(n);
+  }
+
+  private reevaluateReverseDeps(n: NameState): void {
+    for (const n0 of this.reverseDeps(n)) {
+      if (!n0.seen) continue;
+      n0.reevaluateDeps = true;
+      this.queueDirty(n0);
+    }
+  }
+
+  private reevaluateReverseInstallIf(n: NameState): void {
+    for (const node of n.node.rinstallIf) {
+      const n0 = this.name(node);
+      if (!n0.seen || n0.noIif) continue;
+      n0.reevaluateIif = true;
+      this.queueDirty(n0);
+    }
+  }
+
+  private disqualify(p: PkgState): void {
+    p.selectable = false;
+    this.reevaluateReverseDeps(this.name(p.node.name));
+    for (const pn of p.node.providesNames) this.reevaluateReverseDeps(this.name(pn));
+    this.reevaluateReverseInstallIf(this.name(p.node.name));
+  }
+
+  private dependencySatisfiable(dep: DepNode): boolean {
+    if (dep.conflict && this.ignoreConflict) return true;
+    const n = this.name(dep.name);
+    if (n.locked) return this.depIsProvided(dep, n.chosenPkg?.node ?? null, n.chosenVersion);
+    if (n.requirers === 0 && this.depIsProvided(dep, null, null)) return true;
+    for (const p of dep.name.providers)
+      if (this.pkg(p.pkg).selectable && this.depIsProvided(dep, p.pkg, p.version)) return true;
+    return false;
+  }
+
+  private discoverName(n: NameState): void {
+    if (n.seen) return;
+    n.seen = true;
+    n.noIif = true;
+    for (const prov of n.node.providers) {
+      const p = this.pkg(prov.pkg);
+      if (!p.seen) {
+        const node = p.node;
+        p.seen = true;
+        p.pinningAllowed = DEFAULT_PINNING;
+        p.pinningPreferred = DEFAULT_PINNING;
+        p.available = (node.repos & this.index.availableRepos) !== 0;
+        p.selectable = p.available || node.installed;
+        p.iifFailed =
+          node.installIf.length === 0 || ((this.flagsInherit & SOLVERF_AVAILABLE) !== 0 && !p.available);
+        const repos = this.pkgRepos(p);
+        p.tagPreferred = node.installedSize === 0 || (repos & this.defaultRepos) !== 0;
+        p.tagOk = p.tagPreferred || node.installed;
+        this.registerReverseDeps(node);
+        for (const dep of this.index.dependsOf(node)) {
+          const dn = this.name(dep.name);
+          this.discoverName(dn);
+          p.maxDepChain = Math.max(p.maxDepChain, dn.maxDepChain + 1);
+        }
+      }
+      n.noIif &&= p.iifFailed;
+      n.maxDepChain = Math.max(n.maxDepChain, p.maxDepChain);
+    }
+    for (const node of n.node.rinstallIf) this.discoverName(this.name(node));
+    // Names whose install_if mentions a provider's own name or provides (apk-tools' test installif6).
+    for (const prov of n.node.providers) {
+      for (const node of prov.pkg.name.rinstallIf) this.discoverName(this.name(node));
+      for (const pn of prov.pkg.providesNames) this.discoverName(this.name(pn));
+    }
+  }
+
+  /** Adds the package's names to the rdepends of each name it depends on (apk builds these for the whole database). */
+  private registerReverseDeps(node: PkgNode): void {
+    if (this.rdependsDone.has(node.id)) return;
+    this.rdependsDone.add(node.id);
+    for (const dep of this.index.dependsOf(node)) {
+      const dn = this.name(dep.name);
+      this.addReverseDep(dn, node.name);
+      for (const pn of node.providesNames) this.addReverseDep(dn, pn);
+    }
+  }
+
+  private addReverseDep(dn: NameState, owner: NameNode): void {
+    const o = this.name(owner);
+    // A name with one provider (most) can only be added by that package, once per dependency name; check
+    // the last entry against a repeated dependency. Otherwise look the pair up.
+    if (owner.providers.length > 1) {
+      const key = dn.node.id * 0x4000000 + owner.id;
+      if (this.rdependsPairs.has(key)) return;
+      this.rdependsPairs.add(key);
+    } else if (dn.rdepends.length > 0 && dn.rdepends[dn.rdepends.length - 1] === o) {
+      return;
+    }
+    dn.rdepends.push(o);
+    dn.rdependsSorted = dn.rdepends.length < 2;
+  }
+
+  /**
+   * apk_name.rdepends in apk's order: its lists follow the name hash table; discovery built them in another
+   * order, so each is sorted the first time it is walked (most never are).
+   */
+  reverseDeps(n: NameState): NameState[] {
+    if (!n.rdependsSorted) {
+      for (const r of n.rdepends) if (r.hashOrder < 0) r.hashOrder = this.index.hashOrder(r.node);
+      n.rdepends.sort(byHashOrder);
+      n.rdependsSorted = true;
+    }
+    return n.rdepends;
+  }
+
+  private nameRequirersChanged(n: NameState): void {
+    this.queueUnresolved(n);
+    this.reevaluateReverseInstallIf(n);
+    this.queueDirty(n);
+  }
+
+  private inheritPinningAndFlags(p: PkgState, pp: PkgState | null): void {
+    const repos = this.pkgRepos(p);
+    if (pp !== null) {
+      p.solverFlags |= pp.solverFlagsInheritable;
+      p.solverFlagsInheritable |= pp.solverFlagsInheritable;
+      p.pinningAllowed |= pp.pinningAllowed;
+    } else {
+      p.solverFlags |= this.flagsInherit;
+      p.solverFlagsInheritable |= this.flagsInherit;
+      p.pinningAllowed |= this.pinningInherit;
+      p.pinningPreferred = this.pinningInherit;
+      p.tagPreferred = (repos & this.index.pinningRepos(p.pinningPreferred)) !== 0;
+    }
+    if ((repos & this.index.pinningRepos(p.pinningAllowed)) !== 0) p.tagOk = true;
+  }
+
+  private applyConstraint(pp: PkgState | null, dep: DepNode): void {
+    if (dep.conflict && this.ignoreConflict) return;
+    const n = this.name(dep.name);
+    if (!dep.conflict) {
+      n.requirers++;
+      if (n.requirers === 1) this.nameRequirersChanged(n);
+    }
+    for (const prov of dep.name.providers) {
+      const p0 = this.pkg(prov.pkg);
+      const provided = this.depIsProvided(dep, prov.pkg, prov.version);
+      if (!provided) p0.conflicts++;
+      if (p0.selectable && p0.conflicts) this.disqualify(p0);
+      if (provided) this.inheritPinningAndFlags(p0, pp);
+    }
+  }
+
+  private excludeNonProviders(n: NameState, mustProvide: NameState, skipVirtuals: boolean): void {
+    if (n === mustProvide || this.ignoreConflict) return;
+    next: for (const prov of n.node.providers) {
+      const p = this.pkg(prov.pkg);
+      if (prov.pkg.name === mustProvide.node || !p.selectable || (skipVirtuals && prov.version === null))
+        continue;
+      for (let i = 0; i < prov.pkg.provides.length; i++) {
+        if (
+          prov.pkg.providesNames[i] === mustProvide.node ||
+          (skipVirtuals && prov.pkg.provides[i]!.version === null)
+        )
+          continue next;
+      }
+      this.disqualify(p);
+    }
+  }
+
+  private reconsiderName(n: NameState): void {
+    const reevaluateDeps = n.reevaluateDeps;
+    const reevaluateIif = n.reevaluateIif;
+    n.reevaluateDeps = false;
+    n.reevaluateIif = false;
+    let first: PkgState | null = null;
+    let numOptions = 0;
+    let numTagNotOk = 0;
+    let hasIif = false;
+    let noIif = true;
+
+    // Propagate down by merging common dependencies and applying new constraints.
+    for (const prov of n.node.providers) {
+      const p = this.pkg(prov.pkg);
+      p.dependenciesMerged = false;
+      if (reevaluateDeps) {
+        if (!p.selectable) continue;
+        for (const dep of this.index.dependsOf(p.node)) {
+          if (!this.dependencySatisfiable(dep)) {
+            this.disqualify(p);
+            break;
+          }
+        }
+      }
+      if (!p.selectable) continue;
+      if (reevaluateIif && !p.iifTriggered && !p.iifFailed) {
+        p.iifTriggered = true;
+        p.iifFailed = false;
+        for (const dep of p.node.installIf) {
+          const dn = this.name(dep.name);
+          if (!dn.locked) {
+            p.iifTriggered = false;
+            p.iifFailed = false;
+            break;
+          }
+          if (!this.depIsProvided(dep, dn.chosenPkg?.node ?? null, dn.chosenVersion)) {
+            p.iifTriggered = false;
+            p.iifFailed = true;
+            break;
+          }
+        }
+      }
+      if (reevaluateIif && p.iifTriggered) {
+        for (const dep of p.node.installIf) this.inheritPinningAndFlags(p, this.name(dep.name).chosenPkg);
+      }
+      hasIif ||= p.iifTriggered;
+      noIif &&= p.iifFailed;
+      if (n.requirers === 0) continue;
+
+      // Merge common dependencies.
+      p.dependenciesMerged = true;
+      if (first === null) first = p;
+      for (const dep of this.index.dependsOf(p.node))
+        if (!dep.conflict) mergeIndex(this.name(dep.name), 'mergeDepends', numOptions);
+      const own = this.name(p.node.name);
+      if (mergeIndex(own, 'mergeProvides', numOptions)) own.hasVirtualProvides ||= prov.version === null;
+      p.node.provides.forEach((pv, i) => {
+        const pn = this.name(p.node.providesNames[i]!);
+        if (mergeIndex(pn, 'mergeProvides', numOptions)) pn.hasVirtualProvides ||= pv.version === null;
+      });
+      if (!p.tagOk) numTagNotOk++;
+      numOptions++;
+    }
+    n.hasOptions = numOptions > 1 || numTagNotOk > 0;
+    n.hasIif = hasIif;
+    n.noIif = noIif;
+    this.queueUnresolved(n);
+
+    if (first !== null) {
+      const p = first;
+      for (const prov of n.node.providers) {
+        const ps = this.pkg(prov.pkg);
+        ps.dependenciesUsed = ps.dependenciesMerged;
+      }
+      // Propagate down common dependencies.
+      if (numOptions === 1) {
+        for (const dep of this.index.dependsOf(p.node)) {
+          if (mergeIndexComplete(this.name(dep.name), 'mergeDepends', numOptions))
+            this.applyConstraint(p, dep);
+        }
+      } else {
+        for (const dep of this.index.dependsOf(p.node)) {
+          const n0 = this.name(dep.name);
+          if (mergeIndexComplete(n0, 'mergeDepends', numOptions) && n0.requirers === 0) {
+            // a dependency name common to all candidates
+            n0.requirers++;
+            this.nameRequirersChanged(n0);
+            for (const prov of dep.name.providers) this.inheritPinningAndFlags(this.pkg(prov.pkg), p);
+          }
+        }
+      }
+      // Provides transitivity.
+      const own = this.name(p.node.name);
+      if (mergeIndexComplete(own, 'mergeProvides', numOptions))
+        this.excludeNonProviders(own, n, own.hasVirtualProvides);
+      for (const pn of p.node.providesNames) {
+        const ps = this.name(pn);
+        if (mergeIndexComplete(ps, 'mergeProvides', numOptions))
+          this.excludeNonProviders(ps, n, ps.hasVirtualProvides);
+      }
+      own.hasVirtualProvides = false;
+      for (const pn of p.node.providesNames) this.name(pn).hasVirtualProvides = false;
+    }
+
+    n.reverseDepsDone = true;
+    for (const n0 of n.rdepends) {
+      if (n0.seen && !n0.locked) {
+        n.reverseDepsDone = false;
+        break;
+      }
+    }
+  }
+
+  private compareProviders(
+    a: PkgState,
+    aVersion: string | null,
+    b: PkgState | null,
+    bVersion: string | null,
+  ): number {
+    // Prefer an existing package.
+    if (b === null) return 1;
+    const flags = a.solverFlags | b.solverFlags;
+    let r: number;
+    if (
+      (flags & SOLVERF_LATEST) !== 0 &&
+      a.pinningAllowed === DEFAULT_PINNING &&
+      b.pinningAllowed === DEFAULT_PINNING
+    ) {
+      // Latest version required: prefer allowed pinning.
+      r = +a.tagOk - +b.tagOk;
+      if (r) return r;
+      if (flags & SOLVERF_AVAILABLE) {
+        r = +a.available - +b.available;
+        if (r) return r;
+      } else if (flags & SOLVERF_REINSTALL) {
+        r = +a.selectable - +b.selectable;
+        if (r) return r;
+      }
+    } else {
+      // Prefer without errors.
+      r = +a.selectable - +b.selectable;
+      if (r) return r;
+      // Prefer those that were in the last dependency merging group.
+      r = +a.dependenciesUsed - +b.dependenciesUsed;
+      if (r) return r;
+      r = b.conflicts - a.conflicts;
+      if (r) return r;
+      // Prefer installed on self-upgrade, or when upgrades are to be ignored.
+      if ((this.selfUpgrade && !(flags & SOLVERF_UPGRADE)) || flags & SOLVERF_IGNORE_UPGRADE) {
+        r = +a.node.installed - +b.node.installed;
+        if (r) return r;
+      }
+      // Prefer allowed pinning.
+      r = +a.tagOk - +b.tagOk;
+      if (r) return r;
+      if (flags & SOLVERF_AVAILABLE) {
+        r = +a.available - +b.available;
+        if (r) return r;
+      }
+      // Prefer preferred pinning.
+      r = +a.tagPreferred - +b.tagPreferred;
+      if (r) return r;
+      // Prefer installed.
+      if (!(flags & SOLVERF_UPGRADE) || flags & SOLVERF_IGNORE_UPGRADE) {
+        r = +a.node.installed - +b.node.installed;
+        if (r) return r;
+      }
+    }
+    // Select latest by requested name.
+    const rules = this.index.rules;
+    r = compareNullableVersions(aVersion, bVersion, rules);
+    if (r) return r;
+    // Select latest by principal name.
+    if (a.node.name === b.node.name) {
+      r = compareVersions(a.node.version, b.node.version, rules);
+      if (r) return r;
+    }
+    // Prefer installed (matches here if upgrading).
+    r = +a.node.installed - +b.node.installed;
+    if (r) return r;
+    // Prefer highest declared provider priority.
+    r = a.node.providerPriority - b.node.providerPriority;
+    if (r) return r;
+    // Prefer without errors (mostly if --latest used, and different provider).
+    r = +a.selectable - +b.selectable;
+    if (r) return r;
+    // Prefer the lowest available repository.
+    return ffs(b.node.repos) - ffs(a.node.repos);
+  }
+
+  private assignName(n: NameState, pkg: PkgState | null, version: string | null): void {
+    if (n.locked) {
+      // If both provide this name without version, it's ok.
+      if (version === null && n.chosenVersion === null) return;
+      if (this.ignoreConflict) return;
+      // Conflict: providing the same name.
+      this.markError(pkg);
+      this.markError(n.chosenPkg);
+      return;
+    }
+    n.locked = true;
+    n.chosenPkg = pkg;
+    n.chosenVersion = version;
+    if (n.inUnresolved) this.unresolvedDel(n);
+    n.inDirty = false; // stale entries in the queue are skipped
+    // Disqualify all conflicting packages.
+    if (!this.ignoreConflict) {
+      for (const prov of n.node.providers) {
+        if (pkg !== null && prov.pkg === pkg.node) continue;
+        if (version === null && prov.version === null) continue;
+        this.disqualify(this.pkg(prov.pkg));
+      }
+    }
+    this.reevaluateReverseDeps(n);
+    this.reevaluateReverseInstallIf(n);
+  }
+
+  private selectPackage(n: NameState): void {
+    let chosen: PkgState | null = null;
+    let chosenVersion: string | null = null;
+    if (n.requirers || n.hasIif) {
+      for (const prov of n.node.providers) {
+        const p = this.pkg(prov.pkg);
+        // Ensure valid pinning and install-if trigger.
+        if (n.requirers === 0 && (!p.iifTriggered || !p.tagOk)) continue;
+        // Virtual packages without provider_priority cannot be selected automatically (apk 2.14.4: even
+        // when there is a single provider).
+        if (prov.version === null && this.name(prov.pkg.name).requirers === 0 && !prov.pkg.providerPriority)
+          continue;
+        if (this.compareProviders(p, prov.version, chosen, chosenVersion) > 0) {
+          chosen = p;
+          chosenVersion = prov.version;
+        }
+      }
+    }
+    if (chosen !== null) {
+      // Selecting a broken or unallowed package.
+      if (!chosen.selectable || !chosen.tagOk) this.markError(chosen);
+      const node = chosen.node;
+      this.assignName(this.name(node.name), chosen, node.version);
+      for (let i = 0; i < node.provides.length; i++) {
+        this.assignName(this.name(node.providesNames[i]!), chosen, node.provides[i]!.version);
+      }
+      for (const dep of this.index.dependsOf(node)) this.applyConstraint(chosen, dep);
+    } else {
+      this.assignName(n, null, null);
+      if (n.requirers > 0) this.errors++;
+    }
+  }
+
+  run(world: readonly DepNode[], broken: ReadonlySet<DepNode>, nameFlags: readonly NameFlags[]): void {
+    for (const nf of nameFlags) {
+      const node = this.index.findName(nf.name);
+      if (node === undefined) continue;
+      this.flagsSet.add(node.id);
+      for (const prov of node.providers) {
+        const p = this.pkg(prov.pkg);
+        p.solverFlags |= nf.flags;
+        p.solverFlagsInheritable |= nf.inheritable;
+      }
+    }
+    for (const node of this.index.installed) this.registerReverseDeps(node);
+    this.flagsInherit = this.globalFlags;
+    for (const d of world) if (!broken.has(d)) this.discoverName(this.name(d.name));
+    for (const d of world) {
+      if (broken.has(d)) continue;
+      this.pinningInherit = 1 << d.tagId;
+      this.applyConstraint(null, d);
+    }
+    this.flagsInherit = 0;
+    this.pinningInherit = 0;
+
+    for (;;) {
+      while (this.dirtyHead < this.dirty.length) {
+        const n = this.dirty[this.dirtyHead++]!;
+        if (!n.inDirty) continue;
+        n.inDirty = false;
+        this.reconsiderName(n);
+      }
+      if (this.dirtyHead > 4096) {
+        this.dirty.splice(0, this.dirtyHead);
+        this.dirtyHead = 0;
+      }
+      let pick: NameState | null = null;
+      for (let n0 = this.unresolvedHead; n0 !== null; n0 = n0.next) {
+        if (n0.reverseDepsDone && n0.requirers && !n0.hasOptions) {
+          pick = n0;
+          break;
+        }
+        if (pick === null || this.compareNameDequeue(n0, pick) < 0) pick = n0;
+      }
+      if (pick === null) break;
+      this.selectPackage(pick);
+    }
+    this.generateChangeset(world.filter((d) => !broken.has(d)));
+  }
+
+  private compareNameDequeue(a: NameState, b: NameState): number {
+    // Names the user set flags on (`add --upgrade NAME`) are decided first.
+    let r = +this.flagsSet.has(a.node.id) - +this.flagsSet.has(b.node.id);
+    if (r) return -r;
+    r = +(a.requirers > 0) - +(b.requirers > 0);
+    if (r) return -r;
+    r = this.index.namePriority(a.node) - this.index.namePriority(b.node);
+    if (r) return r;
+    return -(a.maxDepChain - b.maxDepChain);
+  }
+
+  // ---- changeset (generate_changeset and helpers) ----
+
+  private recordChange(oldPkg: PkgState | null, newPkg: PkgState | null): void {
+    this.changes.push({
+      old: oldPkg,
+      new: newPkg,
+      oldTagId: oldPkg ? oldPkg.node.installedTagId : 0,
+      newTagId: newPkg ? this.getTag(newPkg.pinningAllowed, this.pkgRepos(newPkg)) : 0,
+      reinstall: newPkg ? (newPkg.solverFlags & SOLVERF_REINSTALL) !== 0 : false,
+    });
+  }
+
+  private getTag(pinningMask: number, repos: number): number {
+    const tags = this.index.tags;
+    for (let i = 0; i < tags.length; i++) {
+      if (!(pinningMask & (1 << i))) continue;
+      if (tags[i]!.repos & repos) return i;
+    }
+    return 0;
+  }
+
+  private csetTrackDepsAdded(p: PkgState): void {
+    for (const d of this.index.dependsOf(p.node)) {
+      const inst = this.name(d.name).installedName;
+      if (d.conflict || inst === null) continue;
+      inst.requirers++;
+    }
+  }
+
+  private csetTrackDepsRemoved(p: PkgState): void {
+    for (const d of this.index.dependsOf(p.node)) {
+      const dn = this.name(d.name);
+      const inst = dn.installedName;
+      if (d.conflict || inst === null) continue;
+      if (--inst.requirers > 0) continue;
+      if (dn.installedPkg !== null) this.csetGenNameRemove(dn.installedPkg);
+    }
+  }
+
+  private csetCheckRemovalByDeps(p: PkgState): void {
+    // An orphaned name may have no requirers because an alternate provider now satisfies it: that is
+    // handled later as an adjustment, so only remove when nothing else was chosen.
+    const n = this.name(p.node.name);
+    if (n.requirers === 0 && n.chosenPkg === null) this.csetGenNameRemove(p);
+  }
+
+  private csetCheckInstallByIif(n: NameState): void {
+    const p = n.chosenPkg;
+    if (p === null || !n.seen || n.inChangeset) return;
+    for (const dep of p.node.installIf) {
+      const n0 = this.name(dep.name);
+      if (!n0.inChangeset) return;
+      if (!this.depIsProvided(dep, n0.chosenPkg?.node ?? null, n0.chosenVersion)) return;
+    }
+    this.csetGenNameChange(n);
+  }
+
+  private csetCheckRemovalByIif(n: NameState): void {
+    const p = n.installedPkg;
+    if (p === null || n.inChangeset || n.chosenPkg !== null) return;
+    for (const dep of p.node.installIf) {
+      const n0 = this.name(dep.name);
+      if (n0.inChangeset && n0.chosenPkg === null) {
+        this.csetCheckRemovalByDeps(p);
+        return;
+      }
+    }
+  }
+
+  private csetGenNameRemoveOrphan(n: NameState): void {
+    const p = n.chosenPkg;
+    if (n.inChangeset) return;
+    n.inChangeset = true;
+    // Remove the package that had this name if another one provides it now.
+    if ((p === null || p.node.name !== n.node) && n.installedPkg !== null)
+      this.csetGenNameRemove(n.installedPkg);
+    // Remove installed providers of this name that are going away, before what replaces them is installed.
+    for (const prov of n.node.providers) {
+      const n0 = this.name(prov.pkg.name);
+      if (n0.installedPkg !== null && n0.installedPkg.node === prov.pkg && n0.chosenPkg === null)
+        this.csetGenNameRemove(n0.installedPkg);
+    }
+  }
+
+  /** Calls `cb` for the names whose install_if mentions the package's name or one of its provides. */
+  private forEachReverseInstallIf(p: PkgState | null, cb: (n: NameState) => void): void {
+    if (p === null) return;
+    for (const node of p.node.name.rinstallIf) cb(this.name(node));
+    for (const pn of p.node.providesNames) for (const node of pn.rinstallIf) cb(this.name(node));
+  }
+
+  private csetGenNameChange(n: NameState): void {
+    if (n.inChangeset) return;
+    this.csetGenNameRemoveOrphan(n);
+    const p = n.chosenPkg;
+    if (p === null || p.inChangeset) return;
+    p.inChangeset = true;
+    this.csetGenNameRemoveOrphan(this.name(p.node.name));
+    for (const pn of p.node.providesNames) this.csetGenNameRemoveOrphan(this.name(pn));
+    const old = this.name(p.node.name).installedPkg;
+    this.forEachReverseInstallIf(old, (n0) => this.csetCheckRemovalByIif(n0));
+    for (const d of this.index.dependsOf(p.node)) this.csetGenDep(p, d);
+    this.recordChange(old, p);
+    this.forEachReverseInstallIf(p, (n0) => this.csetCheckInstallByIif(n0));
+    this.csetTrackDepsAdded(p);
+    if (old !== null) this.csetTrackDepsRemoved(old);
+  }
+
+  private csetGenNameRemove(p: PkgState): void {
+    const n = this.name(p.node.name);
+    if (p.inChangeset || (n.chosenPkg !== null && n.chosenPkg.node.name === n.node)) return;
+    n.inChangeset = true;
+    p.inChangeset = true;
+    // Installed packages that depend on it go too.
+    this.forEachReverseDependency(p, (p0, d0) => {
+      if (!p0.node.installed) return;
+      if (depAnalyze(this, d0, p.node) === DEP_SATISFIES) this.csetGenNameRemove(p0);
+    });
+    this.forEachReverseInstallIf(p, (n0) => this.csetCheckRemovalByIif(n0));
+    this.recordChange(p, null);
+    this.csetTrackDepsRemoved(p);
+  }
+
+  private csetGenDep(pp: PkgState | null, dep: DepNode): void {
+    if (dep.conflict && this.ignoreConflict) return;
+    const n = this.name(dep.name);
+    const p = n.chosenPkg;
+    if (!this.depIsProvided(dep, p?.node ?? null, n.chosenVersion)) this.markError(pp);
+    this.csetGenNameChange(n);
+    if (p?.error) this.markError(pp);
+  }
+
+  private generateChangeset(world: readonly DepNode[]): void {
+    for (const s of this.names) {
+      if (s === undefined) continue;
+      s.installedPkg = null;
+      s.installedName = null;
+      s.requirers = 0;
+    }
+    for (const node of this.index.installed) {
+      const p = this.pkg(node);
+      this.installed.push(p);
+      const n = this.name(node.name);
+      n.installedPkg = p;
+      n.installedName = n;
+      node.provides.forEach((pv, i) => {
+        if (pv.version !== null) this.name(node.providesNames[i]!).installedName = n;
+      });
+    }
+    for (const p of this.installed) this.csetTrackDepsAdded(p);
+    for (const p of this.installed) this.csetCheckRemovalByDeps(p);
+    for (const d of world) this.csetGenDep(null, d);
+    for (const p of this.installed) this.csetGenNameChange(this.name(p.node.name));
+  }
+
+  /** Every (package, dependency) whose dependency names `p` or one of its provides (apk_pkg_foreach_reverse_dependency). */
+  forEachReverseDependency(p: PkgState, cb: (p0: PkgState, d0: DepNode) => void): void {
+    const visit = (n: NameState) => {
+      for (const n0 of this.reverseDeps(n)) {
+        for (const prov of n0.node.providers) {
+          const p0 = this.pkg(prov.pkg);
+          for (const d0 of this.index.dependsOf(p0.node)) cb(p0, d0);
+        }
+      }
+    };
+    visit(this.name(p.node.name));
+    for (const pn of p.node.providesNames) visit(this.name(pn));
+  }
+}
+
+export const DEP_IRRELEVANT = 1;
+export const DEP_SATISFIES = 2;
+export const DEP_CONFLICTS = 4;
+
+/** apk_dep_analyze: whether `dep` is satisfied by `pkg`, conflicts with it, or does not concern it. */
+export function depAnalyze(s: Pick<SolveState, 'depIsProvided'>, dep: DepNode, pkg: PkgNode): number {
+  if (dep.name === pkg.name) return s.depIsProvided(dep, pkg, pkg.version) ? DEP_SATISFIES : DEP_CONFLICTS;
+  for (let i = 0; i < pkg.provides.length; i++) {
+    if (pkg.providesNames[i] !== dep.name) continue;
+    return s.depIsProvided(dep, pkg, pkg.provides[i]!.version) ? DEP_SATISFIES : DEP_CONFLICTS;
+  }
+  return DEP_IRRELEVANT;
+}
+
+type MergeField = 'mergeDepends' | 'mergeProvides';
+
+function mergeIndex(n: NameState, field: MergeField, numOptions: number): boolean {
+  if (n[field] !== numOptions) return false;
+  n[field] = numOptions + 1;
+  return true;
+}
+
+function mergeIndexComplete(n: NameState, field: MergeField, numOptions: number): boolean {
+  const ret = n[field] === numOptions;
+  n[field] = 0;
+  return ret;
+}
+
+/** apk_version_compare_blob with apk's null (virtual) version: null equals null, otherwise not comparable. */
+function compareNullableVersions(a: string | null, b: string | null, rules: PackageIndex['rules']): number {
+  if (a === null || b === null) return 0;
+  return compareVersions(a, b, rules);
+}
+
+/** strcasecmp: ASCII letters compare without case. */
+function compareNoCase(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x >= 65 && x <= 90) x += 32;
+    if (y >= 65 && y <= 90) y += 32;
+    if (x !== y) return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** ffs(): 1-based index of the lowest set bit, 0 for none. */
+function ffs(mask: number): number {
+  return mask === 0 ? 0 : 32 - Math.clz32(mask & -mask);
+}
+
+/** Throws when a world entry names a repository tag no repository has (apk_db_check_world). */
+export function checkWorldTags(index: PackageIndex, world: readonly DepNode[]): void {
+  for (const d of world) {
+    if (d.tagId === 0 || index.tags[d.tagId]!.repos !== 0) continue;
+    const tag = index.tags[d.tagId]!.name;
+    throw new LadingError(
+      'SOLVER_UNKNOWN_TAG',
+      `world entry "${d.dep.name}@${tag}" asks for repository tag @${tag}, but no repository has that tag`,
+      { hint: `configure the repository as "@${tag} <url>" or remove "@${tag}" from the package` },
+    );
+  }
+}
