@@ -1,0 +1,77 @@
+/**
+ * What every OCI-layout-shaped destination (a layout directory, the docker archive, which is one too) stores:
+ * the set of blobs of an index, stored once each, and the layout's `index.json` with the tag annotations.
+ */
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { indexBlob } from './image.ts';
+import { archTag, parseTag } from './tags.ts';
+import { type Blob, type ImageIndex, MediaType, REF_NAME_ANNOTATION } from './types.ts';
+
+/** `oci-layout`, byte for byte as go-containerregistry (apko) writes it. */
+export const OCI_LAYOUT_FILE = Buffer.from('{\n    "imageLayoutVersion": "1.0.0"\n}');
+
+/** A blob to store: in memory (JSON documents) or a file (layers). */
+export type StoredBlob = { digest: string; size: number } & ({ bytes: Buffer } | { path: string });
+
+/** `sha256:<hex>` → `blobs/sha256/<hex>` */
+export function blobPath(digest: string): string {
+  const [alg, hex] = digest.split(':');
+  return `blobs/${alg}/${hex}`;
+}
+
+export interface LayoutContent {
+  /** Every blob once, sorted by digest. */
+  blobs: StoredBlob[];
+  /** The layout's `index.json`. */
+  indexJson: Buffer;
+}
+
+/**
+ * The blobs and `index.json` of a layout holding `index`.
+ * - No tag: `index.json` is the image index itself (as apko writes it).
+ * - One platform: `index.json` lists its manifest with `ref.name` = the tag, so `skopeo inspect oci:DIR:TAG`
+ *   and `umoci unpack --image DIR:TAG` (which cannot follow nested indexes) work.
+ * - Several platforms: the image index is stored as a blob and listed with `ref.name` = TAG (skopeo and
+ *   containerd pick the platform from it), followed by each manifest with `ref.name` = `TAG-<arch>` (for umoci
+ *   and single-platform tools).
+ */
+export function layoutContent(index: ImageIndex, tag?: string): LayoutContent {
+  const blobs = new Map<string, StoredBlob>();
+  const addBytes = (b: Blob) => blobs.set(b.digest, { digest: b.digest, size: b.size, bytes: b.bytes });
+  for (const img of index.images) {
+    addBytes(img.config);
+    addBytes(img.manifest);
+    for (const l of img.layers)
+      if (!blobs.has(l.digest)) blobs.set(l.digest, { digest: l.digest, size: l.size, path: l.path });
+  }
+  let indexJson = index.index.bytes;
+  if (tag !== undefined) {
+    parseTag(tag);
+    const ref = (name: string) => ({ [REF_NAME_ANNOTATION]: name });
+    if (index.images.length === 1) {
+      const d = index.images[0]!.descriptor;
+      indexJson = indexBlob([{ ...d, annotations: ref(tag) }], index.annotations).bytes;
+    } else {
+      addBytes(index.index);
+      const top = { mediaType: MediaType.imageIndex, size: index.index.size, digest: index.index.digest };
+      indexJson = indexBlob(
+        [
+          { ...top, annotations: ref(tag) },
+          ...index.images.map((i) => ({ ...i.descriptor, annotations: ref(archTag(tag, i.platform)) })),
+        ],
+        index.annotations,
+      ).bytes;
+    }
+  }
+  const sorted = [...blobs.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
+  return { blobs: sorted, indexJson };
+}
+
+/** A temporary name beside `path` (same directory, so the final rename is atomic). */
+export function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Temporary files of ours (see tempPath), for cleaning up after a crash. */
+export const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;

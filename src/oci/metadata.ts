@@ -1,0 +1,65 @@
+/**
+ * The metadata apko puts on images, so users migrating from apko see the same fields: annotations
+ * (user annotations + `source`/`revision` from a `url@commit` vcs-url + `created`), which are also the
+ * config Labels, and one history entry per layer.
+ */
+import { rfc3339 } from './image.ts';
+import type { HistoryEntry } from './types.ts';
+
+export const ANNOTATION = {
+  created: 'org.opencontainers.image.created',
+  source: 'org.opencontainers.image.source',
+  revision: 'org.opencontainers.image.revision',
+  title: 'org.opencontainers.image.title',
+  vendor: 'org.opencontainers.image.vendor',
+} as const;
+
+export interface AnnotationInput {
+  /** Config `annotations` with CLI `--annotations` already applied. */
+  annotations?: Record<string, string>;
+  /** `vcs-url`; only a `url@revision` value adds `source` and `revision` (cut at the first `@`, as apko). */
+  vcsUrl?: string;
+  /** Build date: seconds since the epoch (for an index: the newest over all architectures). */
+  created: number | string;
+}
+
+/** Annotations for manifests and the index, and the config Labels. */
+export function imageAnnotations(input: AnnotationInput): Record<string, string> {
+  const out: Record<string, string> = { ...(input.annotations ?? {}) };
+  const at = input.vcsUrl ? input.vcsUrl.indexOf('@') : -1;
+  if (input.vcsUrl && at >= 0) {
+    out[ANNOTATION.source] = input.vcsUrl.slice(0, at);
+    out[ANNOTATION.revision] = input.vcsUrl.slice(at + 1);
+  }
+  out[ANNOTATION.created] = rfc3339(input.created);
+  return out;
+}
+
+export interface HistoryInput {
+  layerCount: number;
+  created: number | string;
+  annotations?: Record<string, string>;
+  /** Written as history `author` and `created_by` (apko: "apko"). */
+  tool?: string;
+}
+
+/**
+ * One history entry per layer, as apko writes them: the comment is `<title> by <vendor>` when both
+ * annotations are set, else `This is a <tool> single-layer image` for one layer, else empty.
+ */
+export function imageHistory(input: HistoryInput): HistoryEntry[] {
+  const tool = input.tool ?? 'lading';
+  const title = input.annotations?.[ANNOTATION.title];
+  const vendor = input.annotations?.[ANNOTATION.vendor];
+  let comment = '';
+  if (title && vendor) comment = `${title} by ${vendor}`;
+  else if (input.layerCount === 1)
+    comment = `This is ${/^[aeiou]/i.test(tool) ? 'an' : 'a'} ${tool} single-layer image`;
+  const created = rfc3339(input.created);
+  return Array.from({ length: input.layerCount }, () => ({
+    author: tool,
+    created,
+    created_by: tool,
+    comment: comment || undefined,
+  }));
+}
