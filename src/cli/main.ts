@@ -21,7 +21,7 @@ const program = new Command('lading')
       'and work with APK packages, indexes and keys.',
   )
   .version(process.env.LADING_VERSION ?? '0.1.0', '--version', 'print the lading version')
-  .option('--log-level <level>', 'debug, info, warn or error', 'info')
+  .option('--log-level <level>', 'debug, info, warn or error (default: info)')
   .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)')
   .showHelpAfterError()
   .enablePositionalOptions()

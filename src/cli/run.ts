@@ -26,7 +26,7 @@ export function fail(e: unknown): never {
 
 /** Wraps an async command action so every failure ends the process with a clear message. */
 export function action<A extends unknown[]>(
-  fn: (...args: A) => Promise<void | number>,
+  fn: (...args: A) => Promise<unknown>,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {

@@ -228,6 +228,24 @@ export class ContentCache {
     };
   }
 
+  /** A fresh path in the cache's tmp/ directory, for a writer that produces a whole file (then call adoptFile). */
+  async tempFilePath(): Promise<string> {
+    await this.#mkdir(this.#paths.tmp);
+    return tempName(this.#paths.tmp);
+  }
+
+  /**
+   * Moves a finished file (from tempFilePath) into the cache as the blob `digest`. The caller computed the
+   * digest while writing it (the layer writer hashes in one pass), so it is trusted here and recorded with
+   * its fingerprint; readers still verify size and fingerprint.
+   */
+  async adoptFile(path: string, digest: string, size: number): Promise<BlobInfo> {
+    const dest = this.blobPath(digest);
+    await this.#place(path, dest);
+    const fingerprint = await fingerprintOf(dest).catch(() => undefined);
+    return fingerprint === undefined ? { digest, size } : { digest, size, fingerprint };
+  }
+
   async putBytes(bytes: Uint8Array): Promise<BlobInfo> {
     const w = await this.createWriter();
     try {

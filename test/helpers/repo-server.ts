@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
-import { fixture } from '../helpers/paths.ts';
+import { fixture } from './paths.ts';
 
 export const repoDir = fixture('alpine', 'v3.19.1-iso-repo');
 export const keysDir = fixture('alpine', 'keys');

@@ -2,7 +2,7 @@
  * Real external tools used by the tests. A missing tool is a loud failure, never a skip:
  * `.ci/run` installs them all.
  */
-import { type SpawnSyncOptions, spawnSync } from 'node:child_process';
+import { type SpawnOptions, type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,4 +38,22 @@ export function lading(args: string[], options: SpawnSyncOptions = {}): RunResul
 export function tempDir(prefix = 'lading-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Like run(), without blocking the event loop (needed when the test process itself serves HTTP). */
+export function runAsync(cmd: string, args: string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
+/** The lading CLI without blocking the event loop. */
+export function ladingAsync(args: string[], options: SpawnOptions = {}): Promise<RunResult> {
+  return runAsync(process.execPath, [ladingBin, ...args], options);
 }

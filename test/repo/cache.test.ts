@@ -13,8 +13,8 @@ import { describe, it } from 'node:test';
 import { defaultCacheDir, digestOf, layoutPaths, openCache } from '../../src/repo/cache.ts';
 import { cacheUsage, cleanCache, pruneCache, verifyCache } from '../../src/repo/cache-maintenance.ts';
 import { createLogger } from '../../src/util/log.ts';
+import { repoDir } from '../helpers/repo-server.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { repoDir } from './server.ts';
 
 const musl = readFileSync(join(repoDir, 'x86_64/musl-1.2.4_git20230717-r4.apk'));
 

@@ -14,8 +14,8 @@ import {
 import { parseRepositoryRef } from '../../src/repo/ref.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { createLogger } from '../../src/util/log.ts';
+import { keysDir, type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { keysDir, type RepoServer, repoDir, startRepoServer } from './server.ts';
 
 const ARCH = 'x86_64';
 const KEY = 'alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub';

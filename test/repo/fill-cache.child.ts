@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFetchOptions, fetchIndex, fetchPackage } from '../../src/repo/fetch.ts';
 import { parseRepositoryRef } from '../../src/repo/ref.ts';
-import { repoDir } from './server.ts';
+import { repoDir } from '../helpers/repo-server.ts';
 
 const [cacheDir, url, only] = process.argv.slice(2);
 const options = await createFetchOptions({ cacheDir, env: {}, http: { retryDelayMs: 10 } });

@@ -11,7 +11,7 @@ import {
 } from '../../src/repo/http.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { createLogger } from '../../src/util/log.ts';
-import { type RepoServer, repoDir, startRepoServer } from './server.ts';
+import { type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 const INDEX = '/repo/x86_64/APKINDEX.tar.gz';

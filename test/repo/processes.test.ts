@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { layoutPaths, sweepTemporaryFiles } from '../../src/repo/cache.ts';
 import { verifyCache } from '../../src/repo/cache-maintenance.ts';
+import { type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { type RepoServer, repoDir, startRepoServer } from './server.ts';
 
 const childScript = fileURLToPath(new URL('./fill-cache.child.ts', import.meta.url));
 const BUSYBOX = '/repo/x86_64/busybox-1.36.1-r15.apk';

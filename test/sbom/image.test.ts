@@ -34,7 +34,7 @@ describe('image SBOM of alpine-base (real packages)', () => {
     checkSpdxIntegrity(spdx);
   });
 
-  it('CycloneDX validates against the 1.6 schema and is internally consistent', async (t) => {
+  it('CycloneDX validates against the 1.6 schema and is internally consistent', async () => {
     assert.equal(await cyclonedxSchemaErrors(cdxText), null);
     // the validator is not vacuous
     assert.notEqual(

@@ -4,7 +4,7 @@
  * Before install: `initApkDatabase` (what `apk add --initdb` creates).
  * After install: `installBusyboxLinks` is apk's trigger and `writeApkDatabase` its commit; then
  * `applyPostInstall` runs the config-driven steps in apko's order (it matters for overrides):
- * accounts → paths → certificates → CA checksum sidecars → runtime keyring → busybox links → device
+ * accounts → paths → certificates → CA checksum sidecars (when a bundle changed) → runtime keyring → busybox links → device
  * nodes → /etc/apk/repositories, and resolves `run-as` against the final /etc/passwd. apko's
  * /etc/apko.json (after accounts), s6 tree (after runtime keyring) and ld.so.cache (after devices)
  * are not written here.
@@ -58,7 +58,9 @@ export function applyPostInstall(fs: ImageFS, input: PostInstallInput): PostInst
   const accounts = applyAccounts(fs, input.accounts ?? {}, time);
   applyPaths(fs, input.paths ?? [], time);
   const certificates = installCertificates(fs, input.certificates ?? {}, time);
-  writeCaChecksumSidecars(fs, time);
+  // apko writes the sidecars whenever a bundle exists; they only mean something when we changed a bundle,
+  // and otherwise they would be files in the image that no package owns
+  if (certificates.bundles.length > 0) writeCaChecksumSidecars(fs, time);
   writeRuntimeKeyring(fs, input.runtimeKeyring ?? [], time);
   const busybox = installBusyboxLinks(fs, input.packages, time);
   ensureDeviceNodes(fs, time);

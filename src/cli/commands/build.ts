@@ -1,12 +1,128 @@
 import type { Command } from 'commander';
+import { action, collect, type GlobalOptions, loggerFor } from '../run.ts';
 
-/** `lading build` — not implemented yet. */
+interface BuildFlags extends GlobalOptions {
+  arch?: string[];
+  buildDate?: string;
+  repositoryAppend?: string[];
+  buildRepositoryAppend?: string[];
+  keyringAppend?: string[];
+  packageAppend?: string[];
+  annotations?: string[];
+  includePaths?: string[];
+  ignoreSignatures?: boolean;
+  cacheDir?: string;
+  offline?: boolean;
+  sbom?: boolean | string;
+  sbomPath?: string;
+  sbomFormats?: string[];
+  compressionLevel?: string;
+}
+
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `lading build CONFIG TAG OUT`. */
 export function registerBuild(program: Command): void {
   program
     .command('build')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('lading: build is not implemented yet\n');
-      process.exit(2);
-    });
+    .summary('build an image from an apko config')
+    .description(
+      'Resolve the packages of CONFIG, verify and install them into the image filesystem (no scripts are run), ' +
+        'and write the image. If OUT is an existing directory it receives an OCI image layout; otherwise OUT is ' +
+        'a `docker save`-style tarball (also an OCI archive) that `docker load` and `podman load` accept. ' +
+        'SBOMs (SPDX by default) are written beside OUT. The same inputs give byte-identical outputs.',
+    )
+    .argument('<config>', 'the apko YAML config file')
+    .argument('<tag>', 'image reference recorded in the outputs, e.g. alpine-base:latest')
+    .argument('<out>', 'output: an existing directory (OCI layout) or a tarball path (docker archive)')
+    .option(
+      '--arch <arch>',
+      'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
+      collect,
+    )
+    .option(
+      '--build-date <time>',
+      'RFC 3339 date for the image and generated files (SOURCE_DATE_EPOCH wins); default: the newest package build date',
+    )
+    .option(
+      '-r, --repository-append <repo>',
+      'add a repository used to build and written into the image (repeatable)',
+      collect,
+    )
+    .option(
+      '-b, --build-repository-append <repo>',
+      'add a repository used only to build (repeatable)',
+      collect,
+    )
+    .option(
+      '-k, --keyring-append <key>',
+      'add a public key to verify repositories, by path or URL (repeatable)',
+      collect,
+    )
+    .option('-p, --package-append <package>', 'add a package to the world (repeatable)', collect)
+    .option(
+      '--annotations <key:value>',
+      'set an annotation (manifest, index and config label); repeatable',
+      repeat,
+    )
+    .option('--include-paths <dir>', 'more directories to search for include: files (repeatable)', collect)
+    .option(
+      '--ignore-signatures',
+      'do not check repository signatures (checksums and datahashes are still checked)',
+    )
+    .option(
+      '--cache-dir <dir>',
+      'download and build cache (default: $XDG_CACHE_HOME/lading or ~/.cache/lading)',
+    )
+    .option('--offline', 'use only the cache; fail if something is not in it')
+    .option('--sbom [enabled]', 'write SBOMs (default true; --sbom=false or --no-sbom to skip)')
+    .option('--no-sbom', 'do not write SBOMs')
+    .option('--sbom-path <dir>', 'directory for the SBOM files (default: the directory of OUT)')
+    .option(
+      '--sbom-formats <formats>',
+      'spdx and/or cyclonedx (comma-separated or repeated; default spdx)',
+      collect,
+    )
+    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
+    .action(
+      action(async (config: string, tag: string, out: string, flags: BuildFlags, cmd: Command) => {
+        const globals = cmd.optsWithGlobals() as GlobalOptions;
+        const logger = loggerFor(globals);
+        const { build } = await import('../../build/pipeline.ts');
+        const { createProgress } = await import('../progress.ts');
+        const { parseBuildFlags } = await import('../../build/flags.ts');
+        const parsed = parseBuildFlags(flags);
+        const progress = createProgress(logger.level === 'info' || logger.level === 'debug');
+        try {
+          const result = await build({
+            config,
+            tag,
+            output: out,
+            archs: flags.arch,
+            buildDate: flags.buildDate,
+            repositoryAppend: flags.repositoryAppend,
+            buildRepositoryAppend: flags.buildRepositoryAppend,
+            keyringAppend: flags.keyringAppend,
+            packageAppend: flags.packageAppend,
+            annotations: flags.annotations,
+            includePaths: flags.includePaths,
+            ignoreSignatures: flags.ignoreSignatures,
+            cacheDir: flags.cacheDir,
+            offline: flags.offline,
+            ...parsed,
+            logger,
+            onEvent: progress.onEvent,
+          });
+          progress.done();
+          for (const a of result.archs) {
+            logger.info(`${a.apkArch}: ${a.packages.length} packages, image ${a.image.manifest.digest}`);
+          }
+          logger.info(`wrote ${result.outputs.join(', ')}`);
+          process.stdout.write(`${result.digest}\n`);
+        } catch (e) {
+          progress.done();
+          throw e;
+        }
+      }),
+    );
 }

@@ -1,0 +1,344 @@
+/**
+ * `lading build`: config → resolved packages → filesystem → layer → image → outputs (+ SBOMs).
+ * Each stage is a function in its own module; this one only wires them and owns the outputs.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { type Arch, apkArch, ociPlatform } from '../config/arch.ts';
+import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
+import { formatProblem, loadConfig } from '../config/index.ts';
+import { applyOverrides, targetArchitectures } from '../config/overrides.ts';
+import type { ImageConfig } from '../config/types.ts';
+import { writeDockerArchive } from '../oci/docker-archive.ts';
+import { buildImage, buildIndex } from '../oci/image.ts';
+import { layerCacheKey, writeLayer } from '../oci/layer.ts';
+import { writeLayout } from '../oci/layout.ts';
+import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
+import type { Image, ImageIndex, Layer } from '../oci/types.ts';
+import type { ContentCache } from '../repo/cache.ts';
+import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
+import type { RepositoryRef } from '../repo/ref.ts';
+import { type Resolution, resolvePackages } from '../solver/resolve.ts';
+import { LadingError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { writeFileAtomic } from '../util/write-file.ts';
+import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
+import { layerEntries } from './layer-entries.ts';
+import { type PreparedPackage, preparePackages } from './packages.ts';
+import { type LoadedKeyring, loadBuildKeyring, loadRepositories } from './repositories.ts';
+import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
+import { buildDateEpoch } from './steps/time.ts';
+
+export type BuildEvent =
+  | {
+      type: 'phase';
+      arch?: string;
+      phase: 'config' | 'resolve' | 'fetch' | 'install' | 'layer' | 'output' | 'sbom';
+    }
+  | { type: 'package'; arch: string; done: number; total: number; fromCache: boolean }
+  | { type: 'bytes'; n: number };
+
+export interface BuildOptions {
+  /** The apko YAML config. */
+  config: string;
+  /** `NAME[:TAG]` recorded in the outputs. */
+  tag: string;
+  /** An existing directory → OCI image layout; otherwise a docker-archive tarball at this path. */
+  output: string;
+  archs?: string[];
+  /** `--build-date` (RFC 3339); SOURCE_DATE_EPOCH wins. */
+  buildDate?: string;
+  repositoryAppend?: string[];
+  buildRepositoryAppend?: string[];
+  keyringAppend?: string[];
+  packageAppend?: string[];
+  /** `key:value` strings. */
+  annotations?: string[];
+  includePaths?: string[];
+  ignoreSignatures?: boolean;
+  cacheDir?: string;
+  offline?: boolean;
+  /** Write SBOMs (default true) in these formats (default spdx) into sbomPath (default: beside the output). */
+  sbom?: boolean;
+  sbomFormats?: SbomFormat[];
+  sbomPath?: string;
+  /** gzip level of the layer. */
+  compressionLevel?: number;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  onEvent?: (e: BuildEvent) => void;
+}
+
+export interface BuiltArch {
+  arch: Arch;
+  apkArch: string;
+  image: Image;
+  buildDate: number;
+  resolution: Resolution;
+  packages: PreparedPackage[];
+  filesystem: BuiltFilesystem;
+  /** The repositories packages came from, by RepositoryPackage.repository. */
+  repositories: ReadonlyMap<string, RepositoryRef>;
+}
+
+export interface BuildResult {
+  index: ImageIndex;
+  archs: BuiltArch[];
+  /** Files written: the image output, then SBOMs. */
+  outputs: string[];
+  /** The index digest (`sha256:…`). */
+  digest: string;
+}
+
+function parseBuildDate(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms) || !/^\d{4}-\d\d-\d\dT/.test(value)) {
+    throw new LadingError('BAD_BUILD_DATE', `--build-date ${JSON.stringify(value)} is not an RFC 3339 time`, {
+      hint: 'use e.g. 2024-01-31T12:00:00Z, or set SOURCE_DATE_EPOCH',
+    });
+  }
+  return Math.floor(ms / 1000);
+}
+
+/** Loads the config and applies the command-line overrides. */
+export async function loadBuildConfig(
+  options: BuildOptions,
+  logger: Logger,
+): Promise<{ config: ImageConfig; files: string[] }> {
+  const loaded = await loadConfig(options.config, { cwd: options.cwd, includePaths: options.includePaths });
+  for (const w of loaded.warnings) logger.warn(formatProblem(w));
+  const config = applyOverrides(loaded.config, {
+    repositories: options.repositoryAppend,
+    buildRepositories: options.buildRepositoryAppend,
+    keyring: options.keyringAppend,
+    packages: options.packageAppend,
+    archs: options.archs,
+    annotations: options.annotations,
+  });
+  return { config, files: loaded.files };
+}
+
+interface ArchContext {
+  config: ImageConfig;
+  fetch: FetchOptions;
+  keyring: LoadedKeyring;
+  options: BuildOptions;
+  logger: Logger;
+  level?: number;
+}
+
+async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
+  const { config, fetch, options } = ctx;
+  const apk = apkArch(arch);
+  const emit = options.onEvent ?? (() => {});
+  emit({ type: 'phase', arch: apk, phase: 'resolve' });
+  const repos = await loadRepositories(
+    [...config.contents.repositories, ...config.contents.buildRepositories],
+    {
+      fetch,
+      arch: apk,
+      keyring: ctx.keyring.keyring,
+      ignoreSignatures: options.ignoreSignatures,
+      logger: ctx.logger,
+    },
+  );
+  const resolution = resolvePackages({ repositories: repos, arch: apk, world: config.contents.packages });
+  const byRepository = new Map<string, RepositoryRef>(repos.map((r) => [r.repository, r.ref]));
+
+  emit({ type: 'phase', arch: apk, phase: 'fetch' });
+  let done = 0;
+  const total = resolution.packages.length;
+  const packages = await preparePackages(resolution.packages, {
+    fetch,
+    arch: apk,
+    repositories: byRepository,
+    onReady: (_p, fromCache) => emit({ type: 'package', arch: apk, done: ++done, total, fromCache }),
+  });
+
+  emit({ type: 'phase', arch: apk, phase: 'install' });
+  const buildDate = buildDateEpoch({
+    sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH,
+    buildDate: parseBuildDate(options.buildDate),
+    packageBuildTimes: packages.map((p) => p.info.buildTime),
+  });
+  const filesystem = buildFilesystem({
+    config,
+    arch: apk,
+    packages,
+    world: config.contents.packages,
+    keys: ctx.keyring.keys,
+    runtimeRepositories: [...config.contents.repositories, ...config.contents.runtimeRepositories],
+    mtime: buildDate,
+  });
+  for (const w of filesystem.post.warnings) ctx.logger.warn(w);
+
+  emit({ type: 'phase', arch: apk, phase: 'layer' });
+  const layer = await cachedLayer(filesystem, fetch.cache, ctx.level);
+  const annotations = imageAnnotations({
+    annotations: config.annotations,
+    vcsUrl: config.vcsUrl,
+    created: buildDate,
+  });
+  const platform = ociPlatform(arch);
+  const image = buildImage(
+    {
+      platform: {
+        architecture: platform.architecture,
+        os: 'linux',
+        ...(platform.variant ? { variant: platform.variant } : {}),
+      },
+      created: buildDate,
+      author: 'github.com/lading',
+      history: imageHistory({ layerCount: 1, created: buildDate, annotations }),
+      config: {
+        Entrypoint: imageEntrypoint(config),
+        Cmd: imageCmd(config),
+        Env: imageEnv(config),
+        User: filesystem.post.user,
+        WorkingDir: config.workDir,
+        StopSignal: config.stopSignal,
+        Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
+        Labels: annotations,
+      },
+      annotations,
+    },
+    [layer],
+  );
+  return {
+    arch,
+    apkArch: apk,
+    image,
+    buildDate,
+    resolution,
+    packages,
+    filesystem,
+    repositories: byRepository,
+  };
+}
+
+/**
+ * The layer for a filesystem, from the cache when an identical one was built before (same headers and
+ * content identities): a warm rebuild then skips tar and gzip entirely.
+ */
+async function cachedLayer(built: BuiltFilesystem, cache: ContentCache, level?: number): Promise<Layer> {
+  const layerOptions = level === undefined ? {} : { level };
+  const key = await layerCacheKey(layerEntries(built.fs), layerOptions);
+  if (key !== null) {
+    const ref = await cache.getRef('layer', key);
+    const path = ref ? cache.blobPath(ref.blob.digest) : undefined;
+    if (ref && path && statSync(path, { throwIfNoEntry: false })?.size === ref.blob.size) {
+      return {
+        mediaType: String(ref.meta?.mediaType),
+        digest: ref.blob.digest,
+        size: ref.blob.size,
+        diffId: String(ref.meta?.diffId),
+        uncompressedSize: Number(ref.meta?.uncompressedSize),
+        path,
+      };
+    }
+  }
+  const tmp = await cache.tempFilePath();
+  const layer = await writeLayer(layerEntries(built.fs), tmp, layerOptions);
+  const blob = await cache.adoptFile(tmp, layer.digest, layer.size);
+  if (key !== null) {
+    await cache.setRef('layer', key, {
+      blob,
+      meta: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, mediaType: layer.mediaType },
+    });
+  }
+  return { ...layer, path: cache.blobPath(blob.digest) };
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const logger = options.logger ?? silentLogger;
+  const emit = options.onEvent ?? (() => {});
+  const cwd = options.cwd ?? process.cwd();
+  emit({ type: 'phase', phase: 'config' });
+  const { config } = await loadBuildConfig({ ...options, cwd }, logger);
+  if (config.contents.packages.length === 0) {
+    throw new LadingError(
+      'CONFIG_NO_PACKAGES',
+      `${options.config}: contents.packages is empty: nothing to install`,
+      {
+        hint: 'list the packages of the image under contents.packages (or pass -p NAME)',
+      },
+    );
+  }
+  if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
+  const fetch = await createFetchOptions({
+    cacheDir: options.cacheDir,
+    offline: options.offline,
+    logger,
+    cwd,
+    env: options.env,
+  });
+  fetch.onBytes = (n) => emit({ type: 'bytes', n });
+  const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
+  const ctx: ArchContext = { config, fetch, keyring, options, logger, level: options.compressionLevel };
+
+  const archs: BuiltArch[] = [];
+  for (const arch of targetArchitectures(config)) archs.push(await buildArch(arch, ctx));
+
+  const created = Math.max(...archs.map((a) => a.buildDate));
+  const index = buildIndex(
+    archs.map((a) => a.image),
+    { annotations: imageAnnotations({ annotations: config.annotations, vcsUrl: config.vcsUrl, created }) },
+  );
+
+  // SBOM texts are computed before anything is written, so a failure leaves no output behind.
+  const sbomFiles: SbomFile[] = [];
+  if (options.sbom !== false) {
+    emit({ type: 'phase', phase: 'sbom' });
+    const formats = options.sbomFormats?.length ? options.sbomFormats : (['spdx'] as SbomFormat[]);
+    const perArch = archs.map((a) => {
+      const r = archSboms(
+        {
+          arch: a.arch,
+          image: a.image,
+          reference: options.tag,
+          buildDate: a.buildDate,
+          fs: a.filesystem.fs,
+          installer: a.filesystem.installer,
+          packages: a.packages,
+          resolution: a.resolution,
+          repositories: a.repositories,
+          vcsUrl: config.vcsUrl,
+        },
+        formats,
+      );
+      sbomFiles.push(...r.files);
+      return { arch: a.arch, image: a.image, osRelease: r.osRelease, spdx: r.spdx };
+    });
+    sbomFiles.push(
+      ...indexSboms(
+        {
+          reference: options.tag,
+          indexDigest: index.index.digest,
+          buildDate: created,
+          images: perArch,
+          vcsUrl: config.vcsUrl,
+        },
+        formats,
+      ),
+    );
+  }
+
+  emit({ type: 'phase', phase: 'output' });
+  const output = resolvePath(cwd, options.output);
+  const outputs = [output];
+  if (existsSync(output) && statSync(output).isDirectory()) {
+    await writeLayout(output, index, { tag: options.tag });
+  } else {
+    await writeDockerArchive(output, index, { tag: options.tag });
+  }
+  const sbomDir = resolvePath(cwd, options.sbomPath ?? dirname(output));
+  if (sbomFiles.length) mkdirSync(sbomDir, { recursive: true });
+  for (const f of sbomFiles) {
+    const path = join(sbomDir, f.name);
+    await writeFileAtomic(path, f.text);
+    outputs.push(path);
+  }
+  return { index, archs, outputs, digest: index.index.digest };
+}

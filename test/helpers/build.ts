@@ -1,0 +1,41 @@
+/** Writes test configs that point at the fixture repositories, and runs `lading build` on them. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fixture } from './paths.ts';
+import { lading, type RunResult } from './tools.ts';
+
+export const isoRepoDir = () => fixture('alpine/v3.19.1-iso-repo');
+export const alpineKey = () => fixture('alpine/keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub');
+
+/** A config file with the fixture ISO repository and Alpine key, plus `extra` YAML lines. */
+export function writeAlpineConfig(dir: string, name: string, packages: string[], extra = ''): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `contents:
+  repositories:
+    - ${isoRepoDir()}
+  keyring:
+    - ${alpineKey()}
+  packages:
+${packages.map((p) => `    - ${p}`).join('\n')}
+archs: [x86_64]
+${extra}`,
+  );
+  return path;
+}
+
+/** `lading build CONFIG TAG OUT` with a private cache dir, quiet logs. */
+export function ladingBuild(
+  config: string,
+  tag: string,
+  out: string,
+  cacheDir: string,
+  args: string[] = [],
+  options: Parameters<typeof lading>[1] = {},
+): RunResult {
+  return lading(
+    ['build', config, tag, out, '--cache-dir', cacheDir, '--log-level', 'warn', ...args],
+    options,
+  );
+}

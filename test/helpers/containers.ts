@@ -1,0 +1,117 @@
+/**
+ * Real container tools for end-to-end tests: umoci + runc to run an image from an OCI layout, and a
+ * private Docker engine (all state in a temp dir, no bridge, no iptables) started once per test file.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireTool, run, tempDir } from './tools.ts';
+
+/** Unpacks `layout:ref` with umoci and runs `args` in it with runc; returns the process output. */
+export function runInLayout(
+  layout: string,
+  ref: string,
+  args: string[] | undefined,
+  workDir: string,
+  options: { root?: boolean } = {},
+): { status: number; stdout: string; stderr: string } {
+  requireTool('umoci');
+  requireTool('runc');
+  const bundle = join(workDir, `bundle-${Math.random().toString(36).slice(2)}`);
+  const unpack = run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
+  if (unpack.status !== 0) throw new Error(`umoci unpack failed: ${unpack.stderr}`);
+  const configPath = join(bundle, 'config.json');
+  const config = JSON.parse(readFileSync(configPath, 'utf8'));
+  config.process.terminal = false;
+  if (args) config.process.args = args;
+  if (options.root) config.process.user = { uid: 0, gid: 0 };
+  // docker's default set includes these; without them root cannot read a 0111 file such as bbsuid
+  for (const set of ['bounding', 'effective', 'permitted']) {
+    config.process.capabilities[set] = [
+      ...new Set([...(config.process.capabilities[set] ?? []), 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH']),
+    ];
+  }
+  writeFileSync(configPath, JSON.stringify(config));
+  const id = `lading-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const r = run('runc', ['--root', join(workDir, 'runc-state'), 'run', '--bundle', bundle, id], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  run('runc', ['--root', join(workDir, 'runc-state'), 'delete', '-f', id]);
+  return r;
+}
+
+/** The image config as umoci turns it into a runtime spec (user, cwd, env, args). */
+export function runtimeSpec(
+  layout: string,
+  ref: string,
+  workDir: string,
+): { user: { uid: number; gid: number }; cwd: string; env: string[]; args: string[] } {
+  const bundle = join(workDir, `spec-${Math.random().toString(36).slice(2)}`);
+  const unpack = run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
+  if (unpack.status !== 0) throw new Error(`umoci unpack failed: ${unpack.stderr}`);
+  return JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).process;
+}
+
+export interface DockerEngine {
+  env: NodeJS.ProcessEnv;
+  docker(args: string[]): { status: number; stdout: string; stderr: string };
+  stop(): Promise<void>;
+}
+
+/** Starts dockerd with every piece of state under a temp dir; stop() ends it and removes the dir. */
+export async function startDocker(): Promise<DockerEngine> {
+  requireTool('dockerd');
+  requireTool('docker');
+  const dir = tempDir('lading-dockerd-');
+  const d = dir.path;
+  writeFileSync(join(d, 'daemon.json'), '{}');
+  const sock = join(d, 'docker.sock');
+  const child: ChildProcess = spawn(
+    'dockerd',
+    [
+      '--config-file',
+      join(d, 'daemon.json'),
+      '--data-root',
+      join(d, 'data'),
+      '--exec-root',
+      join(d, 'exec'),
+      '--pidfile',
+      join(d, 'docker.pid'),
+      '-H',
+      `unix://${sock}`,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-forward=false',
+      '--ip-masq=false',
+      '--userland-proxy=false',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: 'ignore' },
+  );
+  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(d, 'cli') };
+  const docker = (args: string[]) => run('docker', args, { env });
+  for (let i = 0; ; i++) {
+    if (docker(['version']).status === 0) break;
+    if (i > 300 || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`dockerd did not start (exit ${child.exitCode})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    env,
+    docker,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      run('umount', ['-R', join(d, 'exec')]);
+      run('umount', ['-R', join(d, 'data')]);
+      dir.remove();
+    },
+  };
+}
