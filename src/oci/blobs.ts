@@ -2,8 +2,6 @@
  * What every OCI-layout-shaped destination (a layout directory, the docker archive, which is one too) stores:
  * the set of blobs of an index, stored once each, and the layout's `index.json` with the tag annotations.
  */
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
 import { indexBlob } from './image.ts';
 import { archTag, parseTag } from './tags.ts';
 import { type Blob, type ImageIndex, MediaType, REF_NAME_ANNOTATION } from './types.ts';
@@ -67,11 +65,3 @@ export function layoutContent(index: ImageIndex, tag?: string): LayoutContent {
   const sorted = [...blobs.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   return { blobs: sorted, indexJson };
 }
-
-/** A temporary name beside `path` (same directory, so the final rename is atomic). */
-export function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** Temporary files of ours (see tempPath), for cleaning up after a crash. */
-export const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;

@@ -10,7 +10,8 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
-import { blobPath, layoutContent, OCI_LAYOUT_FILE, tempPath } from './blobs.ts';
+import { sweepAbandonedTemps, tempPath } from '../util/write-file.ts';
+import { blobPath, layoutContent, OCI_LAYOUT_FILE } from './blobs.ts';
 import { goJson } from './json.ts';
 import { dockerTags } from './tags.ts';
 import type { ImageIndex } from './types.ts';
@@ -102,6 +103,7 @@ export async function writeDockerArchive(
 ): Promise<{ digest: string }> {
   const content = layoutContent(index, options.tag);
   const manifestJson = dockerManifestJson(index, options);
+  sweepAbandonedTemps(file);
   const tmp = tempPath(file);
   let fd = -1;
   try {

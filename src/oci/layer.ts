@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'no
 import { versions } from 'node:process';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
-import { tempPath } from './blobs.ts';
+import { tempPath } from '../util/write-file.ts';
 import { ChunkPipeline, DEFAULT_CHUNK_SIZE } from './pgzip.ts';
 import { type Layer, type LayerEntry, MediaType } from './types.ts';
 

@@ -20,7 +20,8 @@ import {
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LadingError } from '../util/errors.ts';
-import { blobPath, layoutContent, OCI_LAYOUT_FILE, type StoredBlob, TEMP_NAME, tempPath } from './blobs.ts';
+import { isAbandonedTemp, tempPath } from '../util/write-file.ts';
+import { blobPath, layoutContent, OCI_LAYOUT_FILE, type StoredBlob } from './blobs.ts';
 import type { ImageIndex } from './types.ts';
 
 export interface LayoutOptions {
@@ -60,18 +61,6 @@ async function writeAtomic(target: string, write: (tmp: string) => Promise<void>
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
-  }
-}
-
-/** A temporary file of ours whose writer process is gone (a crash); a live writer's temp is left alone. */
-function isAbandonedTemp(name: string): boolean {
-  const m = TEMP_NAME.exec(name);
-  if (!m) return false;
-  try {
-    process.kill(Number(m[1]), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

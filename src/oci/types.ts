@@ -14,10 +14,10 @@ export const MediaType = {
 /** The annotation that names a tag inside an OCI image layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
+import type { ContentSource } from '../util/content.ts';
+
 /** Where an entry's bytes come from: in memory, or a byte range of a file (the package data cache). */
-export type ContentSource =
-  | { kind: 'bytes'; data: Buffer }
-  | { kind: 'file'; path: string; offset: number; size: number };
+export type { ContentSource } from '../util/content.ts';
 
 export type LayerEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'chardev' | 'blockdev' | 'fifo';
 

@@ -3,6 +3,7 @@
  * see a half-written file and a failure leaves nothing behind.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LadingError } from './errors.ts';
@@ -19,9 +20,8 @@ export async function writeFileAtomic(
   data: Buffer | string,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
-  const dir = dirname(path);
-  // the random part only names the temporary file; it never reaches the output
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  sweepAbandonedTemps(path);
+  const tmp = tempPath(path);
   try {
     const fh = await open(tmp, 'wx', options.mode ?? 0o644);
     try {
@@ -56,5 +56,43 @@ export async function writeFileAtomic(
         hint: 'check that the directory exists and is writable',
       },
     );
+  }
+}
+
+/**
+ * A temporary name beside `path` (same directory, so the final rename is atomic): `.NAME.tmp-PID-RANDOM`.
+ * The pid lets a later run tell a crashed writer's leftovers from a live writer's file.
+ */
+export function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Temporary files of ours (see tempPath). */
+export const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]{8}$/;
+
+/** A temporary file of ours whose writer process is gone (a crash); a live writer's temp is left alone. */
+export function isAbandonedTemp(name: string): boolean {
+  const m = TEMP_NAME.exec(name);
+  if (!m) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** Removes temporary files that crashed writers left beside `path`. */
+export function sweepAbandonedTemps(path: string): void {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && isAbandonedTemp(name)) rmSync(join(dir, name), { force: true });
   }
 }
