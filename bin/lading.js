@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Entry point for `npx lading`: checks the runtime, then loads the bundled CLI.
+// Entry point for `npx lading`: checks the runtime, answers an unchanged rebuild from its record, or loads
+// the bundled CLI.
 import module from 'node:module';
 
 const major = Number(process.versions.node.split('.')[0]);
@@ -11,4 +12,8 @@ if (major < 24) {
   process.exit(2);
 }
 module.enableCompileCache?.();
+if (process.argv.includes('build')) {
+  const { tryNoopBuild } = await import('../dist/fastpath.js');
+  if (tryNoopBuild()) process.exit(0);
+}
 await import('../dist/cli.js');

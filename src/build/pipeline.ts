@@ -17,7 +17,7 @@ import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
 import type { Image, ImageIndex, Layer } from '../oci/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
-import type { RepositoryRef } from '../repo/ref.ts';
+import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
 import { type Resolution, resolvePackages } from '../solver/resolve.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
@@ -85,10 +85,22 @@ export interface BuiltArch {
 export interface BuildResult {
   index: ImageIndex;
   archs: BuiltArch[];
-  /** Files written: the image output, then SBOMs. */
+  /** What was written: the image output (a file or a layout directory), then SBOMs. */
   outputs: string[];
+  /** Every file written (for a layout: its index.json, oci-layout and blobs), for the build record. */
+  outputFiles: string[];
   /** The index digest (`sha256:…`). */
   digest: string;
+  /** The files the build read (for the no-op build record); `remote` when the network was an input. */
+  inputs: BuildInputs;
+}
+
+export interface BuildInputs {
+  /** Small files, recorded by content: config, includes, indexes, keys. */
+  hashed: string[];
+  /** Large files, recorded by stat: packages of local repositories. */
+  statted: string[];
+  remote: boolean;
 }
 
 function parseBuildDate(value: string | undefined): number | undefined {
@@ -121,6 +133,7 @@ export async function loadBuildConfig(
 }
 
 interface ArchContext {
+  inputs: BuildInputs;
   config: ImageConfig;
   fetch: FetchOptions;
   keyring: LoadedKeyring;
@@ -146,6 +159,14 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
   );
   const resolution = resolvePackages({ repositories: repos, arch: apk, world: config.contents.packages });
   const byRepository = new Map<string, RepositoryRef>(repos.map((r) => [r.repository, r.ref]));
+  for (const r of repos) {
+    if (r.ref.kind === 'local') ctx.inputs.hashed.push(indexLocation(r.ref, apk));
+    else ctx.inputs.remote = true;
+  }
+  for (const p of resolution.packages) {
+    const ref = byRepository.get(p.repository);
+    if (ref?.kind === 'local') ctx.inputs.statted.push(packageLocation(ref, apk, p));
+  }
 
   emit({ type: 'phase', arch: apk, phase: 'fetch' });
   let done = 0;
@@ -256,7 +277,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => {});
   const cwd = options.cwd ?? process.cwd();
   emit({ type: 'phase', phase: 'config' });
-  const { config } = await loadBuildConfig({ ...options, cwd }, logger);
+  const { config, files } = await loadBuildConfig({ ...options, cwd }, logger);
   if (config.contents.packages.length === 0) {
     throw new LadingError(
       'CONFIG_NO_PACKAGES',
@@ -276,7 +297,21 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   });
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
-  const ctx: ArchContext = { config, fetch, keyring, options, logger, level: options.compressionLevel };
+  const inputs: BuildInputs = { hashed: [...files], statted: [], remote: false };
+  for (const k of config.contents.keyring) {
+    const source = parseKeySource(k, { cwd });
+    if (source.kind === 'local') inputs.hashed.push(source.path);
+    else inputs.remote = true;
+  }
+  const ctx: ArchContext = {
+    inputs,
+    config,
+    fetch,
+    keyring,
+    options,
+    logger,
+    level: options.compressionLevel,
+  };
 
   const archs: BuiltArch[] = [];
   for (const arch of targetArchitectures(config)) archs.push(await buildArch(arch, ctx));
@@ -328,10 +363,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   emit({ type: 'phase', phase: 'output' });
   const output = resolvePath(cwd, options.output);
   const outputs = [output];
+  const outputFiles: string[] = [];
   if (existsSync(output) && statSync(output).isDirectory()) {
     await writeLayout(output, index, { tag: options.tag });
+    outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
+    for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
   } else {
     await writeDockerArchive(output, index, { tag: options.tag });
+    outputFiles.push(output);
   }
   const sbomDir = resolvePath(cwd, options.sbomPath ?? dirname(output));
   if (sbomFiles.length) mkdirSync(sbomDir, { recursive: true });
@@ -339,6 +378,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     const path = join(sbomDir, f.name);
     await writeFileAtomic(path, f.text);
     outputs.push(path);
+    outputFiles.push(path);
   }
-  return { index, archs, outputs, digest: index.index.digest };
+  return { index, archs, outputs, outputFiles, digest: index.index.digest, inputs };
+}
+
+/** Every blob a layout of this index holds. */
+function layoutBlobDigests(index: ImageIndex): string[] {
+  const out = new Set<string>([index.index.digest]);
+  for (const img of index.images) {
+    out.add(img.manifest.digest);
+    out.add(img.config.digest);
+    for (const l of img.layers) out.add(l.digest);
+  }
+  return [...out];
 }

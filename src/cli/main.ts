@@ -13,6 +13,8 @@ import { registerShowConfig } from './commands/show-config.ts';
 import { registerShowPackages } from './commands/show-packages.ts';
 import { registerVerify } from './commands/verify.ts';
 import { registerWhy } from './commands/why.ts';
+// evaluated first: records the command line and working directory before -C changes it
+import './invocation.ts';
 import { fail } from './run.ts';
 
 const program = new Command('lading')

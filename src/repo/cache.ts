@@ -34,8 +34,7 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
@@ -100,22 +99,7 @@ export interface CacheOptions {
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 const NAMESPACE = /^[a-z0-9][a-z0-9-]*$/;
 
-/** `$XDG_CACHE_HOME/lading`, else `~/.cache/lading`. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
-  const xdg = env.XDG_CACHE_HOME;
-  // The XDG spec says relative values are invalid and must be ignored.
-  if (xdg && isAbsolute(xdg)) return join(xdg, 'lading');
-  if (!home) {
-    throw new LadingError(
-      'cache.no-dir',
-      'cannot find a cache directory: no home directory and no XDG_CACHE_HOME',
-      {
-        hint: 'pass --cache-dir DIR',
-      },
-    );
-  }
-  return join(home, '.cache', 'lading');
-}
+export { defaultCacheDir } from './cache-dir.ts';
 
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');

@@ -114,11 +114,21 @@ export function registerBuild(program: Command): void {
             onEvent: progress.onEvent,
           });
           progress.done();
-          for (const a of result.archs) {
-            logger.info(`${a.apkArch}: ${a.packages.length} packages, image ${a.image.manifest.digest}`);
+          const info = [
+            ...result.archs.map(
+              (a) => `${a.apkArch}: ${a.packages.length} packages, image ${a.image.manifest.digest}`,
+            ),
+            `wrote ${result.outputs.join(', ')}`,
+          ];
+          for (const line of info) logger.info(line);
+          const stdout = `${result.digest}\n`;
+          process.stdout.write(stdout);
+          if (!result.inputs.remote) {
+            const { saveBuildRecord } = await import('../../build/record-cli.ts');
+            const shown =
+              logger.level === 'debug' || logger.level === 'info' ? info.map((l) => `${l}\n`).join('') : '';
+            saveBuildRecord(result, flags.cacheDir, stdout, shown);
           }
-          logger.info(`wrote ${result.outputs.join(', ')}`);
-          process.stdout.write(`${result.digest}\n`);
         } catch (e) {
           progress.done();
           throw e;

@@ -1,0 +1,56 @@
+/**
+ * The no-op rebuild: `lading build` run again with unchanged inputs answers from its build record without
+ * rebuilding (the outputs are left untouched), and any change to an input or output makes it build again.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
+import { tempDir } from '../helpers/tools.ts';
+
+describe('no-op rebuilds', () => {
+  const tmp = tempDir('lading-noop-');
+  after(() => tmp.remove());
+  const cache = join(tmp.path, 'cache');
+  const config = writeAlpineConfig(tmp.path, 'image.yaml', ['busybox']);
+  const out = join(tmp.path, 'image.tar');
+  const sbom = join(tmp.path, 'sbom-x86_64.spdx.json');
+  const build = () => {
+    const r = ladingBuild(config, 'noop:1', out, cache, [], { cwd: tmp.path });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const mtime = (p: string) => statSync(p, { bigint: true }).mtimeNs;
+
+  it('answers an unchanged rebuild without writing, with the same output', () => {
+    const first = build();
+    const before = [mtime(out), mtime(sbom)];
+    assert.equal(build(), first);
+    assert.deepEqual([mtime(out), mtime(sbom)], before, 'outputs were not rewritten');
+  });
+
+  it('builds again when an output is missing or was replaced', () => {
+    const digest = build();
+    rmSync(sbom);
+    assert.equal(build(), digest);
+    assert.ok(readFileSync(sbom).length > 0);
+    writeFileSync(out, 'not an image');
+    assert.equal(build(), digest);
+    assert.ok(statSync(out).size > 100000);
+  });
+
+  it('builds again when the config changes', () => {
+    const digest = build();
+    writeFileSync(config, `${readFileSync(config, 'utf8')}environment:\n  FOO: bar\n`);
+    const changed = build();
+    assert.notEqual(changed, digest);
+  });
+
+  it('builds again when SOURCE_DATE_EPOCH changes', () => {
+    const digest = build();
+    const r = ladingBuild(config, 'noop:1', out, cache, [], { cwd: tmp.path, env: { ...process.env, SOURCE_DATE_EPOCH: '1234567890' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.notEqual(r.stdout, digest);
+  });
+});
