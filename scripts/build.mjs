@@ -2,8 +2,8 @@
 // stripping over many .ts files (measured: ~21 ms vs ~55 ms for a trivial program), and
 // code splitting keeps each command's heavy modules out of the others' start-up.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -24,8 +24,8 @@ function buildId() {
   return h.digest('hex').slice(0, 32);
 }
 
-rmSync(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
+  write: false,
   entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts', fastpath: 'src/cli/fastpath.ts' },
   absWorkingDir: root,
   outdir,
@@ -44,3 +44,20 @@ await build({
     js: "import { createRequire as __ladingCreateRequire } from 'node:module'; const require = __ladingCreateRequire(import.meta.url);",
   },
 });
+
+// Chunks have content-hashed names, so new ones never replace old ones: a lading process that is already
+// running (a test, a concurrent build) can still load the chunks it was built with. Entry files are
+// replaced atomically. Stale chunks are left until the next clean install.
+const entries = new Set(['cli.js', 'index.js', 'fastpath.js', 'cli.js.map', 'index.js.map', 'fastpath.js.map']);
+const isEntry = (f) => entries.has(f.path.slice(outdir.length + 1));
+// chunks first, so a new entry file never points at a chunk that is not there yet
+for (const f of [...result.outputFiles.filter((f) => !isEntry(f)), ...result.outputFiles.filter(isEntry)]) {
+  mkdirSync(dirname(f.path), { recursive: true });
+  if (isEntry(f)) {
+    const tmp = `${f.path}.tmp-${process.pid}`;
+    writeFileSync(tmp, f.contents);
+    renameSync(tmp, f.path);
+  } else {
+    writeFileSync(f.path, f.contents);
+  }
+}
