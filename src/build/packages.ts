@@ -223,7 +223,7 @@ export async function preparePackages(
   packages: readonly RepositoryPackage[],
   options: PrepareOptions,
 ): Promise<PreparedPackage[]> {
-  const limit = byteBudget(options.memoryBudget ?? 96 << 20);
+  const limit = byteBudget(options.memoryBudget ?? 24 << 20);
   return Promise.all(
     packages.map(async (pkg) => {
       const repo = options.repositories.get(pkg.repository);

@@ -272,9 +272,30 @@ async function cachedLayer(built: BuiltFilesystem, cache: ContentCache, level?: 
   return { ...layer, path: cache.blobPath(blob.digest) };
 }
 
+/** Wraps the event callback: at debug level, logs how long each phase took and the memory in use. */
+function timedEvents(options: BuildOptions, logger: Logger): (e: BuildEvent) => void {
+  const inner = options.onEvent ?? (() => {});
+  if (logger.level !== 'debug') return inner;
+  let last: { label: string; at: number } | undefined;
+  const close = () => {
+    if (!last) return;
+    const rss = (process.memoryUsage.rss() / (1 << 20)).toFixed(0);
+    logger.debug(`${last.label}: ${(performance.now() - last.at).toFixed(0)} ms (rss ${rss} MiB)`);
+  };
+  process.once('beforeExit', close);
+  return (e) => {
+    if (e.type === 'phase') {
+      close();
+      last = { label: `${e.phase}${e.arch ? ` ${e.arch}` : ''}`, at: performance.now() };
+    }
+    inner(e);
+  };
+}
+
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const logger = options.logger ?? silentLogger;
-  const emit = options.onEvent ?? (() => {});
+  const emit = timedEvents(options, logger);
+  options = { ...options, onEvent: emit };
   const cwd = options.cwd ?? process.cwd();
   emit({ type: 'phase', phase: 'config' });
   const { config, files } = await loadBuildConfig({ ...options, cwd }, logger);

@@ -1,0 +1,114 @@
+/**
+ * Benchmark plumbing: whole-process timings, alternating the commands of a comparison so machine noise
+ * hits them alike, medians, and peak RSS from GNU time. Ratios are always against a reference measured
+ * in the same run — never absolute thresholds.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface BenchCommand {
+  name: string;
+  /** argv run under /usr/bin/time (use ['bash', '-c', '…'] for pipelines). */
+  argv: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Runs (untimed) before every timed run, e.g. to empty a cache or remove the output. */
+  before?: () => void;
+}
+
+export interface Measurement {
+  name: string;
+  samples: number[];
+  median: number;
+  /** Largest max-RSS seen over the runs, in MiB. */
+  peakRssMiB: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function runOnce(cmd: BenchCommand): { seconds: number; rssKiB: number } {
+  cmd.before?.();
+  const dir = mkdtempSync(join(tmpdir(), 'lading-bench-'));
+  const timeFile = join(dir, 'time');
+  const started = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...cmd.argv], {
+    env: cmd.env ?? process.env,
+    cwd: cmd.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 << 20,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rssKiB = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  rmSync(dir, { recursive: true, force: true });
+  if (r.status !== 0) {
+    throw new Error(
+      `benchmark command "${cmd.name}" failed (exit ${r.status}):\n${r.stderr}${r.stdout}`.slice(0, 4000),
+    );
+  }
+  return { seconds, rssKiB };
+}
+
+/** Runs each command `warmup` times, then `runs` rounds in which every command runs once, in turn. */
+export function alternate(
+  cmds: BenchCommand[],
+  options: { runs?: number; warmup?: number } = {},
+): Map<string, Measurement> {
+  const runs = options.runs ?? 5;
+  const warmup = options.warmup ?? 1;
+  for (let i = 0; i < warmup; i++) for (const c of cmds) runOnce(c);
+  const samples = new Map<string, { t: number[]; rss: number }>(cmds.map((c) => [c.name, { t: [], rss: 0 }]));
+  for (let i = 0; i < runs; i++) {
+    for (const c of cmds) {
+      const r = runOnce(c);
+      const s = samples.get(c.name)!;
+      s.t.push(r.seconds);
+      s.rss = Math.max(s.rss, r.rssKiB);
+    }
+  }
+  return new Map(
+    cmds.map((c) => {
+      const s = samples.get(c.name)!;
+      return [c.name, { name: c.name, samples: s.t, median: median(s.t), peakRssMiB: s.rss / 1024 }];
+    }),
+  );
+}
+
+export function fmtSeconds(s: number): string {
+  return s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`;
+}
+
+/** Prints a table of medians plus ratio rows `a / b` with their target. */
+export function report(
+  title: string,
+  results: Map<string, Measurement>,
+  ratios: { label: string; num: string; den: string; target?: number }[],
+): { label: string; ratio: number; target?: number; ok?: boolean }[] {
+  console.log(`\n## ${title}`);
+  console.log('| command | median | runs | peak RSS |');
+  console.log('|---|---|---|---|');
+  for (const m of results.values()) {
+    console.log(
+      `| ${m.name} | ${fmtSeconds(m.median)} | ${m.samples.map(fmtSeconds).join(', ')} | ${m.peakRssMiB.toFixed(0)} MiB |`,
+    );
+  }
+  const out = [];
+  if (ratios.length) {
+    console.log('\n| ratio | value | target | |');
+    console.log('|---|---|---|---|');
+  }
+  for (const r of ratios) {
+    const ratio = results.get(r.num)!.median / results.get(r.den)!.median;
+    const ok = r.target === undefined ? undefined : ratio <= r.target;
+    console.log(
+      `| ${r.label} | ${ratio.toFixed(2)}× | ${r.target === undefined ? '' : `≤ ${r.target}×`} | ${ok === undefined ? '' : ok ? 'met' : 'MISSED'} |`,
+    );
+    out.push({ label: r.label, ratio, target: r.target, ok });
+  }
+  return out;
+}
