@@ -1,7 +1,38 @@
-/** The lading library: every stage of the pipeline as a typed function. */
+/**
+ * The lading library: every stage of the pipeline as a typed function.
+ * config → resolved packages → filesystem → layers → image → outputs.
+ */
 
+export { inflateApkData, readApk, verifyApk } from './apk/apk-reader.ts';
+export { createApk } from './apk/apk-writer.ts';
+export { readApkIndex, verifyApkIndex, writeApkIndex } from './apk/apkindex.ts';
+// APK formats
 export { formatApkIndexText, formatIndexRecord, parseApkIndexText } from './apk/apkindex-text.ts';
+export { formatDependency, parseDependency } from './apk/dependency.ts';
+export { formatInstalledDb, formatTriggers, scriptsTar } from './apk/installed-db.ts';
+export { createKeyring, loadKeyring } from './apk/keyring.ts';
 export type { PackageInfo, RepositoryPackage } from './apk/types.ts';
+export { compareVersions, isValidVersion } from './apk/version.ts';
+export { Installer } from './build/install.ts';
+// the whole pipeline
+export { type BuildEvent, type BuildOptions, type BuildResult, build } from './build/pipeline.ts';
+// config (its syntax-level `RepositoryRef` is exported as ConfigRepositoryRef; repo's RepositoryRef is the full one)
+export * from './config/index.ts';
+// the image filesystem and install
+export { ImageFS } from './fs/tree.ts';
+export { buildIndex as buildImageIndex } from './oci/image.ts';
+// OCI (its buildIndex makes an image index; the solver's buildIndex a package index)
+export * from './oci/index.ts';
+export type { RepositoryRef } from './repo/index.ts';
+// repositories and the cache
+export * from './repo/index.ts';
+// SBOMs
+export * from './sbom/index.ts';
+// resolution
+export * from './solver/index.ts';
+export { buildIndex } from './solver/index.ts';
+// tar
 export type { TarEntry, TarEntryType } from './tar/reader.ts';
 export { readTar } from './tar/reader.ts';
+export { encodeTarHeader } from './tar/writer.ts';
 export { LadingError } from './util/errors.ts';

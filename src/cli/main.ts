@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerBuild } from './commands/build.ts';
+import { registerClean } from './commands/clean.ts';
 import { registerDot } from './commands/dot.ts';
 import { registerIndex } from './commands/index-cmd.ts';
 import { registerKeygen } from './commands/keygen.ts';
@@ -51,6 +52,7 @@ registerKeygen(program);
 registerPackage(program);
 registerIndex(program);
 registerVerify(program);
+registerClean(program);
 
 // Options after the command name belong to the command (so `lading package --version 1.0-r0` is the
 // package version); the global options are accepted there too, as apko's persistent flags are.
