@@ -79,7 +79,9 @@ export function archSboms(
   const dependencies = new Map<string, string[]>();
   const names = input.resolution.packages.map((p) => p.name);
   for (const e of input.resolution.edges) {
-    if (e.from < 0) continue;
+    // only `D:` edges: a world edge has no source package, and an install_if edge (busybox + libssl3 →
+    // ssl_client) means "pulled in by", not "depends on" — busybox does not depend on ssl_client
+    if (e.kind !== 'depends' || e.from < 0) continue;
     const from = names[e.from]!;
     const list = dependencies.get(from) ?? [];
     const to = names[e.to]!;

@@ -29,7 +29,8 @@ export interface LayoutContent {
  * The blobs and `index.json` of a layout holding `index`.
  * - No tag: `index.json` is the image index itself (as apko writes it).
  * - One platform: `index.json` lists its manifest with `ref.name` = the tag, so `skopeo inspect oci:DIR:TAG`
- *   and `umoci unpack --image DIR:TAG` (which cannot follow nested indexes) work.
+ *   and `umoci unpack --image DIR:TAG` (which cannot follow nested indexes) work, and then, untagged, the
+ *   image index itself (stored as a blob): the digest the build reports and the index SBOM describes.
  * - Several platforms: the image index is stored as a blob and listed with `ref.name` = TAG (skopeo and
  *   containerd pick the platform from it), followed by each manifest with `ref.name` = `TAG-<arch>` (for umoci
  *   and single-platform tools).
@@ -47,12 +48,13 @@ export function layoutContent(index: ImageIndex, tag?: string): LayoutContent {
   if (tag !== undefined) {
     parseTag(tag);
     const ref = (name: string) => ({ [REF_NAME_ANNOTATION]: name });
+    addBytes(index.index);
+    const top = { mediaType: MediaType.imageIndex, size: index.index.size, digest: index.index.digest };
     if (index.images.length === 1) {
+      // the image index (the digest lading prints, which the index SBOM describes) is stored too, untagged
       const d = index.images[0]!.descriptor;
-      indexJson = indexBlob([{ ...d, annotations: ref(tag) }], index.annotations).bytes;
+      indexJson = indexBlob([{ ...d, annotations: ref(tag) }, top], index.annotations).bytes;
     } else {
-      addBytes(index.index);
-      const top = { mediaType: MediaType.imageIndex, size: index.index.size, digest: index.index.digest };
       indexJson = indexBlob(
         [
           { ...top, annotations: ref(tag) },

@@ -1,7 +1,7 @@
 /** The model of a multi-arch image index: the index, one element per architecture image, and links to their SBOMs. */
 import { createHash } from 'node:crypto';
 import { LadingError } from '../util/errors.ts';
-import { IdAllocator, isoSeconds, ociPurl, parseReference, sha256Hex, spdxIdPart } from './identifiers.ts';
+import { IdAllocator, isoSeconds, ociPurl, parseReference, sha256Hex } from './identifiers.ts';
 import {
   attachVcs,
   imageElementId,
@@ -113,12 +113,13 @@ export function buildIndexModel(
       cdxType: 'container',
       supplier: imageSupplier,
       externalReferences: [],
-      properties: [['lading:oci:arch', image.arch.apk]],
+      properties: [['lading:apk:arch', image.arch.apk]],
     });
     // an index holds its images; apko wrote "index VARIANT_OF image", which reads backwards
     relationships.push({ spdxElementId: rootId, relationshipType: 'CONTAINS', relatedSpdxElement: id });
     if (image.spdxDocument !== undefined) {
-      const docRef = `DocumentRef-image-${spdxIdPart(image.arch.apk)}`;
+      // readable (`DocumentRef-image-x86-64`), not the C<code point> form ids need to match melange's
+      const docRef = ids.take(`DocumentRef-image-${image.arch.apk.replace(/[^A-Za-z0-9.-]+/g, '-')}`);
       externalDocumentRefs.push({
         externalDocumentId: docRef,
         spdxDocument: documentNamespace(image.spdxDocument, image.arch.apk),

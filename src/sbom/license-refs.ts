@@ -85,7 +85,9 @@ export class LicenseRegistry {
   extracted(): ExtractedLicense[] {
     return [...this.refs.keys()].sort().map((licenseId) => {
       const e = this.refs.get(licenseId)!;
-      const names = [...e.names].sort();
+      // an expression that already used the id names it only by the id: a real name wins when there is one
+      const named = [...e.names].filter((n) => n !== licenseId);
+      const names = (named.length ? named : [...e.names]).sort();
       return {
         licenseId,
         name: names.join(' / ') || licenseId,

@@ -46,7 +46,7 @@ test('single platform: one file that is a docker archive and an OCI archive, blo
   const members = ok(run(requireTool('bsdtar'), ['-tf', file]), 'bsdtar')
     .trim()
     .split('\n');
-  const blobs = [img.config.digest, img.layers[0]!.digest, img.manifest.digest]
+  const blobs = [img.config.digest, img.layers[0]!.digest, img.manifest.digest, single.index.digest]
     .map((d) => `blobs/sha256/${d.slice(7)}`)
     .sort();
   assert.deepEqual(members, ['blobs', 'blobs/sha256', ...blobs, 'index.json', 'manifest.json', 'oci-layout']);

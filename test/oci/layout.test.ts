@@ -103,6 +103,8 @@ test('the same entries, built again from scratch, give a byte-identical layout',
       'blobs/sha256/' + index.images[0]!.config.digest.slice(7),
       'blobs/sha256/' + index.images[0]!.layers[0]!.digest.slice(7),
       'blobs/sha256/' + index.images[0]!.manifest.digest.slice(7),
+      // the image index, stored untagged beside the tagged manifest
+      'blobs/sha256/' + index.index.digest.slice(7),
       'index.json',
       'oci-layout',
     ].sort(),
@@ -128,7 +130,7 @@ test('an existing layout is replaced: stale blobs removed, damaged blobs rewritt
     ),
   ]);
   const r = await writeLayout(dir, changed, { tag: 'new:2' });
-  assert.equal(r.written, 3); // config, manifest, and the repaired layer
+  assert.equal(r.written, 4); // config, manifest, image index, and the repaired layer
   const report = await validateLayout(dir);
   assert.deepEqual(Object.keys(report.refs), ['new:2']);
   const blobs = readdirSync(join(dir, 'blobs/sha256')).sort();
@@ -137,7 +139,7 @@ test('an existing layout is replaced: stale blobs removed, damaged blobs rewritt
     blobs,
     [
       `.abc.tmp-${process.pid}-0badf00d`,
-      ...[img.config.digest, img.manifest.digest, img.layers[0]!.digest].map((d) => d.slice(7)).sort(),
+      ...[img.config.digest, img.manifest.digest, img.layers[0]!.digest, changed.index.digest].map((d) => d.slice(7)),
     ].sort(),
   );
   assert.ok(!blobs.includes(oldManifest));
