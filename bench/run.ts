@@ -7,9 +7,21 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const SECTIONS: { name: string; file: string; args?: string[]; about: string }[] = [
-  { name: 'parse', file: 'apk-parse.ts', about: 'issue 2: parse + verify the community index and every fixture .apk' },
-  { name: 'resolve', file: 'resolve-cli.ts', about: 'issue 3: show-packages (cold, warm) vs apk-tools add --simulate' },
-  { name: 'build', file: 'build.ts', about: 'issue 6: lading build vs apk-tools + tar|gzip vs the byte-work floor' },
+  {
+    name: 'parse',
+    file: 'apk-parse.ts',
+    about: 'issue 2: parse + verify the community index and every fixture .apk',
+  },
+  {
+    name: 'resolve',
+    file: 'resolve-cli.ts',
+    about: 'issue 3: show-packages (cold, warm) vs apk-tools add --simulate',
+  },
+  {
+    name: 'build',
+    file: 'build.ts',
+    about: 'issue 6: lading build vs apk-tools + tar|gzip vs the byte-work floor',
+  },
 ];
 
 const wanted = process.argv.slice(2);

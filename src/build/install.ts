@@ -44,8 +44,31 @@ export interface InstalledPackage {
   dirs: DbDir[];
 }
 
-interface Owner {
-  installed: InstalledPackage;
+/**
+ * What a package installed at a path that is not a directory, as it was right after installation (later
+ * steps may change or replace the node: compare `node` with what the image holds now, and its fields with
+ * `attrs`).
+ */
+export interface InstalledFile {
+  readonly installed: InstalledPackage;
+  /** The node object the installer put at the path. */
+  readonly node: FsNode;
+  /** A copy of the node's fields as installed; the hard links of one node share one copy. */
+  readonly attrs: FsNode;
+}
+
+/** A directory entry of a package: what it declared, at the canonical path it was installed at. */
+export interface InstalledDirectory {
+  readonly installed: InstalledPackage;
+  readonly path: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly mode: number;
+  readonly mtime: number;
+  readonly xattrs?: Record<string, Buffer>;
+}
+
+interface Owner extends InstalledFile {
   dir: DbDir;
   file: DbFile;
 }
@@ -65,6 +88,10 @@ export class Installer {
   readonly #owners = new Map<string, Owner>();
   /** Canonical directory path → the merged ownership apk computes from every package that has it. */
   readonly #dirAcl = new Map<string, DirOwnership>();
+  /** Canonical directory path → the packages' directory entries for it, in install order. */
+  readonly #dirEntries = new Map<string, InstalledDirectory[]>();
+  /** Installed node → the copy of its fields as installed (for InstalledFile.attrs). */
+  readonly #installedAttrs = new WeakMap<FsNode, FsNode>();
 
   constructor(fs: ImageFS) {
     this.fs = fs;
@@ -93,7 +120,7 @@ export class Installer {
       if (entry.type === 'directory') {
         const d = dirFor(name);
         d.acl = acl;
-        this.#installDirectory(name, entry, acl, where);
+        this.#installDirectory(name, entry, acl, where, record);
         continue;
       }
 
@@ -168,14 +195,22 @@ export class Installer {
       if (sameRecord) sameRecord.file.acl = acl;
       if (sameRecord) sameRecord.file.checksum = checksum;
       else dir.files.push(file);
-      this.#owners.set(target, sameRecord ?? { installed: record, dir, file });
+      const attrs = this.#installedAttrs.get(node) ?? { ...node };
+      this.#installedAttrs.set(node, attrs);
+      this.#owners.set(target, {
+        installed: record,
+        dir: sameRecord?.dir ?? dir,
+        file: sameRecord?.file ?? file,
+        node,
+        attrs,
+      });
     }
     this.installed.push(record);
     return record;
   }
 
   /** Creates or updates a directory. A symlink to a directory (usr-merge) is kept as it is. */
-  #installDirectory(name: string, entry: TarEntry, acl: Acl, where: string): void {
+  #installDirectory(name: string, entry: TarEntry, acl: Acl, where: string, record: InstalledPackage): void {
     const resolved = this.fs.resolve(name, true);
     if (resolved === undefined) {
       throw new LadingError(
@@ -190,6 +225,18 @@ export class Installer {
         `package ${where}: cannot create directory /${name}: a ${existing.type} is already there${this.#ownerNote(resolved)}`,
       );
     }
+    const declared: InstalledDirectory = {
+      installed: record,
+      path: resolved,
+      uid: acl.uid,
+      gid: acl.gid,
+      mode: acl.mode,
+      mtime: entry.mtime,
+      xattrs: xattrsOf(entry),
+    };
+    const entries = this.#dirEntries.get(resolved);
+    if (entries) entries.push(declared);
+    else this.#dirEntries.set(resolved, [declared]);
     if (existing !== undefined && !this.#dirAcl.has(resolved)) {
       // a directory that was there before any package (the apk database skeleton, a base image) keeps
       // its attributes, as apk leaves an existing directory with other permissions alone
@@ -266,6 +313,19 @@ export class Installer {
     const p = this.fs.resolve(path, false);
     return p === undefined ? undefined : this.#owners.get(p)?.installed.pkg.info;
   }
+
+  /**
+   * What the owning package installed at a canonical path (not a directory), if a package owns it. The
+   * record stays after a later step removed or replaced the node: check that the image still holds `node`.
+   */
+  installedFile(canonicalPath: string): InstalledFile | undefined {
+    return this.#owners.get(canonicalPath);
+  }
+
+  /** The packages' directory entries for a canonical directory path, in install order. */
+  installedDirectories(canonicalPath: string): readonly InstalledDirectory[] {
+    return this.#dirEntries.get(canonicalPath) ?? [];
+  }
 }
 
 type Decision = 'replace' | 'keep' | 'conflict';
@@ -283,7 +343,8 @@ export function replaceDecision(a: PackageInfo, b: PackageInfo): Decision {
   return 'conflict';
 }
 
-function mergeDirAcl(current: DirOwnership | undefined, acl: Acl): DirOwnership {
+/** apk's rule for a directory several packages have: the lowest uid/gid, and the AND of their modes. */
+export function mergeDirAcl(current: DirOwnership | undefined, acl: Acl): DirOwnership {
   if (current === undefined) return { uid: acl.uid, gid: acl.gid, mode: acl.mode };
   if (acl.uid < current.uid || (acl.uid === current.uid && acl.gid < current.gid)) {
     return { uid: acl.uid, gid: acl.gid, mode: acl.mode };

@@ -1,10 +1,17 @@
 /**
- * The image filesystem as layer entries: a byte-order walk, the second and later names of a shared node
- * written as hard links to the first, owner names looked up in the image's own /etc/passwd and /etc/group
- * (as apko and docker do).
+ * Filesystem nodes as layer entries: the second and later names of a shared file node are written as
+ * hard links to the first, owner names come from the image's own /etc/passwd and /etc/group (as apko and
+ * docker do). `layerEntries` is the whole image as one layer; the layering planner feeds its own
+ * (path, node) lists through the same conversion.
  */
 import type { FsNode, ImageFS } from '../fs/tree.ts';
 import type { LayerEntry } from '../oci/types.ts';
+
+/** uid → user name and gid → group name; empty maps write numeric owners only. */
+export interface OwnerNames {
+  users: ReadonlyMap<number, string>;
+  groups: ReadonlyMap<number, string>;
+}
 
 function idNames(fs: ImageFS, file: string): Map<number, string> {
   const names = new Map<number, string>();
@@ -19,18 +26,30 @@ function idNames(fs: ImageFS, file: string): Map<number, string> {
   return names;
 }
 
-export function* layerEntries(fs: ImageFS): Generator<LayerEntry> {
-  const users = idNames(fs, 'etc/passwd');
-  const groups = idNames(fs, 'etc/group');
+/** The owner names the image's /etc/passwd and /etc/group give (the first name of an id wins). */
+export function ownerNames(fs: ImageFS): OwnerNames {
+  return { users: idNames(fs, 'etc/passwd'), groups: idNames(fs, 'etc/group') };
+}
+
+const NO_NAMES: OwnerNames = { users: new Map(), groups: new Map() };
+
+/**
+ * (path, node) pairs, already in tar order, as layer entries. A file node seen again (the same object)
+ * becomes a hard link to the path it was first written at.
+ */
+export function* nodeEntries(
+  nodes: Iterable<readonly [string, FsNode]>,
+  names: OwnerNames = NO_NAMES,
+): Generator<LayerEntry> {
   const firstPath = new Map<FsNode, string>();
-  for (const [path, node] of fs.walk()) {
+  for (const [path, node] of nodes) {
     const base = {
       path,
       mode: node.mode,
       uid: node.uid,
       gid: node.gid,
-      uname: users.get(node.uid) ?? '',
-      gname: groups.get(node.gid) ?? '',
+      uname: names.users.get(node.uid) ?? '',
+      gname: names.groups.get(node.gid) ?? '',
       mtime: node.mtime,
       xattrs: node.xattrs,
       size: 0,
@@ -51,4 +70,9 @@ export function* layerEntries(fs: ImageFS): Generator<LayerEntry> {
       yield { ...base, type: node.type };
     }
   }
+}
+
+/** The whole image filesystem as one layer, in byte-order walk order. */
+export function layerEntries(fs: ImageFS): Generator<LayerEntry> {
+  return nodeEntries(fs.walk(), ownerNames(fs));
 }

@@ -14,7 +14,7 @@ import { buildImage, buildIndex } from '../oci/image.ts';
 import { layerCacheKey, writeLayer } from '../oci/layer.ts';
 import { writeLayout } from '../oci/layout.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
-import type { Image, ImageIndex, Layer } from '../oci/types.ts';
+import type { HistoryEntry, Image, ImageIndex, Layer, LayerEntry } from '../oci/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
 import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
@@ -23,7 +23,7 @@ import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { writeFileAtomic } from '../util/write-file.ts';
 import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
-import { layerEntries } from './layer-entries.ts';
+import { type LayerPlan, MAX_LAYERS, planLayers } from './layering.ts';
 import { type PreparedPackage, preparePackages } from './packages.ts';
 import { type LoadedKeyring, loadBuildKeyring, loadRepositories } from './repositories.ts';
 import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
@@ -196,7 +196,14 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
   for (const w of filesystem.post.warnings) ctx.logger.warn(w);
 
   emit({ type: 'phase', arch: apk, phase: 'layer' });
-  const layer = await cachedLayer(filesystem, fetch.cache, ctx.level);
+  const plans = planLayers(filesystem, config.layering);
+  if (config.layering && config.layering.budget > MAX_LAYERS - 1) {
+    ctx.logger.warn(
+      `layering budget ${config.layering.budget} is above ${MAX_LAYERS - 1}; using ${MAX_LAYERS - 1} package layers (runtimes refuse more than ${MAX_LAYERS} layers)`,
+    );
+  }
+  const layers: Layer[] = [];
+  for (const plan of plans) layers.push(await cachedLayer(() => plan.entries(), fetch.cache, ctx.level));
   const annotations = imageAnnotations({
     annotations: config.annotations,
     vcsUrl: config.vcsUrl,
@@ -212,7 +219,7 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
       },
       created: buildDate,
       author: 'github.com/lading',
-      history: imageHistory({ layerCount: 1, created: buildDate, annotations }),
+      history: layerHistory(plans, buildDate, annotations),
       config: {
         Entrypoint: imageEntrypoint(config),
         Cmd: imageCmd(config),
@@ -225,7 +232,7 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
       },
       annotations,
     },
-    [layer],
+    layers,
   );
   return {
     arch,
@@ -240,12 +247,17 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
 }
 
 /**
- * The layer for a filesystem, from the cache when an identical one was built before (same headers and
- * content identities): a warm rebuild then skips tar and gzip entirely.
+ * The layer for some entries, from the cache when an identical one was built before (same headers and
+ * content identities): a warm rebuild then skips tar and gzip entirely. `entries` is called once for the
+ * key and again to write.
  */
-async function cachedLayer(built: BuiltFilesystem, cache: ContentCache, level?: number): Promise<Layer> {
+async function cachedLayer(
+  entries: () => Iterable<LayerEntry>,
+  cache: ContentCache,
+  level?: number,
+): Promise<Layer> {
   const layerOptions = level === undefined ? {} : { level };
-  const key = await layerCacheKey(layerEntries(built.fs), layerOptions);
+  const key = await layerCacheKey(entries(), layerOptions);
   if (key !== null) {
     const ref = await cache.getRef('layer', key);
     const path = ref ? cache.blobPath(ref.blob.digest) : undefined;
@@ -261,7 +273,7 @@ async function cachedLayer(built: BuiltFilesystem, cache: ContentCache, level?: 
     }
   }
   const tmp = await cache.tempFilePath();
-  const layer = await writeLayer(layerEntries(built.fs), tmp, layerOptions);
+  const layer = await writeLayer(entries(), tmp, layerOptions);
   const blob = await cache.adoptFile(tmp, layer.digest, layer.size);
   if (key !== null) {
     await cache.setRef('layer', key, {
@@ -290,6 +302,20 @@ function timedEvents(options: BuildOptions, logger: Logger): (e: BuildEvent) => 
     }
     inner(e);
   };
+}
+
+/**
+ * One history entry per layer. A single layer gets apko's comment; several get what each layer holds (apko
+ * leaves them empty), unless title and vendor annotations are set, which apko puts on every entry.
+ */
+function layerHistory(
+  plans: readonly LayerPlan[],
+  created: number,
+  annotations: Record<string, string>,
+): HistoryEntry[] {
+  const history = imageHistory({ layerCount: plans.length, created, annotations });
+  if (plans.length === 1 || history[0]?.comment) return history;
+  return history.map((h, i) => ({ ...h, comment: plans[i]!.comment }));
 }
 
 export async function build(options: BuildOptions): Promise<BuildResult> {

@@ -49,7 +49,10 @@ describe('no-op rebuilds', () => {
 
   it('builds again when SOURCE_DATE_EPOCH changes', () => {
     const digest = build();
-    const r = ladingBuild(config, 'noop:1', out, cache, [], { cwd: tmp.path, env: { ...process.env, SOURCE_DATE_EPOCH: '1234567890' } });
+    const r = ladingBuild(config, 'noop:1', out, cache, [], {
+      cwd: tmp.path,
+      env: { ...process.env, SOURCE_DATE_EPOCH: '1234567890' },
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.notEqual(r.stdout, digest);
   });

@@ -11,6 +11,7 @@ export interface PackageSpec {
   version?: string;
   /** Relative path → content (a string is a file; { symlink } a link). */
   files: Record<string, string | { symlink: string }>;
+  origin?: string;
   depends?: string[];
   provides?: string[];
   replaces?: string[];
@@ -72,6 +73,7 @@ export function makeRepo(
       '--key',
       k.privateKey,
     ];
+    if (p.origin) args.push('--origin', p.origin);
     for (const d of p.depends ?? []) args.push('--depends', d);
     for (const d of p.provides ?? []) args.push('--provides', d);
     for (const d of p.replaces ?? []) args.push('--replaces', d);
