@@ -7,7 +7,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
-import { type DockerEngine, runInLayout, runtimeSpec, startDocker } from '../helpers/containers.ts';
+import { runInLayout, runtimeSpec } from '../helpers/containers.ts';
+import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 
 const EXTRA = `entrypoint:
@@ -30,7 +31,7 @@ describe('lading build alpine-base', () => {
   const tmp = tempDir('lading-e2e-');
   let layout = '';
   let tarball = '';
-  let docker: DockerEngine | undefined;
+  let docker: Dockerd | undefined;
 
   before(() => {
     const config = writeAlpineConfig(tmp.path, 'alpine-base.yaml', ['alpine-base'], EXTRA);
@@ -115,7 +116,7 @@ describe('lading build alpine-base', () => {
   });
 
   it('docker loads the tarball and runs it', async () => {
-    docker = await startDocker();
+    docker = await startDockerd();
     const load = docker.docker(['load', '-i', tarball]);
     assert.equal(load.status, 0, load.stderr);
     assert.match(load.stdout, /Loaded image: alpine-base:latest/);

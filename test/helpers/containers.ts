@@ -1,11 +1,6 @@
-/**
- * Real container tools for end-to-end tests: umoci + runc to run an image from an OCI layout, and a
- * private Docker engine (all state in a temp dir, no bridge, no iptables) started once per test file.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTool, run, tempDir } from './tools.ts';
+import { requireTool, run } from './tools.ts';
 
 /** Unpacks `layout:ref` with umoci and runs `args` in it with runc; returns the process output. */
 export function runInLayout(
@@ -50,68 +45,4 @@ export function runtimeSpec(
   const unpack = run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
   if (unpack.status !== 0) throw new Error(`umoci unpack failed: ${unpack.stderr}`);
   return JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).process;
-}
-
-export interface DockerEngine {
-  env: NodeJS.ProcessEnv;
-  docker(args: string[]): { status: number; stdout: string; stderr: string };
-  stop(): Promise<void>;
-}
-
-/** Starts dockerd with every piece of state under a temp dir; stop() ends it and removes the dir. */
-export async function startDocker(): Promise<DockerEngine> {
-  requireTool('dockerd');
-  requireTool('docker');
-  const dir = tempDir('lading-dockerd-');
-  const d = dir.path;
-  writeFileSync(join(d, 'daemon.json'), '{}');
-  const sock = join(d, 'docker.sock');
-  const child: ChildProcess = spawn(
-    'dockerd',
-    [
-      '--config-file',
-      join(d, 'daemon.json'),
-      '--data-root',
-      join(d, 'data'),
-      '--exec-root',
-      join(d, 'exec'),
-      '--pidfile',
-      join(d, 'docker.pid'),
-      '-H',
-      `unix://${sock}`,
-      '--bridge=none',
-      '--iptables=false',
-      '--ip-forward=false',
-      '--ip-masq=false',
-      '--userland-proxy=false',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: 'ignore' },
-  );
-  const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: join(d, 'cli') };
-  const docker = (args: string[]) => run('docker', args, { env });
-  for (let i = 0; ; i++) {
-    if (docker(['version']).status === 0) break;
-    if (i > 300 || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`dockerd did not start (exit ${child.exitCode})`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    env,
-    docker,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 15000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
-      run('umount', ['-R', join(d, 'exec')]);
-      run('umount', ['-R', join(d, 'data')]);
-      dir.remove();
-    },
-  };
 }

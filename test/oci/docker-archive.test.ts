@@ -7,9 +7,9 @@ import { hostPlatformKey } from '../../src/oci/tags.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateDockerArchive } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 import { alpineIndex, EXPECTED_OUTPUT } from './alpine.ts';
-import { type Dockerd, startDockerd } from './dockerd.ts';
 
 const TAG = 'lading-test/archive:1.0';
 let tmp: { path: string; remove: () => void };

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireTool, run, tempDir } from '../helpers/tools.ts';
+import { requireTool, run, tempDir } from './tools.ts';
 
 export interface Dockerd {
   /** Runs the docker CLI against this engine. */
