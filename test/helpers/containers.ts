@@ -1,3 +1,7 @@
+/**
+ * Real container tools for end-to-end tests: umoci + runc to run an image from an OCI layout (a private Docker
+ * engine is in dockerd.ts).
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, run } from './tools.ts';
