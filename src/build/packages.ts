@@ -11,7 +11,7 @@ import { inflateApkData, readApk } from '../apk/apk-reader.ts';
 import type { RepositoryPackage } from '../apk/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
-import type { RepositoryRef } from '../repo/ref.ts';
+import { packageLocation, type RepositoryRef } from '../repo/ref.ts';
 import type { TarEntry } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
 import type { InstallablePackage } from './install.ts';
@@ -152,7 +152,7 @@ async function expand(
   pkg: RepositoryPackage,
   repo: RepositoryRef,
   options: PrepareOptions,
-): Promise<{ meta: ExpandedMeta; path: string; location: string }> {
+): Promise<{ meta: ExpandedMeta; path: string }> {
   const request = { name: pkg.name, version: pkg.version, checksum: pkg.checksum };
   let apk: ReturnType<typeof readApk> | undefined;
   const fetched = await fetchPackage(repo, options.arch, request, {
@@ -195,7 +195,7 @@ async function expand(
   const blob = await cache.putBytes(tar);
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
   await cache.setRef(NAMESPACE, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
-  return { meta, path: cache.blobPath(blob.digest), location: file };
+  return { meta, path: cache.blobPath(blob.digest) };
 }
 
 /** A limiter on the sum of a weight (bytes) in flight; a single item heavier than the budget runs alone. */
@@ -236,21 +236,17 @@ export async function preparePackages(
           { hint: 'rebuild the index (lading index) so every package has its checksum' },
         );
       }
-      const location = repo.kind === 'local' ? repo.base : repo.display;
+      // where it comes from, the same whether it was in the cache or not (credentials never in it)
+      const location = packageLocation(repo, options.arch, pkg);
       const cached = await fromCache(options.fetch.cache, pkg.checksum);
       if (cached) {
         options.onReady?.(pkg, true);
-        return installable(
-          pkg,
-          cached.meta,
-          cached.path,
-          `${location}/${options.arch}/${pkg.name}-${pkg.version}.apk`,
-        );
+        return installable(pkg, cached.meta, cached.path, location);
       }
       const weight = (pkg.installedSize ?? 0) + (pkg.size ?? 0);
       const done = await limit(weight, () => expand(pkg, repo, options));
       options.onReady?.(pkg, false);
-      return installable(pkg, done.meta, done.path, done.location);
+      return installable(pkg, done.meta, done.path, location);
     }),
   );
 }
