@@ -3,7 +3,9 @@
  * (175 packages) against Alpine v3.19 main + community (23,030 packages).
  * - in-process: inflating the indexes, building the resolver's index (from text, and from parsed records),
  *   solving; the first (cold) run of a fresh process and warm medians;
- * - whole process: a one-shot resolve script versus `apk-oracle add --simulate` on the same indexes.
+ * - whole process: a one-shot resolve script (the resolver alone: no CLI, config, cache or signatures) versus
+ *   `apk-oracle add --simulate` on the same indexes.
+ * The issue's benchmark, the whole `lading show-packages` command, is bench/resolve-cli.ts (`npm run bench`).
  * Run: ./node_modules/.bin/node bench/resolve.ts [runs]
  */
 import { spawnSync } from 'node:child_process';

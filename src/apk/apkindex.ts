@@ -3,6 +3,7 @@
  * holding DESCRIPTION and APKINDEX. Reading splits off the signature member (tiny), inflates the rest in
  * one pass and parses the text; writing produces what `apk index` + abuild-sign produce.
  */
+import { isAscii } from 'node:buffer';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { entryData, readTar } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
@@ -42,12 +43,26 @@ export interface ReadApkIndexOptions {
   maxSize?: number;
 }
 
-interface IndexParts {
+/** An index split into its signatures and the bytes they sign, before the content is inflated. */
+export interface ApkIndexParts {
   signatures: ApkSignature[];
+  /** Everything after the signature member: the gzip stream of the tar holding DESCRIPTION and APKINDEX. */
   signedBytes: Buffer;
 }
 
-function splitIndex(buf: Buffer, options: ReadApkIndexOptions): IndexParts {
+/**
+ * Splits off the signature member (a few hundred bytes to inflate) without touching the content, so the
+ * signature can be checked, and a result derived from the exact bytes reused, before the index is inflated.
+ */
+export function splitApkIndex(buf: Buffer, options: ReadApkIndexOptions = {}): ApkIndexParts {
+  try {
+    return splitIndex(buf, options);
+  } catch (e) {
+    throw options.file === undefined ? e : withFile(e, options.file);
+  }
+}
+
+function splitIndex(buf: Buffer, options: ReadApkIndexOptions): ApkIndexParts {
   const file = options.file;
   if (!peekFirstEntryName(buf, 0, { what: 'index', file })?.startsWith('.SIGN.')) {
     return { signatures: [], signedBytes: buf };
@@ -63,7 +78,7 @@ function splitIndex(buf: Buffer, options: ReadApkIndexOptions): IndexParts {
   return { signatures, signedBytes: buf.subarray(first.end) };
 }
 
-function parseIndexTar(tar: Buffer, parts: IndexParts, file?: string): ApkIndex {
+function parseIndexTar(tar: Buffer, parts: ApkIndexParts, file?: string): ApkIndex {
   let description = '';
   let packages: PackageInfo[] | undefined;
   for (const e of readTar(tar)) {
@@ -117,7 +132,78 @@ export async function readApkIndexAsync(buf: Buffer, options: ReadApkIndexOption
   }
 }
 
-export function verifyApkIndex(index: ApkIndex, keyring: Keyring): VerifyResult {
+/** The text members of an index, unparsed. */
+export interface ApkIndexText {
+  /** DESCRIPTION (e.g. `v3.19.1-643-gec825d20535`), empty when absent. */
+  description: string;
+  /** The APKINDEX member as text: what the resolver scans (see parseApkIndexText for records). */
+  text: string;
+  /** `text` was read as latin1 (one character per byte) and has non-ASCII bytes: UTF-8 still to decode. */
+  latin1: boolean;
+}
+
+export interface ReadApkIndexTextOptions extends ReadApkIndexOptions {
+  /**
+   * Read APKINDEX as latin1 (a plain copy, one byte per character) instead of UTF-8 (which doubles the
+   * memory of a whole index when one maintainer's name has an accent). Pure ASCII reads the same either way.
+   */
+  latin1?: boolean;
+}
+
+/**
+ * The inflated size the content's gzip trailer announces (ISIZE): about the size of the APKINDEX text, known
+ * before inflating. Only a hint: nothing checks it until the content is inflated.
+ */
+export function announcedSize(parts: ApkIndexParts): number {
+  const bytes = parts.signedBytes;
+  return bytes.length >= 18 ? bytes.readUInt32LE(bytes.length - 4) : 0;
+}
+
+/**
+ * The APKINDEX text of an index without parsing its records (the resolver scans the text itself), with the
+ * inflate on the libuv thread pool so several indexes inflate at once. Signatures are not checked here.
+ */
+export async function readApkIndexTextAsync(
+  parts: ApkIndexParts,
+  options: ReadApkIndexTextOptions = {},
+): Promise<ApkIndexText> {
+  const file = options.file;
+  const max = options.maxSize ?? MAX_INDEX_SIZE;
+  try {
+    // Inflating into one buffer of the size the gzip trailer announces (ISIZE, capped) saves zlib's hundreds
+    // of 16 KiB chunks and their concatenation: half the peak memory. zlib checks ISIZE at the end.
+    const chunkSize = Math.max(64 * 1024, Math.min(announcedSize(parts) + 1, 64 * 1024 * 1024, max + 1));
+    const tar = await new Promise<Buffer>((resolve, reject) =>
+      gunzip(parts.signedBytes, { maxOutputLength: max, chunkSize }, (err, out) =>
+        err ? reject(zlibError(err, { what: 'index content', file }, max)) : resolve(out),
+      ),
+    );
+    let description = '';
+    let text: string | undefined;
+    let latin1 = false;
+    for (const e of readTar(tar)) {
+      if (e.name === 'DESCRIPTION') description = entryData(tar, e).toString('utf8').trim();
+      else if (e.name === 'APKINDEX') {
+        const data = entryData(tar, e);
+        latin1 = options.latin1 === true && !isAscii(data);
+        text = data.toString(options.latin1 ? 'latin1' : 'utf8');
+      } else if (e.name === '.PKGINFO') {
+        throw new LadingError('APKINDEX_IS_PACKAGE', 'this is a package (.apk), not an APKINDEX', { file });
+      }
+    }
+    if (text === undefined) {
+      throw new LadingError('APKINDEX_MISSING', 'index archive has no APKINDEX entry', {
+        file,
+        hint: 'the file is not an APKINDEX.tar.gz; rebuild it with `lading index`',
+      });
+    }
+    return { description, text, latin1 };
+  } catch (e) {
+    throw file === undefined ? e : withFile(e, file);
+  }
+}
+
+export function verifyApkIndex(index: ApkIndexParts, keyring: Keyring): VerifyResult {
   return verifySignatures(index.signatures, index.signedBytes, keyring);
 }
 

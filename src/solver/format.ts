@@ -5,6 +5,7 @@
 import type { RepositoryPackage } from '../apk/types.ts';
 import { LadingError } from '../util/errors.ts';
 import { editDistance } from './explain.ts';
+import type { PackageIndex } from './package-index.ts';
 import type { Resolution, ResolvedEdge } from './resolve.ts';
 
 /** apko's preset names (`name-version` is the default) plus `json`. */
@@ -20,15 +21,16 @@ export const PACKAGE_LIST_FORMATS = [
   'json',
 ] as const;
 
+/** apko's presets, verbatim (internal/cli/show-packages.go): `name-version` is space-separated there too. */
 const TEMPLATES: Record<string, string> = {
-  'name-version': '{{.Name}}-{{.Version}}',
-  'name-version-source': '{{.Name}}-{{.Version}} {{.Source}}',
-  'name=version': '{{.Name}}={{.Version}}',
-  'name=version-source': '{{.Name}}={{.Version}} {{.Source}}',
-  'name-(version)': '{{.Name}} ({{.Version}})',
-  'name-(version)-source': '{{.Name}} ({{.Version}}) {{.Source}}',
-  packagelock: '- {{.Name}}={{.Version}}',
-  'packagelock-source': '- {{.Name}}={{.Version}} {{.Source}}',
+  'name-version': '{{ .Name }} {{ .Version }}',
+  'name-version-source': '{{ .Name }} {{ .Version }} {{ .Source }}',
+  'name=version': '{{ .Name }}={{ .Version }}',
+  'name=version-source': '{{ .Name }}={{ .Version }} {{ .Source }}',
+  'name-(version)': '{{ .Name }} ({{ .Version }})',
+  'name-(version)-source': '{{ .Name }} ({{ .Version }}) {{ .Source }}',
+  packagelock: '- {{ .Name }}={{ .Version }}',
+  'packagelock-source': '- {{ .Name }}={{ .Version }} # {{ .Source }}',
 };
 
 /** Where the package file is: `<repository>/<arch>/<name>-<version>.apk` (apk's layout). */
@@ -46,11 +48,14 @@ const FIELDS: Record<string, (p: RepositoryPackage, arch: string) => string> = {
   Repository: (p) => p.repository,
   Checksum: (p) => p.checksum ?? '',
   License: (p) => p.license ?? '',
+  Description: (p) => p.description ?? '',
+  Maintainer: (p) => p.maintainer ?? '',
 };
 
 /**
  * The package list in one of PACKAGE_LIST_FORMATS or a template using `{{.Name}}`, `{{.Version}}`,
- * `{{.Source}}`, `{{.Arch}}`, `{{.Origin}}`, `{{.Repository}}`, `{{.Checksum}}`, `{{.License}}`.
+ * `{{.Source}}`, `{{.Arch}}`, `{{.Origin}}`, `{{.Repository}}`, `{{.Checksum}}`, `{{.License}}`,
+ * `{{.Description}}`, `{{.Maintainer}}`.
  * One line per package (a JSON array for `json`), ending with a newline.
  */
 export function formatPackageList(
@@ -108,11 +113,19 @@ export function packageJson(p: RepositoryPackage, arch: string): Record<string, 
 const quote = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 const label = (p: RepositoryPackage): string => `${p.name}-${p.version}`;
 
+export interface DotOptions {
+  /**
+   * Keep one incoming edge per package: the first on a shortest path from the world (apko's `-S`), so large
+   * graphs stay readable.
+   */
+  spanningTree?: boolean;
+}
+
 /**
  * The resolved dependency graph in Graphviz dot: a `world` node, one node per package, an edge per
  * dependency (labelled with the dependency when it is not just the target's name), dashed for install_if.
  */
-export function formatDot(resolution: Resolution): string {
+export function formatDot(resolution: Resolution, options: DotOptions = {}): string {
   const lines = [
     'digraph packages {',
     '  rankdir=LR;',
@@ -120,7 +133,9 @@ export function formatDot(resolution: Resolution): string {
     '  "world" [shape=ellipse];',
   ];
   for (const p of resolution.packages) lines.push(`  ${quote(label(p))};`);
-  for (const e of sortedEdges(resolution)) {
+  let edges = sortedEdges(resolution);
+  if (options.spanningTree) edges = spanningTree(edges);
+  for (const e of edges) {
     const from = e.from === -1 ? 'world' : label(resolution.packages[e.from]!);
     const to = resolution.packages[e.to]!;
     const attrs: string[] = [];
@@ -130,6 +145,31 @@ export function formatDot(resolution: Resolution): string {
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
+}
+
+/** Breadth first from the world over sorted edges: each package keeps the edge that first reached it. */
+function spanningTree(edges: ResolvedEdge[]): ResolvedEdge[] {
+  const outgoing = new Map<number, ResolvedEdge[]>();
+  for (const e of edges) {
+    const list = outgoing.get(e.from) ?? [];
+    list.push(e);
+    outgoing.set(e.from, list);
+  }
+  const kept = new Set<ResolvedEdge>();
+  const reached = new Set<number>([-1]);
+  for (let frontier = [-1]; frontier.length > 0; ) {
+    const next: number[] = [];
+    for (const at of frontier) {
+      for (const e of outgoing.get(at) ?? []) {
+        if (reached.has(e.to)) continue;
+        reached.add(e.to);
+        kept.add(e);
+        next.push(e.to);
+      }
+    }
+    frontier = next;
+  }
+  return edges.filter((e) => kept.has(e));
 }
 
 function sortedEdges(resolution: Resolution): ResolvedEdge[] {
@@ -159,6 +199,8 @@ export interface WhyStep {
 
 export interface WhyResult {
   target: RepositoryPackage;
+  /** Set when the name asked about is one the target provides (`cmd:sh`, `so:libcrypto.so.3`), not its own. */
+  via?: string;
   /** Every chain from a world entry to the target (shortest first), each starting at the world entry. */
   chains: WhyStep[][];
   /** True when there were more chains than the limit. */
@@ -166,11 +208,17 @@ export interface WhyResult {
 }
 
 /**
- * Every chain of dependencies from a world entry to the package named `name` (simple paths, shortest first,
- * at most `limit`). Throws LadingError('WHY_NOT_INSTALLED') when no resolved package has that name.
+ * Every chain of dependencies from a world entry to the package named `name`, or else the first package (in
+ * install order) providing that name (simple paths, shortest first, at most `limit`). Throws
+ * LadingError('WHY_NOT_INSTALLED') when no resolved package has or provides that name.
  */
 export function whyChains(resolution: Resolution, name: string, limit = 100): WhyResult {
-  const target = resolution.packages.findIndex((p) => p.name === name);
+  let target = resolution.packages.findIndex((p) => p.name === name);
+  let via: string | undefined;
+  if (target === -1) {
+    target = resolution.packages.findIndex((p) => p.provides.some((x) => providedName(x) === name));
+    if (target !== -1) via = name;
+  }
   if (target === -1) {
     const near = resolution.packages
       .map((p) => p.name)
@@ -222,14 +270,62 @@ export function whyChains(resolution: Resolution, name: string, limit = 100): Wh
     }
     queue = next;
   }
-  return { target: resolution.packages[target]!, chains, truncated };
+  const result: WhyResult = { target: resolution.packages[target]!, chains, truncated };
+  if (via !== undefined) result.via = via;
+  return result;
+}
+
+/** `name=version` → `name`. */
+const providedName = (provide: string): string => {
+  const eq = provide.indexOf('=');
+  return eq === -1 ? provide : provide.slice(0, eq);
+};
+
+/**
+ * Why a name is not in a resolution, for `why`: the repositories have it but nothing in the world needs it
+ * (WHY_NOT_INSTALLED), or no package has or provides it for this architecture (WHY_NO_SUCH_PACKAGE, with
+ * near names).
+ */
+export function whyNotInstalled(index: PackageIndex, name: string, arch: string): LadingError {
+  const node = index.findName(name);
+  if (node !== undefined && node.providers.length > 0) {
+    const have = [...new Set(node.providers.map((p) => `${p.pkg.name.name}-${p.pkg.version}`))];
+    const shown = have.length > 3 ? `${have.slice(0, 3).join(', ')}, …` : have.join(', ');
+    return new LadingError(
+      'WHY_NOT_INSTALLED',
+      `"${name}" is not installed for ${arch}: nothing in the world depends on it (the repositories have ${shown})`,
+      { hint: `add it to contents.packages (or pass -p ${name}) to install it` },
+    );
+  }
+  const otherArch = index.otherArchNames.get(name);
+  if (otherArch !== undefined) {
+    return new LadingError(
+      'WHY_NO_SUCH_PACKAGE',
+      `no package "${name}" for ${arch} in the repositories (there is one for ${otherArch})`,
+      { hint: 'check --arch and the archs: of the config' },
+    );
+  }
+  const near: string[] = [];
+  index.forEachProvidedName((n) => {
+    if (editDistance(n, name, 2) <= 2) near.push(n);
+  });
+  near.sort((a, b) => editDistance(a, name, 2) - editDistance(b, name, 2) || cmp(a, b));
+  return new LadingError('WHY_NO_SUCH_PACKAGE', `no package "${name}" in the repositories for ${arch}`, {
+    hint: near.length
+      ? `did you mean ${near
+          .slice(0, 3)
+          .map((n) => `"${n}"`)
+          .join(', ')}?`
+      : 'check the name and the repositories of the config',
+  });
 }
 
 /** `why` as text: one line per chain, `world[dep] → pkg-ver [dep] → … → target-ver`. */
 export function formatWhy(result: WhyResult): string {
   const t = result.target;
-  if (result.chains.length === 0) return `${label(t)} is installed, but no chain from the world reaches it\n`;
-  const lines = [`${label(t)} is installed because of:`];
+  const what = result.via === undefined ? label(t) : `${label(t)} (provides ${result.via})`;
+  if (result.chains.length === 0) return `${what} is installed, but no chain from the world reaches it\n`;
+  const lines = [`${what} is installed because of:`];
   for (const chain of result.chains) {
     let line = '';
     chain.forEach((step, i) => {

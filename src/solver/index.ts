@@ -1,6 +1,7 @@
 /** The resolver: repositories + world (+ installed database) → package set, graph, explanations. */
 export { type Explanation, explainFailure } from './explain.ts';
 export {
+  type DotOptions,
   formatDot,
   formatPackageList,
   formatWhy,
@@ -10,6 +11,7 @@ export {
   type WhyResult,
   type WhyStep,
   whyChains,
+  whyNotInstalled,
 } from './format.ts';
 export {
   decodeResolution,
@@ -23,9 +25,11 @@ export {
   type InstalledPackage,
   PackageIndex,
   type SolverRepository,
+  scannableAsLatin1,
 } from './package-index.ts';
 export {
   buildIndex,
+  buildIndexAsync,
   type ChangeAction,
   type IndexInput,
   type PackageChange,

@@ -4,10 +4,12 @@
  * reverse links, repository tags. Mirrors apk-tools' database (apk_db_pkg_add, apk_db_add_repository).
  *
  * Cost model (Alpine main + community: 23,030 records, 52,000 names, 9.3 MB of text): building scans the
- * APKINDEX text once and keeps numbers only — offsets into the text and name ids from a hand-written
- * intern table that hashes names in place, so no string or object is made per record. Name and package
- * objects are made when the solver first reaches them; `D:` is parsed then; a full PackageInfo only for
- * packages in a result.
+ * APKINDEX text once and keeps numbers only, in typed-array columns — offsets into the text and name ids from
+ * a hand-written intern table that hashes names in place, so no string or object is made per record. Name and
+ * package objects are made when the solver first reaches them; `D:` and `I:` are read then; a full PackageInfo
+ * only for packages in a result. The text may be the index's bytes read as latin1 (see scannableAsLatin1).
+ * Everything here runs once per process, mostly before V8 has optimised it: loops avoid allocating (no for-of
+ * on hot paths, no arrays emptied with `length = 0`).
  *
  * apk walks several lists in the order of its name hash table (see hashOrder). Within a hash bucket that
  * order is by when apk first read the name; names are numbered here as P:, p: and i: introduce them, which
@@ -29,6 +31,8 @@ export interface SolverRepository {
   packages?: readonly PackageInfo[];
   /** The APKINDEX text (the `APKINDEX` member of APKINDEX.tar.gz), used instead of `packages` when set. */
   text?: string;
+  /** `text` holds the index's bytes one character each (see scannableAsLatin1); records are shown decoded. */
+  latin1?: boolean;
   /** Where the index came from, for errors about its content. */
   file?: string;
   /**
@@ -50,6 +54,13 @@ export interface IndexOptions {
   arch?: string;
   installed?: readonly InstalledPackage[];
   rules?: VersionRules;
+  /**
+   * The repositories' texts come later, through scanRepository (in order), instead of from their `text` or
+   * `packages` now: a caller inflating several indexes can scan each as soon as it is ready.
+   */
+  deferred?: boolean;
+  /** About how many characters of index text will be scanned in all: the tables are sized for it at once. */
+  expectedChars?: number;
 }
 
 /** A package name or provided name. Its lists are made on first use, so that reaching one name does not make them all. */
@@ -60,7 +71,7 @@ export class NameNode {
   priority = -1;
   readonly #index: PackageIndex;
   #providers: Provider[] | undefined;
-  #rinstallIf: NameNode[] | undefined;
+  #rinstallIf: readonly NameNode[] | undefined;
 
   constructor(index: PackageIndex, id: number, name: string) {
     this.#index = index;
@@ -78,7 +89,7 @@ export class NameNode {
   }
 
   /** Names with a provider whose install_if mentions this name. */
-  get rinstallIf(): NameNode[] {
+  get rinstallIf(): readonly NameNode[] {
     this.#rinstallIf ??= this.#index.reverseInstallIf(this);
     return this.#rinstallIf;
   }
@@ -142,14 +153,48 @@ interface Source {
   repo: number;
   /** The records' PackageInfo when the source was given parsed. */
   infos: readonly PackageInfo[] | undefined;
+  /** The text is UTF-8 bytes as latin1 characters (see scannableAsLatin1). */
+  latin1?: boolean;
 }
 
-/** Hash of text[start, end) (FNV-1a over UTF-16 code units). */
-function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII_ALL = /[^\x00-\x7f]/g;
+/** The fields scan() reads in place; the others are only read through infoOf, which decodes UTF-8. */
+const SCANNED_FIELDS = 'PVACIkDpi';
+const [F_P, F_V, F_A, F_C, F_I, F_K, F_D, F_PROVIDES, F_INSTALL_IF] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+/** By field letter: which scanned field it is (1…9, in SCANNED_FIELDS order), 0 for the others. */
+const SCANNED_FIELD = new Int8Array(128);
+for (let i = 0; i < SCANNED_FIELDS.length; i++) SCANNED_FIELD[SCANNED_FIELDS.charCodeAt(i)] = i + 1;
+
+/**
+ * Whether the resolver may read this index text decoded as latin1 (one character per byte: half the memory
+ * of UTF-16 and a plain copy to decode): true when every non-ASCII byte is in a field it does not read in
+ * place (descriptions, maintainers, …), so names, versions and dependencies read the same either way.
+ */
+export function scannableAsLatin1(text: string): boolean {
+  NON_ASCII_ALL.lastIndex = 0;
+  for (let m = NON_ASCII_ALL.exec(text); m !== null; m = NON_ASCII_ALL.exec(text)) {
+    const lineStart = text.lastIndexOf('\n', m.index) + 1;
+    if (SCANNED_FIELDS.includes(text[lineStart]!) && text.charCodeAt(lineStart + 1) === 58 /* : */)
+      return false;
+    const nl = text.indexOf('\n', m.index);
+    if (nl === -1) break;
+    NON_ASCII_ALL.lastIndex = nl;
+  }
+  return true;
 }
+
+/**
+ * Hash of text[start, end) (FNV-1a over UTF-16 code units), as a signed 32-bit number: those are small
+ * integers to V8, where an unsigned result above 2^31 would be a heap number in unoptimised code.
+ */
+function hashRange(text: string, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
 
 export class PackageIndex {
   readonly rules: VersionRules;
@@ -164,61 +209,81 @@ export class PackageIndex {
   readonly installed: PkgNode[] = [];
 
   private readonly sources: Source[] = [];
+  /** Repositories scanned so far. */
+  private scanned = 0;
+  /** Characters of index text the tables have room for, not scanned yet (see reserve). */
+  private reserved = 0;
   private readonly depCache = new Map<string, DepNode>();
 
+  // Columns are typed arrays grown by doubling (see growNames/growRecords/…): 52,000 names and 23,000 records
+  // as plain arrays cost the garbage collector tens of milliseconds and tens of MiB while they grow.
+
   // ---- name intern table: ids, where each name's text is, its hash, and open addressing slots ----
-  private nameSource: number[] = []; // source index, or -1 when the string is in nameStrings
-  private nameStart: number[] = [];
-  private nameEnd: number[] = [];
-  private nameHash: number[] = [];
-  private nameStrings: (string | undefined)[] = [];
+  private nameCap = 1 << 12;
+  private nameSource = new Int32Array(this.nameCap); // source index, or -1 when the string is in nameStrings
+  private nameStart = new Int32Array(this.nameCap);
+  private nameEnd = new Int32Array(this.nameCap);
+  private nameHash = new Int32Array(this.nameCap);
+  /** Per name: first/last provider entry, first trigger entry (install_if mentioning it); -1: none. */
+  private provHead = new Int32Array(this.nameCap);
+  private provTail = new Int32Array(this.nameCap);
+  private trigHead = new Int32Array(this.nameCap);
+  /** hashOrder keys by name id (-1: not computed). */
+  private nameOrderKeys = new Float64Array(this.nameCap);
   private slots = new Int32Array(1 << 17).fill(-1);
   private nameCount = 0;
-  /** Per name: first/last provider entry, first trigger entry (install_if mentioning it). */
-  private provHead: number[] = [];
-  private provTail: number[] = [];
-  private trigHead: number[] = [];
-  /** Dense arrays indexed by name id (filled as names are interned, so V8 keeps them fast). */
-  private readonly nameNodes: (NameNode | undefined)[] = [];
+  /** Arrays indexed by name id, allocated with the columns (a hole reads as undefined). */
+  private nameStrings = new Array<string | undefined>(this.nameCap);
+  private nameNodes = new Array<NameNode | undefined>(this.nameCap);
   /** The dependency on a bare name, by name id. */
-  private readonly bareDeps: (DepNode | undefined)[] = [];
-  /** hashOrder keys by name id (-1: not computed). */
-  private readonly nameOrderKeys: number[] = [];
+  private bareDeps = new Array<DepNode | undefined>(this.nameCap);
 
   // ---- provider entries (a record providing a name), linked per name in record order ----
-  private entRecord: number[] = [];
-  private entName: number[] = [];
+  private entCap = 1 << 12;
+  private entCount = 0;
+  private entRecord = new Int32Array(this.entCap);
+  private entName = new Int32Array(this.entCap);
   /** Version of a provide as offsets into the record's source; -1: the package's own name; -2: unversioned. */
-  private entVerStart: number[] = [];
-  private entVerEnd: number[] = [];
-  private entNext: number[] = [];
+  private entVerStart = new Int32Array(this.entCap);
+  private entVerEnd = new Int32Array(this.entCap);
+  private entNext = new Int32Array(this.entCap);
 
   // ---- install_if trigger entries, linked per trigger name ----
-  private trigRecord: number[] = [];
-  private trigNext: number[] = [];
+  private trigCap = 1 << 8;
+  private trigCount = 0;
+  private trigRecord = new Int32Array(this.trigCap);
+  private trigNext = new Int32Array(this.trigCap);
 
   // ---- records ----
-  private recSource: number[] = [];
-  private recStart: number[] = [];
-  private recEnd: number[] = [];
-  private recName: number[] = [];
-  private recVerStart: number[] = [];
-  private recVerEnd: number[] = [];
-  private recChecksum: (string | undefined)[] = [];
-  private recInstalledSize: number[] = [];
-  private recPriority: number[] = [];
-  private recRepos: number[] = [];
+  private recCap = 1 << 11;
+  private recCount = 0;
+  private recSource = new Int32Array(this.recCap);
+  private recStart = new Int32Array(this.recCap);
+  private recEnd = new Int32Array(this.recCap);
+  private recName = new Int32Array(this.recCap);
+  private recVerStart = new Int32Array(this.recCap);
+  private recVerEnd = new Int32Array(this.recCap);
+  /** `C:` as offsets into the source text (start -1: none). */
+  private recCkStart = new Int32Array(this.recCap);
+  private recCkEnd = new Int32Array(this.recCap);
+  /** `I:` as offsets into the source text (start -1: none), read when the package is first used. */
+  private recSizeStart = new Int32Array(this.recCap);
+  private recSizeEnd = new Int32Array(this.recCap);
+  private recPriority = new Int32Array(this.recCap);
+  private recRepos = new Int32Array(this.recCap);
   /** First provider entry of the record (its own name); its provides follow. */
-  private recEntry: number[] = [];
-  private recProvides: number[] = [];
+  private recEntry = new Int32Array(this.recCap);
+  private recProvides = new Int32Array(this.recCap);
   /** `D:` and `i:` as offsets into the source text, or -1 with the text in recJoined (repeated lines). */
-  private recDepStart: number[] = [];
-  private recDepEnd: number[] = [];
-  private recIifStart: number[] = [];
-  private recIifEnd: number[] = [];
+  private recDepStart = new Int32Array(this.recCap);
+  private recDepEnd = new Int32Array(this.recCap);
+  private recIifStart = new Int32Array(this.recCap);
+  private recIifEnd = new Int32Array(this.recCap);
   private readonly recJoined = new Map<number, { depends: string; installIf: string }>();
-  private readonly recNodes: (PkgNode | undefined)[] = [];
-  private readonly byChecksum = new Map<string, number>();
+  private recNodes = new Array<PkgNode | undefined>(this.recCap);
+  /** Records by package identity (checksum, see checksumCode): open addressing over record ids. */
+  private ckSlots = new Int32Array(1 << 12).fill(-1);
+  private ckCount = 0;
   /** The PackageInfo of records that were given parsed. */
   private readonly infoFor = new Map<number, PackageInfo>();
 
@@ -260,14 +325,26 @@ export class PackageIndex {
         this.installed.push(pkg);
       });
     }
+    let chars = options.expectedChars ?? 0;
+    if (!options.deferred) for (const r of repositories) chars += r.text?.length ?? 0;
+    if (chars > 0) this.reserve(chars);
+    if (options.deferred) return;
     repositories.forEach((r, i) => {
-      if (r.text !== undefined)
-        this.scan({ text: r.text, file: r.file ?? r.repository, repo: i, infos: undefined });
+      if (r.text !== undefined) this.scanRepository(i, r.text, r.latin1);
       else {
         const infos = r.packages ?? [];
         this.scan({ text: formatApkIndexText(infos), file: r.file ?? r.repository, repo: i, infos });
       }
     });
+  }
+
+  /** Reads repository i's APKINDEX text; repositories must come in order (for a `deferred` index). */
+  scanRepository(i: number, text: string, latin1 = false): void {
+    if (i !== this.scanned) throw new Error(`bug: repository ${i} scanned out of order`);
+    const r = this.repositories[i]!;
+    if (text.length > this.reserved) this.reserve(text.length);
+    this.reserved = Math.max(0, this.reserved - text.length);
+    this.scan({ text, file: r.file ?? r.repository, repo: i, infos: undefined, latin1 });
   }
 
   /** The id of a repository tag, creating an (empty) one for unknown tags as apk does. */
@@ -296,26 +373,29 @@ export class PackageIndex {
   // ---- the intern table ----
 
   private internRange(src: number, text: string, start: number, end: number): number {
-    const h = hashRange(text, start, end);
+    return this.internHashed(src, text, start, end, hashRange(text, start, end));
+  }
+
+  /** internRange with the hash of text[start, end) already computed (while splitting words). */
+  private internHashed(src: number, text: string, start: number, end: number, h: number): number {
     const mask = this.slots.length - 1;
     const len = end - start;
     for (let s = h & mask; ; s = (s + 1) & mask) {
       const id = this.slots[s]!;
       if (id === -1) {
         const nid = this.nameCount++;
-        this.nameSource.push(src);
-        this.nameStart.push(start);
-        this.nameEnd.push(end);
-        this.nameHash.push(h);
-        this.nameStrings.push(src === -1 ? text.slice(start, end) : undefined);
-        this.provHead.push(-1);
-        this.provTail.push(-1);
-        this.trigHead.push(-1);
-        this.nameNodes.push(undefined);
-        this.nameOrderKeys.push(-1);
-        this.bareDeps.push(undefined);
+        if (nid === this.nameCap) this.growNames(nid * 2);
+        this.nameSource[nid] = src;
+        this.nameStart[nid] = start;
+        this.nameEnd[nid] = end;
+        this.nameHash[nid] = h;
+        this.provHead[nid] = -1;
+        this.provTail[nid] = -1;
+        this.trigHead[nid] = -1;
+        this.nameOrderKeys[nid] = -1;
+        if (src === -1) this.nameStrings[nid] = text.slice(start, end);
         this.slots[s] = nid;
-        if (this.nameCount * 2 > this.slots.length) this.grow();
+        if (this.nameCount * 2 > this.slots.length) this.rehashNames(this.slots.length * 2);
         return nid;
       }
       if (this.nameHash[id] !== h || this.nameEnd[id]! - this.nameStart[id]! !== len) continue;
@@ -331,8 +411,84 @@ export class PackageIndex {
     return true;
   }
 
-  private grow(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+  /**
+   * Makes room for the records of `chars` more characters of index text (sizes measured on Alpine: a record
+   * per ~420 characters, a name per ~190, a provider entry per ~185), so columns grow once per repository
+   * instead of doubling a dozen times.
+   */
+  private reserve(chars: number): void {
+    this.reserved = chars;
+    const names = this.nameCount + Math.ceil(chars / 128);
+    const records = this.recCount + Math.ceil(chars / 256);
+    if (names > this.nameCap) this.growNames(names);
+    if (records > this.recCap) this.growRecords(records);
+    const entries = this.entCount + Math.ceil(chars / 128);
+    if (entries > this.entCap) this.growEntries(entries);
+    const triggers = this.trigCount + Math.ceil(chars / 256);
+    if (triggers > this.trigCap) this.growTriggers(triggers);
+    let slots = this.slots.length;
+    while (names * 2 > slots) slots *= 2;
+    if (slots > this.slots.length) this.rehashNames(slots);
+    let ckSlots = this.ckSlots.length;
+    while (records * 2 > ckSlots) ckSlots *= 2;
+    if (ckSlots > this.ckSlots.length) this.rehashChecksums(ckSlots);
+  }
+
+  private growNames(cap: number): void {
+    this.nameCap = cap;
+    this.nameStrings = grownArray(this.nameStrings, cap);
+    this.nameNodes = grownArray(this.nameNodes, cap);
+    this.bareDeps = grownArray(this.bareDeps, cap);
+    this.nameSource = grown(this.nameSource, cap);
+    this.nameStart = grown(this.nameStart, cap);
+    this.nameEnd = grown(this.nameEnd, cap);
+    this.nameHash = grown(this.nameHash, cap);
+    this.provHead = grown(this.provHead, cap);
+    this.provTail = grown(this.provTail, cap);
+    this.trigHead = grown(this.trigHead, cap);
+    this.nameOrderKeys = grown(this.nameOrderKeys, cap);
+  }
+
+  private growRecords(cap: number): void {
+    this.recCap = cap;
+    this.recNodes = grownArray(this.recNodes, cap);
+    this.recSource = grown(this.recSource, cap);
+    this.recStart = grown(this.recStart, cap);
+    this.recEnd = grown(this.recEnd, cap);
+    this.recName = grown(this.recName, cap);
+    this.recVerStart = grown(this.recVerStart, cap);
+    this.recVerEnd = grown(this.recVerEnd, cap);
+    this.recCkStart = grown(this.recCkStart, cap);
+    this.recCkEnd = grown(this.recCkEnd, cap);
+    this.recSizeStart = grown(this.recSizeStart, cap);
+    this.recSizeEnd = grown(this.recSizeEnd, cap);
+    this.recPriority = grown(this.recPriority, cap);
+    this.recRepos = grown(this.recRepos, cap);
+    this.recEntry = grown(this.recEntry, cap);
+    this.recProvides = grown(this.recProvides, cap);
+    this.recDepStart = grown(this.recDepStart, cap);
+    this.recDepEnd = grown(this.recDepEnd, cap);
+    this.recIifStart = grown(this.recIifStart, cap);
+    this.recIifEnd = grown(this.recIifEnd, cap);
+  }
+
+  private growEntries(cap: number): void {
+    this.entCap = cap;
+    this.entRecord = grown(this.entRecord, cap);
+    this.entName = grown(this.entName, cap);
+    this.entVerStart = grown(this.entVerStart, cap);
+    this.entVerEnd = grown(this.entVerEnd, cap);
+    this.entNext = grown(this.entNext, cap);
+  }
+
+  private growTriggers(cap: number): void {
+    this.trigCap = cap;
+    this.trigRecord = grown(this.trigRecord, cap);
+    this.trigNext = grown(this.trigNext, cap);
+  }
+
+  private rehashNames(size: number): void {
+    const slots = new Int32Array(size).fill(-1);
     const mask = slots.length - 1;
     for (let id = 0; id < this.nameCount; id++) {
       let s = this.nameHash[id]! & mask;
@@ -384,12 +540,29 @@ export class PackageIndex {
    * Buckets by hash, newest name first within a bucket (names are created in the order apk reads them).
    */
   hashOrder(n: NameNode): number {
-    let key = this.nameOrderKeys[n.id]!;
+    return this.hashOrderOf(n.id);
+  }
+
+  private hashOrderOf(id: number): number {
+    let key = this.nameOrderKeys[id]!;
     if (key < 0) {
-      key = apkNameBucket(n.name) * 0x4000000 + (0x3ffffff - n.id);
-      this.nameOrderKeys[n.id] = key;
+      key = apkNameBucket(this.nameString(id)) * 0x4000000 + (0x3ffffff - id);
+      this.nameOrderKeys[id] = key;
     }
     return key;
+  }
+
+  /**
+   * Name ids in hashOrder. The keys are unique numbers that give back their id, so a native numeric sort of a
+   * Float64Array does it: these lists reach thousands of names, and a comparator sort costs ten times more.
+   */
+  sortByHashOrder(ids: readonly number[]): number[] {
+    const keys = new Float64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) keys[i] = this.hashOrderOf(ids[i]!);
+    keys.sort();
+    const out = new Array<number>(keys.length);
+    for (let i = 0; i < keys.length; i++) out[i] = 0x3ffffff - (keys[i]! % 0x4000000);
+    return out;
   }
 
   /** Calls `fn` with every name that some package has or provides. */
@@ -417,9 +590,9 @@ export class PackageIndex {
   }
 
   /** The names of each package whose install_if mentions `n`: its own and its provides (NameNode.rinstallIf). */
-  reverseInstallIf(n: NameNode): NameNode[] {
+  reverseInstallIf(n: NameNode): readonly NameNode[] {
+    if (this.trigHead[n.id] === -1) return NO_NAMES;
     const out: NameNode[] = [];
-    if (this.trigHead[n.id] === -1) return out;
     const seen = new Set<number>();
     const add = (nid: number) => {
       if (seen.has(nid)) return;
@@ -432,7 +605,7 @@ export class PackageIndex {
       const first = this.recEntry[rec]! + 1;
       for (let e = first; e < first + this.recProvides[rec]!; e++) add(this.entName[e]!);
     }
-    return out.sort((a, b) => this.hashOrder(a) - this.hashOrder(b));
+    return this.sortByHashOrder(out.map((x) => x.id)).map((id) => this.nameNode(id));
   }
 
   namePriority(n: NameNode): number {
@@ -453,16 +626,25 @@ export class PackageIndex {
   private scan(source: Source): number[] {
     const si = this.sources.length;
     this.sources.push(source);
+    if (source.repo >= 0) this.scanned++;
     const { text, file } = source;
     const len = text.length;
     const arch = this.arch;
+    // Scratch lists, reused by every record through counts: emptying an array with `length = 0` would free
+    // its storage and make every record allocate it again.
     const pLines: number[] = [];
     const iLines: number[] = [];
     const dLines: number[] = [];
     const provided: number[] = []; // name id, version start (-2: none), version end
     const triggers: number[] = [];
-    /** For each record of the text: the record it became (or was merged into), -1 when skipped. */
+    let nP = 0;
+    let nI = 0;
+    let nD = 0;
+    let nProvided = 0;
+    let nTriggers = 0;
+    /** For each record of the installed database: the record it became (or was merged into), -1 when skipped. */
     const records: number[] = [];
+    const track = source.repo === -1;
     let index = 0;
     let pos = 0;
     while (pos < len) {
@@ -477,45 +659,56 @@ export class PackageIndex {
       let verEnd = -1;
       let archStart = -1;
       let archEnd = -1;
-      let checksum: string | undefined;
-      let installedSize = 0;
+      let ckStart = -1;
+      let ckEnd = -1;
+      let sizeStart = -1;
+      let sizeEnd = -1;
       let priority = 0;
-      pLines.length = iLines.length = dLines.length = 0;
+      nP = nI = nD = 0;
       while (pos < len) {
         let nl = text.indexOf('\n', pos);
         if (nl === -1) nl = len;
         if (nl === pos) break;
         if (nl - pos < 2 || text.charCodeAt(pos + 1) !== 58 /* : */) badLine(text, pos, nl, file);
-        switch (text.charCodeAt(pos)) {
-          case 80 /* P */:
+        // Half the lines are fields read only through infoOf: one table lookup skips them.
+        const c = text.charCodeAt(pos);
+        switch (c < 128 ? SCANNED_FIELD[c]! : 0) {
+          case 0:
+            break;
+          case F_P:
             nameStart = pos + 2;
             nameEnd = nl;
             break;
-          case 86 /* V */:
+          case F_V:
             verStart = pos + 2;
             verEnd = nl;
             break;
-          case 65 /* A */:
+          case F_A:
             archStart = pos + 2;
             archEnd = nl;
             break;
-          case 67 /* C */:
-            checksum = text.slice(pos + 2, nl);
+          case F_C:
+            ckStart = pos + 2;
+            ckEnd = nl;
             break;
-          case 73 /* I */:
-            installedSize = readUint(text, pos + 2, nl, file);
+          case F_I:
+            sizeStart = pos + 2;
+            sizeEnd = nl;
             break;
-          case 107 /* k */:
+          case F_K:
             priority = readUint(text, pos + 2, nl, file);
             break;
-          case 68 /* D */:
-            dLines.push(pos + 2, nl);
+          case F_D:
+            dLines[nD++] = pos + 2;
+            dLines[nD++] = nl;
             break;
-          case 112 /* p */:
-            pLines.push(pos + 2, nl);
+          case F_PROVIDES:
+            pLines[nP++] = pos + 2;
+            pLines[nP++] = nl;
             break;
-          case 105 /* i */:
-            iLines.push(pos + 2, nl);
+          case F_INSTALL_IF:
+            iLines[nI++] = pos + 2;
+            iLines[nI++] = nl;
             break;
         }
         pos = nl + 1;
@@ -534,23 +727,30 @@ export class PackageIndex {
       // are interned in the same order here, before the record may be skipped. Words are split in place
       // (no closure or string per word: this runs for every record).
       const name = this.internRange(si, text, nameStart, nameEnd);
-      provided.length = 0;
-      for (let l = 0; l < pLines.length; l += 2) {
+      nProvided = 0;
+      for (let l = 0; l < nP; l += 2) {
         const to = pLines[l + 1]!;
         for (let ws = pLines[l]!; ws < to; ) {
-          let we = ws;
-          while (we < to && text.charCodeAt(we) !== 32) we++;
+          // A provide is `name` or `name=version`: one pass hashes the name and finds where it ends.
+          let h = FNV_OFFSET;
+          let ne = ws;
+          let c = 0;
+          while (ne < to && (c = text.charCodeAt(ne)) !== 32 && c !== 61 /* = */) {
+            h = Math.imul(h ^ c, FNV_PRIME);
+            ne++;
+          }
+          let we = ne;
+          if (c === 61) while (we < to && text.charCodeAt(we) !== 32) we++;
           if (we > ws) {
-            // A provide is `name` or `name=version`.
-            let ne = ws;
-            while (ne < we && text.charCodeAt(ne) !== 61 /* = */) ne++;
-            provided.push(this.internRange(si, text, ws, ne), ne === we ? -2 : ne + 1, we);
+            provided[nProvided++] = this.internHashed(si, text, ws, ne, h);
+            provided[nProvided++] = ne === we ? -2 : ne + 1;
+            provided[nProvided++] = we;
           }
           ws = we + 1;
         }
       }
-      triggers.length = 0;
-      for (let l = 0; l < iLines.length; l += 2) {
+      nTriggers = 0;
+      for (let l = 0; l < nI; l += 2) {
         const to = iLines[l + 1]!;
         for (let ws = iLines[l]!; ws < to; ) {
           let we = ws;
@@ -560,7 +760,7 @@ export class PackageIndex {
           let ne = ns;
           while (ne < we && !isNameEnd(text.charCodeAt(ne))) ne++;
           // (an empty name is reported when the install_if is parsed)
-          if (ne > ns) triggers.push(this.internRange(si, text, ns, ne));
+          if (ne > ns) triggers[nTriggers++] = this.internRange(si, text, ns, ne);
           ws = we + 1;
         }
       }
@@ -572,67 +772,113 @@ export class PackageIndex {
       ) {
         if (this.provHead[name] === -1)
           this.otherArchNames.set(this.nameString(name), text.slice(archStart, archEnd));
-        records.push(-1);
+        if (track) records.push(-1);
         continue;
       }
       const repoBit = source.repo >= 0 ? 1 << source.repo : 0;
       // The same package (same checksum, whatever its name) listed again: remember its repository too.
-      const identity = checksum === undefined ? undefined : checksumIdentity(checksum);
-      if (identity !== undefined) {
-        const same = this.byChecksum.get(identity);
-        if (same !== undefined) {
+      let ckSlot = -1;
+      if (ckStart !== -1) {
+        ckSlot = this.findChecksum(text, ckStart, ckEnd);
+        const same = this.ckSlots[ckSlot]!;
+        if (same !== -1) {
           this.recRepos[same]! |= repoBit;
           const made = this.recNodes[same];
           if (made !== undefined) made.repos |= repoBit;
-          records.push(same);
+          if (track) records.push(same);
           continue;
         }
       }
-      const rec = this.recStart.length;
-      records.push(rec);
-      if (identity !== undefined) this.byChecksum.set(identity, rec);
-      this.recSource.push(si);
-      this.recStart.push(start);
-      this.recEnd.push(end);
-      this.recVerStart.push(verStart);
-      this.recVerEnd.push(verEnd);
-      this.recChecksum.push(checksum);
-      this.recInstalledSize.push(installedSize);
-      this.recPriority.push(priority);
-      this.recRepos.push(repoBit);
-      this.recNodes.push(undefined);
-      this.recName.push(name);
-      this.recEntry.push(this.entRecord.length);
+      const rec = this.recCount++;
+      if (rec === this.recCap) this.growRecords(rec * 2);
+      if (track) records.push(rec);
+      this.recSource[rec] = si;
+      this.recStart[rec] = start;
+      this.recEnd[rec] = end;
+      this.recVerStart[rec] = verStart;
+      this.recVerEnd[rec] = verEnd;
+      this.recCkStart[rec] = ckStart;
+      this.recCkEnd[rec] = ckEnd;
+      this.recSizeStart[rec] = sizeStart;
+      this.recSizeEnd[rec] = sizeEnd;
+      this.recPriority[rec] = priority;
+      this.recRepos[rec] = repoBit;
+      this.recName[rec] = name;
+      if (ckSlot !== -1) this.addChecksum(ckSlot, rec);
+      this.recEntry[rec] = this.entCount;
       this.addEntry(name, rec, -1, -1);
-      for (let i = 0; i < provided.length; i += 3)
+      for (let i = 0; i < nProvided; i += 3)
         this.addEntry(provided[i]!, rec, provided[i + 1]!, provided[i + 2]!);
-      this.recProvides.push(provided.length / 3);
-      for (const trigger of triggers) {
-        this.trigRecord.push(rec);
-        this.trigNext.push(this.trigHead[trigger]!);
-        this.trigHead[trigger] = this.trigRecord.length - 1;
+      this.recProvides[rec] = nProvided / 3;
+      for (let i = 0; i < nTriggers; i++) {
+        const trigger = triggers[i]!;
+        const t = this.trigCount++;
+        if (t === this.trigCap) this.growTriggers(t * 2);
+        this.trigRecord[t] = rec;
+        this.trigNext[t] = this.trigHead[trigger]!;
+        this.trigHead[trigger] = t;
       }
-      const dOne = dLines.length <= 2;
-      const iOne = iLines.length <= 2;
-      this.recDepStart.push(dOne ? (dLines[0] ?? 0) : -1);
-      this.recDepEnd.push(dOne ? (dLines[1] ?? 0) : -1);
-      this.recIifStart.push(iOne ? (iLines[0] ?? 0) : -1);
-      this.recIifEnd.push(iOne ? (iLines[1] ?? 0) : -1);
+      const dOne = nD <= 2;
+      const iOne = nI <= 2;
+      this.recDepStart[rec] = dOne ? (nD === 0 ? 0 : dLines[0]!) : -1;
+      this.recDepEnd[rec] = dOne ? (nD === 0 ? 0 : dLines[1]!) : -1;
+      this.recIifStart[rec] = iOne ? (nI === 0 ? 0 : iLines[0]!) : -1;
+      this.recIifEnd[rec] = iOne ? (nI === 0 ? 0 : iLines[1]!) : -1;
       if (!dOne || !iOne) {
-        this.recJoined.set(rec, { depends: joinRanges(text, dLines), installIf: joinRanges(text, iLines) });
+        this.recJoined.set(rec, {
+          depends: joinRanges(text, dLines, nD),
+          installIf: joinRanges(text, iLines, nI),
+        });
       }
       if (source.infos !== undefined) this.infoFor.set(rec, source.infos[recordIndex]!);
     }
     return records;
   }
 
+  /** The slot holding the record with this checksum's identity, or the free slot where it would go. */
+  private findChecksum(text: string, start: number, end: number): number {
+    const mask = this.ckSlots.length - 1;
+    const len = end - start;
+    for (let s = checksumHash(text, start, end) & mask; ; s = (s + 1) & mask) {
+      const rec = this.ckSlots[s]!;
+      if (rec === -1) return s;
+      const os = this.recCkStart[rec]!;
+      if (this.recCkEnd[rec]! - os !== len) continue;
+      const other = this.sources[this.recSource[rec]!]!.text;
+      let i = 0;
+      while (i < len && checksumCode(other, os, len, i) === checksumCode(text, start, len, i)) i++;
+      if (i === len) return s;
+    }
+  }
+
+  private addChecksum(slot: number, rec: number): void {
+    this.ckSlots[slot] = rec;
+    if (++this.ckCount * 2 > this.ckSlots.length) this.rehashChecksums(this.ckSlots.length * 2);
+  }
+
+  private rehashChecksums(size: number): void {
+    const slots = new Int32Array(size).fill(-1);
+    const mask = slots.length - 1;
+    const old = this.ckSlots;
+    for (let i = 0; i < old.length; i++) {
+      const r = old[i]!;
+      if (r === -1) continue;
+      const text = this.sources[this.recSource[r]!]!.text;
+      let s = checksumHash(text, this.recCkStart[r]!, this.recCkEnd[r]!) & mask;
+      while (slots[s] !== -1) s = (s + 1) & mask;
+      slots[s] = r;
+    }
+    this.ckSlots = slots;
+  }
+
   private addEntry(name: number, rec: number, verStart: number, verEnd: number): void {
-    const e = this.entRecord.length;
-    this.entRecord.push(rec);
-    this.entName.push(name);
-    this.entVerStart.push(verStart);
-    this.entVerEnd.push(verEnd);
-    this.entNext.push(-1);
+    const e = this.entCount++;
+    if (e === this.entCap) this.growEntries(e * 2);
+    this.entRecord[e] = rec;
+    this.entName[e] = name;
+    this.entVerStart[e] = verStart;
+    this.entVerEnd[e] = verEnd;
+    this.entNext[e] = -1;
     // providers stay in record order: append at the tail
     if (this.provTail[name] === -1) this.provHead[name] = e;
     else this.entNext[this.provTail[name]!] = e;
@@ -648,8 +894,12 @@ export class PackageIndex {
       id: rec,
       name: undefined as unknown as NameNode, // set below, after registering (the name lists this package)
       version: src.text.slice(this.recVerStart[rec], this.recVerEnd[rec]),
-      checksum: this.recChecksum[rec],
-      installedSize: this.recInstalledSize[rec]!,
+      checksum:
+        this.recCkStart[rec] === -1 ? undefined : src.text.slice(this.recCkStart[rec], this.recCkEnd[rec]),
+      installedSize:
+        this.recSizeStart[rec] === -1
+          ? 0
+          : readUint(src.text, this.recSizeStart[rec]!, this.recSizeEnd[rec]!, src.file),
       providerPriority: this.recPriority[rec]!,
       repos: this.recRepos[rec]!,
       installed: false,
@@ -685,7 +935,9 @@ export class PackageIndex {
   infoOf(pkg: PkgNode): PackageInfo {
     if (pkg.info === undefined) {
       const src = this.sources[this.recSource[pkg.id]!]!;
-      const [info] = parseApkIndexText(src.text.slice(this.recStart[pkg.id], this.recEnd[pkg.id]), src.file);
+      let record = src.text.slice(this.recStart[pkg.id], this.recEnd[pkg.id]);
+      if (src.latin1 && NON_ASCII.test(record)) record = Buffer.from(record, 'latin1').toString('utf8');
+      const [info] = parseApkIndexText(record, src.file);
       pkg.info = info!;
     }
     return pkg.info;
@@ -773,7 +1025,7 @@ export class PackageIndex {
 
   /** Package records (ids are below this). */
   packageCapacity(): number {
-    return this.recStart.length;
+    return this.recCount;
   }
 
   /** Index of the lowest repository a package is listed in (-1: installed only). */
@@ -781,6 +1033,9 @@ export class PackageIndex {
     return lowestBit(repos);
   }
 }
+
+/** The (shared, never changed) empty name list. */
+const NO_NAMES: readonly NameNode[] = [];
 
 /** apk-tools 2.14 sizes its name hash table at 20000 buckets (apk_db_init). */
 const NAME_BUCKETS = 20000;
@@ -792,13 +1047,18 @@ const NAME_BUCKETS = 20000;
 function apkNameBucket(name: string): number {
   let ascii = true;
   for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 128;
-  const data: ArrayLike<number> = ascii ? asciiCodes(name) : Buffer.from(name, 'utf8');
+  // one char per byte of the UTF-8 name
+  const bytes = ascii ? name : Buffer.from(name, 'utf8').toString('latin1');
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   let h = 5381;
-  const blocks = data.length & ~3;
+  const blocks = bytes.length & ~3;
   for (let i = 0; i < blocks; i += 4) {
-    let k = data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    let k =
+      bytes.charCodeAt(i) |
+      (bytes.charCodeAt(i + 1) << 8) |
+      (bytes.charCodeAt(i + 2) << 16) |
+      (bytes.charCodeAt(i + 3) << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -806,17 +1066,17 @@ function apkNameBucket(name: string): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  const tail = data.length & 3;
+  const tail = bytes.length & 3;
   if (tail > 0) {
-    let k = data[blocks]!;
-    if (tail > 1) k ^= data[blocks + 1]! << 8;
-    if (tail > 2) k ^= data[blocks + 2]! << 16;
+    let k = bytes.charCodeAt(blocks);
+    if (tail > 1) k ^= bytes.charCodeAt(blocks + 1) << 8;
+    if (tail > 2) k ^= bytes.charCodeAt(blocks + 2) << 16;
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= data.length;
+  h ^= bytes.length;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -825,19 +1085,12 @@ function apkNameBucket(name: string): number {
   return (h >>> 0) % NAME_BUCKETS;
 }
 
-const codes: number[] = [];
-function asciiCodes(s: string): number[] {
-  codes.length = s.length;
-  for (let i = 0; i < s.length; i++) codes[i] = s.charCodeAt(i);
-  return codes;
-}
-
 /** Characters that end the name part of a dependency (`@tag`, an operator). */
 const isNameEnd = (c: number): boolean => c === 64 || c === 60 || c === 61 || c === 62 || c === 126;
 
-function joinRanges(text: string, ranges: readonly number[]): string {
+function joinRanges(text: string, ranges: readonly number[], count: number): string {
   const parts: string[] = [];
-  for (let i = 0; i < ranges.length; i += 2) parts.push(text.slice(ranges[i], ranges[i + 1]));
+  for (let i = 0; i < count; i += 2) parts.push(text.slice(ranges[i], ranges[i + 1]));
   return parts.join(' ');
 }
 
@@ -891,15 +1144,41 @@ function readUint(text: string, from: number, to: number, file: string): number 
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 
 /**
- * apk identifies a package by the decoded bytes of its checksum: `Q1…` is base64 of a 20-byte SHA-1, whose
- * last character carries two padding bits that decoding drops. Clearing them gives one spelling per identity.
+ * Character i of a checksum as its identity spells it. apk identifies a package by the decoded bytes of its
+ * checksum: `Q1…` is base64 of a 20-byte SHA-1, whose last character carries two padding bits that decoding
+ * drops; clearing them gives one spelling per identity.
  */
-function checksumIdentity(c: string): string {
-  if (c.length !== 30 || c.charCodeAt(29) !== 61 /* = */) return c;
-  const v = B64.indexOf(c[28]!);
-  return v < 0 || (v & 3) === 0 ? c : `${c.slice(0, 28)}${B64[v & ~3]}=`;
+function checksumCode(text: string, start: number, len: number, i: number): number {
+  const c = text.charCodeAt(start + i);
+  if (i !== 28 || len !== 30 || text.charCodeAt(start + 29) !== 61 /* = */) return c;
+  const v = c < 128 ? B64_VALUE[c]! : -1;
+  return v < 0 ? c : B64.charCodeAt(v & ~3);
+}
+
+/**
+ * Hashes the first characters of a checksum (never the last two, which the padding rule may change): ten
+ * characters of a base64 SHA-1 are random enough for a hash table, and cost a third of all of them.
+ */
+function checksumHash(text: string, start: number, end: number): number {
+  return hashRange(text, start, Math.max(start, Math.min(start + 10, end - 2)));
+}
+
+/** A copy of an array with room for `size` elements (holes after the copied ones). */
+function grownArray<T>(a: readonly T[], size: number): T[] {
+  const b = new Array<T>(size);
+  for (let i = 0; i < a.length; i++) b[i] = a[i]!;
+  return b;
+}
+
+/** A copy of a typed array with room for `size` elements. */
+function grown<T extends Int32Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (n: number) => T)(size);
+  b.set(a);
+  return b;
 }
 
 function lowestBit(mask: number): number {

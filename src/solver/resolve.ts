@@ -77,6 +77,34 @@ export function buildIndex(input: IndexInput): PackageIndex {
   });
 }
 
+/**
+ * buildIndex with the repositories' texts still arriving (e.g. being inflated): each is scanned as soon as it
+ * and the ones before it are there, so the next one inflates meanwhile. Rejects with the first failure in
+ * repository order.
+ */
+export async function buildIndexAsync(
+  input: IndexInput & {
+    texts: readonly Promise<{ text: string; latin1?: boolean }>[];
+    /** About how many characters the texts have in all (sizes the tables once). */
+    expectedChars?: number;
+  },
+): Promise<PackageIndex> {
+  if (input.texts.length !== input.repositories.length) throw new Error('bug: one text per repository');
+  for (const t of input.texts) t.catch(() => {}); // each is awaited below, in order; none may go unhandled
+  const index = new PackageIndex(input.repositories, {
+    arch: input.arch,
+    installed: input.installed,
+    rules: input.rules,
+    deferred: true,
+    expectedChars: input.expectedChars,
+  });
+  for (let i = 0; i < input.texts.length; i++) {
+    const { text, latin1 } = await input.texts[i]!;
+    index.scanRepository(i, text, latin1);
+  }
+  return index;
+}
+
 /** Parses world entries; throws LadingError('DEPENDENCY_INVALID') naming a bad one. */
 export function parseWorld(index: PackageIndex, world: readonly string[]): DepNode[] {
   return world.map((w) => index.dep(w, undefined, 'world entry'));

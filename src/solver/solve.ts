@@ -67,11 +67,7 @@ export interface NameState {
    */
   rdepends: NameState[];
   rdependsSorted: boolean;
-  /** PackageIndex.hashOrder of the name, once needed. */
-  hashOrder: number;
 }
-
-const byHashOrder = (a: NameState, b: NameState): number => a.hashOrder - b.hashOrder;
 
 /** Per-solve state of a package (apk_package.ss). */
 export interface PkgState {
@@ -220,7 +216,6 @@ class Solver {
         installedName: null,
         rdepends: [],
         rdependsSorted: true,
-        hashOrder: -1,
       };
       this.names[n.id] = s;
     }
@@ -306,8 +301,13 @@ class Solver {
     else if (!want && n.inUnresolved) this.unresolvedDel(n);
   }
 
+  // Hot loops below index arrays instead of using for-of: until V8 optimises them, every for-of step
+  // allocates an iterator result, which cost a cold run tens of MiB of garbage.
+
   private reevaluateReverseDeps(n: NameState): void {
-    for (const n0 of this.reverseDeps(n)) {
+    const rdepends = this.reverseDeps(n);
+    for (let i = 0; i < rdepends.length; i++) {
+      const n0 = rdepends[i]!;
       if (!n0.seen) continue;
       n0.reevaluateDeps = true;
       this.queueDirty(n0);
@@ -315,8 +315,9 @@ class Solver {
   }
 
   private reevaluateReverseInstallIf(n: NameState): void {
-    for (const node of n.node.rinstallIf) {
-      const n0 = this.name(node);
+    const rinstallIf = n.node.rinstallIf;
+    for (let i = 0; i < rinstallIf.length; i++) {
+      const n0 = this.name(rinstallIf[i]!);
       if (!n0.seen || n0.noIif) continue;
       n0.reevaluateIif = true;
       this.queueDirty(n0);
@@ -326,7 +327,8 @@ class Solver {
   private disqualify(p: PkgState): void {
     p.selectable = false;
     this.reevaluateReverseDeps(this.name(p.node.name));
-    for (const pn of p.node.providesNames) this.reevaluateReverseDeps(this.name(pn));
+    const names = p.node.providesNames;
+    for (let i = 0; i < names.length; i++) this.reevaluateReverseDeps(this.name(names[i]!));
     this.reevaluateReverseInstallIf(this.name(p.node.name));
   }
 
@@ -335,8 +337,11 @@ class Solver {
     const n = this.name(dep.name);
     if (n.locked) return this.depIsProvided(dep, n.chosenPkg?.node ?? null, n.chosenVersion);
     if (n.requirers === 0 && this.depIsProvided(dep, null, null)) return true;
-    for (const p of dep.name.providers)
+    const providers = dep.name.providers;
+    for (let i = 0; i < providers.length; i++) {
+      const p = providers[i]!;
       if (this.pkg(p.pkg).selectable && this.depIsProvided(dep, p.pkg, p.version)) return true;
+    }
     return false;
   }
 
@@ -344,8 +349,9 @@ class Solver {
     if (n.seen) return;
     n.seen = true;
     n.noIif = true;
-    for (const prov of n.node.providers) {
-      const p = this.pkg(prov.pkg);
+    const providers = n.node.providers;
+    for (let i = 0; i < providers.length; i++) {
+      const p = this.pkg(providers[i]!.pkg);
       if (!p.seen) {
         const node = p.node;
         p.seen = true;
@@ -359,8 +365,9 @@ class Solver {
         p.tagPreferred = node.installedSize === 0 || (repos & this.defaultRepos) !== 0;
         p.tagOk = p.tagPreferred || node.installed;
         this.registerReverseDeps(node);
-        for (const dep of this.index.dependsOf(node)) {
-          const dn = this.name(dep.name);
+        const depends = this.index.dependsOf(node);
+        for (let j = 0; j < depends.length; j++) {
+          const dn = this.name(depends[j]!.name);
           this.discoverName(dn);
           p.maxDepChain = Math.max(p.maxDepChain, dn.maxDepChain + 1);
         }
@@ -368,11 +375,15 @@ class Solver {
       n.noIif &&= p.iifFailed;
       n.maxDepChain = Math.max(n.maxDepChain, p.maxDepChain);
     }
-    for (const node of n.node.rinstallIf) this.discoverName(this.name(node));
+    const rinstallIf = n.node.rinstallIf;
+    for (let i = 0; i < rinstallIf.length; i++) this.discoverName(this.name(rinstallIf[i]!));
     // Names whose install_if mentions a provider's own name or provides (apk-tools' test installif6).
-    for (const prov of n.node.providers) {
-      for (const node of prov.pkg.name.rinstallIf) this.discoverName(this.name(node));
-      for (const pn of prov.pkg.providesNames) this.discoverName(this.name(pn));
+    for (let i = 0; i < providers.length; i++) {
+      const pkg = providers[i]!.pkg;
+      const triggered = pkg.name.rinstallIf;
+      for (let j = 0; j < triggered.length; j++) this.discoverName(this.name(triggered[j]!));
+      const names = pkg.providesNames;
+      for (let j = 0; j < names.length; j++) this.discoverName(this.name(names[j]!));
     }
   }
 
@@ -380,10 +391,12 @@ class Solver {
   private registerReverseDeps(node: PkgNode): void {
     if (this.rdependsDone.has(node.id)) return;
     this.rdependsDone.add(node.id);
-    for (const dep of this.index.dependsOf(node)) {
-      const dn = this.name(dep.name);
+    const depends = this.index.dependsOf(node);
+    const names = node.providesNames;
+    for (let i = 0; i < depends.length; i++) {
+      const dn = this.name(depends[i]!.name);
       this.addReverseDep(dn, node.name);
-      for (const pn of node.providesNames) this.addReverseDep(dn, pn);
+      for (let j = 0; j < names.length; j++) this.addReverseDep(dn, names[j]!);
     }
   }
 
@@ -408,8 +421,8 @@ class Solver {
    */
   reverseDeps(n: NameState): NameState[] {
     if (!n.rdependsSorted) {
-      for (const r of n.rdepends) if (r.hashOrder < 0) r.hashOrder = this.index.hashOrder(r.node);
-      n.rdepends.sort(byHashOrder);
+      const ids = this.index.sortByHashOrder(n.rdepends.map((r) => r.node.id));
+      for (let i = 0; i < ids.length; i++) n.rdepends[i] = this.names[ids[i]!]!;
       n.rdependsSorted = true;
     }
     return n.rdepends;
@@ -444,7 +457,9 @@ class Solver {
       n.requirers++;
       if (n.requirers === 1) this.nameRequirersChanged(n);
     }
-    for (const prov of dep.name.providers) {
+    const providers = dep.name.providers;
+    for (let i = 0; i < providers.length; i++) {
+      const prov = providers[i]!;
       const p0 = this.pkg(prov.pkg);
       const provided = this.depIsProvided(dep, prov.pkg, prov.version);
       if (!provided) p0.conflicts++;
@@ -482,13 +497,16 @@ class Solver {
     let noIif = true;
 
     // Propagate down by merging common dependencies and applying new constraints.
-    for (const prov of n.node.providers) {
+    const providers = n.node.providers;
+    for (let i = 0; i < providers.length; i++) {
+      const prov = providers[i]!;
       const p = this.pkg(prov.pkg);
       p.dependenciesMerged = false;
+      const depends = this.index.dependsOf(p.node);
       if (reevaluateDeps) {
         if (!p.selectable) continue;
-        for (const dep of this.index.dependsOf(p.node)) {
-          if (!this.dependencySatisfiable(dep)) {
+        for (let j = 0; j < depends.length; j++) {
+          if (!this.dependencySatisfiable(depends[j]!)) {
             this.disqualify(p);
             break;
           }
@@ -522,14 +540,18 @@ class Solver {
       // Merge common dependencies.
       p.dependenciesMerged = true;
       if (first === null) first = p;
-      for (const dep of this.index.dependsOf(p.node))
+      for (let j = 0; j < depends.length; j++) {
+        const dep = depends[j]!;
         if (!dep.conflict) mergeIndex(this.name(dep.name), 'mergeDepends', numOptions);
+      }
       const own = this.name(p.node.name);
       if (mergeIndex(own, 'mergeProvides', numOptions)) own.hasVirtualProvides ||= prov.version === null;
-      p.node.provides.forEach((pv, i) => {
-        const pn = this.name(p.node.providesNames[i]!);
-        if (mergeIndex(pn, 'mergeProvides', numOptions)) pn.hasVirtualProvides ||= pv.version === null;
-      });
+      const provides = p.node.provides;
+      for (let j = 0; j < provides.length; j++) {
+        const pn = this.name(p.node.providesNames[j]!);
+        if (mergeIndex(pn, 'mergeProvides', numOptions))
+          pn.hasVirtualProvides ||= provides[j]!.version === null;
+      }
       if (!p.tagOk) numTagNotOk++;
       numOptions++;
     }
@@ -540,8 +562,8 @@ class Solver {
 
     if (first !== null) {
       const p = first;
-      for (const prov of n.node.providers) {
-        const ps = this.pkg(prov.pkg);
+      for (let i = 0; i < providers.length; i++) {
+        const ps = this.pkg(providers[i]!.pkg);
         ps.dependenciesUsed = ps.dependenciesMerged;
       }
       // Propagate down common dependencies.
@@ -575,7 +597,8 @@ class Solver {
     }
 
     n.reverseDepsDone = true;
-    for (const n0 of n.rdepends) {
+    for (let i = 0; i < n.rdepends.length; i++) {
+      const n0 = n.rdepends[i]!;
       if (n0.seen && !n0.locked) {
         n.reverseDepsDone = false;
         break;
@@ -911,7 +934,8 @@ class Solver {
   }
 
   private generateChangeset(world: readonly DepNode[]): void {
-    for (const s of this.names) {
+    for (let i = 0; i < this.names.length; i++) {
+      const s = this.names[i];
       if (s === undefined) continue;
       s.installedPkg = null;
       s.installedName = null;

@@ -139,7 +139,9 @@ test('an existing layout is replaced: stale blobs removed, damaged blobs rewritt
     blobs,
     [
       `.abc.tmp-${process.pid}-0badf00d`,
-      ...[img.config.digest, img.manifest.digest, img.layers[0]!.digest, changed.index.digest].map((d) => d.slice(7)),
+      ...[img.config.digest, img.manifest.digest, img.layers[0]!.digest, changed.index.digest].map((d) =>
+        d.slice(7),
+      ),
     ].sort(),
   );
   assert.ok(!blobs.includes(oldManifest));

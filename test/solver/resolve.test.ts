@@ -96,7 +96,7 @@ describe('resolve on Alpine v3.19 main + community', () => {
   it('prints the package list in apko’s formats and as JSON', () => {
     const lines = formatPackageList(base.packages, 'name-version', 'x86_64').trimEnd().split('\n');
     assert.equal(lines.length, base.packages.length);
-    assert.equal(lines[1], 'musl-1.2.4_git20230717-r4');
+    assert.equal(lines[1], 'musl 1.2.4_git20230717-r4');
     assert.equal(
       formatPackageList(base.packages.slice(1, 2), 'name=version', 'x86_64'),
       'musl=1.2.4_git20230717-r4\n',
@@ -107,7 +107,11 @@ describe('resolve on Alpine v3.19 main + community', () => {
     );
     assert.equal(
       formatPackageList(base.packages.slice(1, 2), 'name-version-source', 'x86_64'),
-      'musl-1.2.4_git20230717-r4 main/x86_64/musl-1.2.4_git20230717-r4.apk\n',
+      'musl 1.2.4_git20230717-r4 main/x86_64/musl-1.2.4_git20230717-r4.apk\n',
+    );
+    assert.equal(
+      formatPackageList(base.packages.slice(1, 2), 'packagelock-source', 'x86_64'),
+      '- musl=1.2.4_git20230717-r4 # main/x86_64/musl-1.2.4_git20230717-r4.apk\n',
     );
     assert.equal(
       formatPackageList(base.packages.slice(1, 2), '{{.Name}} {{.Origin}}', 'x86_64'),

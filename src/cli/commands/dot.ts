@@ -1,12 +1,36 @@
 import type { Command } from 'commander';
+import { action } from '../run.ts';
+import { addResolveOptions, type ResolveFlags, resolveFromFlags } from './show-packages.ts';
 
-/** `lading dot` — not implemented yet. */
+/** `lading dot CONFIG`: the resolved dependency graph in Graphviz dot. */
 export function registerDot(program: Command): void {
-  program
+  const cmd = program
     .command('dot')
-    .description('(not implemented yet)')
-    .action(() => {
-      process.stderr.write('lading: dot is not implemented yet\n');
-      process.exit(2);
-    });
+    .summary('print the resolved dependency graph of CONFIG in Graphviz dot')
+    .description(
+      'Resolve the packages of CONFIG as `lading build` does and print the dependency graph as a Graphviz ' +
+        'digraph: a "world" node, one box per package (NAME-VERSION), an edge per dependency labelled with ' +
+        'the dependency when it is not just the package name (so:, cmd:, version constraints), dashed edges ' +
+        'for packages pulled in by install_if. Only one architecture is drawn (as apko): the first of archs: in ' +
+        'OCI-name order (amd64 before arm64), or the first --arch.',
+    );
+  addResolveOptions(
+    cmd,
+    'the architecture to draw (OCI or apk name; default: the first of archs:, in OCI-name order)',
+  )
+    .option('-S, --spanning-tree', 'keep one incoming edge per package (a shortest path from the world)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  lading dot image.yaml | dot -Tsvg > graph.svg
+  lading dot -S image.yaml --arch aarch64`,
+    )
+    .action(
+      action(async (config: string, flags: ResolveFlags & { spanningTree?: boolean }, c: Command) => {
+        const { formatDot } = await import('../../solver/format.ts');
+        const { archs } = await resolveFromFlags(config, flags, c, { firstArchOnly: true });
+        process.stdout.write(formatDot(archs[0]!.resolution, { spanningTree: flags.spanningTree }));
+      }),
+    );
 }
