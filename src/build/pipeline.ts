@@ -6,8 +6,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { type Arch, apkArch, ociPlatform } from '../config/arch.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
-import { formatProblem, loadConfig } from '../config/index.ts';
-import { applyOverrides, targetArchitectures } from '../config/overrides.ts';
+import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { writeDockerArchive } from '../oci/docker-archive.ts';
 import { buildImage, buildIndex } from '../oci/image.ts';
@@ -18,14 +17,16 @@ import type { HistoryEntry, Image, ImageIndex, Layer, LayerEntry } from '../oci/
 import type { ContentCache } from '../repo/cache.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
 import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
-import { type Resolution, resolvePackages } from '../solver/resolve.ts';
+import type { Resolution } from '../solver/resolve.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { writeFileAtomic } from '../util/write-file.ts';
 import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
 import { type LayerPlan, MAX_LAYERS, planLayers } from './layering.ts';
+import { loadBuildConfig } from './load-config.ts';
 import { type PreparedPackage, preparePackages } from './packages.ts';
-import { type LoadedKeyring, loadBuildKeyring, loadRepositories } from './repositories.ts';
+import { type LoadedKeyring, loadBuildKeyring } from './repositories.ts';
+import { resolveArch } from './resolve-config.ts';
 import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
 import { buildDateEpoch } from './steps/time.ts';
 
@@ -114,24 +115,6 @@ function parseBuildDate(value: string | undefined): number | undefined {
   return Math.floor(ms / 1000);
 }
 
-/** Loads the config and applies the command-line overrides. */
-export async function loadBuildConfig(
-  options: BuildOptions,
-  logger: Logger,
-): Promise<{ config: ImageConfig; files: string[] }> {
-  const loaded = await loadConfig(options.config, { cwd: options.cwd, includePaths: options.includePaths });
-  for (const w of loaded.warnings) logger.warn(formatProblem(w));
-  const config = applyOverrides(loaded.config, {
-    repositories: options.repositoryAppend,
-    buildRepositories: options.buildRepositoryAppend,
-    keyring: options.keyringAppend,
-    packages: options.packageAppend,
-    archs: options.archs,
-    annotations: options.annotations,
-  });
-  return { config, files: loaded.files };
-}
-
 interface ArchContext {
   inputs: BuildInputs;
   config: ImageConfig;
@@ -147,17 +130,13 @@ async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
   const apk = apkArch(arch);
   const emit = options.onEvent ?? (() => {});
   emit({ type: 'phase', arch: apk, phase: 'resolve' });
-  const repos = await loadRepositories(
-    [...config.contents.repositories, ...config.contents.buildRepositories],
-    {
-      fetch,
-      arch: apk,
-      keyring: ctx.keyring.keyring,
-      ignoreSignatures: options.ignoreSignatures,
-      logger: ctx.logger,
-    },
-  );
-  const resolution = resolvePackages({ repositories: repos, arch: apk, world: config.contents.packages });
+  const resolved = await resolveArch(config, arch, {
+    fetch,
+    keyring: ctx.keyring,
+    ignoreSignatures: options.ignoreSignatures,
+    logger: ctx.logger,
+  });
+  const { resolution, repositories: repos } = resolved;
   const byRepository = new Map<string, RepositoryRef>(repos.map((r) => [r.repository, r.ref]));
   for (const r of repos) {
     if (r.ref.kind === 'local') ctx.inputs.hashed.push(indexLocation(r.ref, apk));

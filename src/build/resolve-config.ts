@@ -20,8 +20,8 @@ import type { PackageIndex, SolverRepository } from '../solver/package-index.ts'
 import { buildIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { LADING_VERSION } from '../util/version.ts';
-import { loadBuildConfig } from './pipeline.ts';
+import { LADING_BUILD_ID } from '../util/version.ts';
+import { loadBuildConfig } from './load-config.ts';
 import {
   type FetchedRepository,
   fetchRepositoryIndexes,
@@ -50,7 +50,7 @@ export interface ResolveConfigOptions {
   firstArchOnly?: boolean;
   /** Reuse and store resolutions in the cache (default true). */
   memo?: boolean;
-  /** Part of every memo key: identifies the lading build (default: `lading <version>`). */
+  /** Part of every memo key: identifies the lading build (default: `lading <build id>`). */
   memoSalt?: string;
 }
 
@@ -75,7 +75,7 @@ export interface ResolvedConfig {
 export async function resolveConfig(options: ResolveConfigOptions): Promise<ResolvedConfig> {
   const logger = options.logger ?? silentLogger;
   const cwd = options.cwd ?? process.cwd();
-  const { config } = await loadBuildConfig({ ...options, cwd, tag: '', output: '' }, logger);
+  const { config } = await loadBuildConfig({ ...options, cwd }, logger);
   if (config.contents.packages.length === 0) {
     // the same refusal as build's, so the two never disagree
     throw new LadingError(
@@ -182,7 +182,7 @@ export interface ResolveMemoizedInput {
   /** The resolver's index over `repositories` (called only when the cache has no answer). */
   index: () => Promise<PackageIndex>;
   logger?: Logger;
-  /** Part of the key: identifies the lading build (default: `lading <version>`). */
+  /** Part of the key: identifies the lading build (default: `lading <build id>`). */
   salt?: string;
 }
 
@@ -203,7 +203,7 @@ export async function resolveMemoized(
     })),
     world: input.world,
     arch: input.arch,
-    salt: input.salt ?? `lading ${LADING_VERSION}`,
+    salt: input.salt ?? `lading ${LADING_BUILD_ID}`,
   });
   const cache = input.cache;
   if (cache) {
