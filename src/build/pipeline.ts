@@ -267,7 +267,8 @@ async function cachedLayer(
 function timedEvents(options: BuildOptions, logger: Logger): (e: BuildEvent) => void {
   const inner = options.onEvent ?? (() => {});
   if (logger.level !== 'debug') return inner;
-  let last: { label: string; at: number } | undefined;
+  // what came before the first phase: starting Node and loading lading
+  let last: { label: string; at: number } | undefined = { label: 'start-up', at: 0 };
   const close = () => {
     if (!last) return;
     const rss = (process.memoryUsage.rss() / (1 << 20)).toFixed(0);

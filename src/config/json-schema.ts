@@ -3,7 +3,7 @@
  * drift. Every object is closed (additionalProperties: false). Rules zod checks in code (PEM contents, paths
  * inside the image) are not expressible here; the link-source rule is added by hand.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema, scalarTextFields } from './schema.ts';
 
 type JsonObject = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * Field names are apko's exactly (`stop-signal`, `build_repositories`, …).
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARCH_SPELLINGS } from './arch.ts';
 
 /**
