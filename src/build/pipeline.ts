@@ -22,10 +22,16 @@ import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { writeFileAtomic } from '../util/write-file.ts';
 import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
+import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type LayerPlan, MAX_LAYERS, planLayers } from './layering.ts';
 import { loadBuildConfig } from './load-config.ts';
 import { type PreparedPackage, preparePackages } from './packages.ts';
-import { type LoadedKeyring, loadBuildKeyring } from './repositories.ts';
+import {
+  type FetchedRepository,
+  fetchRepositoryIndexes,
+  type LoadedKeyring,
+  loadBuildKeyring,
+} from './repositories.ts';
 import { resolveArch } from './resolve-config.ts';
 import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
 import { buildDateEpoch } from './steps/time.ts';
@@ -65,6 +71,11 @@ export interface BuildOptions {
   sbomPath?: string;
   /** gzip level of the layer. */
   compressionLevel?: number;
+  /**
+   * Reuse an image built before from exactly the same inputs (see image-memo.ts) instead of building it again.
+   * The CLI sets it; library callers get the full build (with its filesystem and resolution) by default.
+   */
+  reuse?: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
@@ -83,9 +94,20 @@ export interface BuiltArch {
   repositories: ReadonlyMap<string, RepositoryRef>;
 }
 
+/** One line per architecture, as the CLI reports it. */
+export interface BuildSummary {
+  apkArch: string;
+  packages: number;
+  manifestDigest: string;
+}
+
 export interface BuildResult {
   index: ImageIndex;
+  /** Everything built, per architecture (empty when the image was reused). */
   archs: BuiltArch[];
+  summary: BuildSummary[];
+  /** True when an image built before from the same inputs was written instead of building. */
+  reused: boolean;
   /** What was written: the image output (a file or a layout directory), then SBOMs. */
   outputs: string[];
   /** Every file written (for a layout: its index.json, oci-layout and blobs), for the build record. */
@@ -125,23 +147,19 @@ interface ArchContext {
   level?: number;
 }
 
-async function buildArch(arch: Arch, ctx: ArchContext): Promise<BuiltArch> {
+async function buildArch(arch: Arch, ctx: ArchContext, fetched: FetchedRepository[]): Promise<BuiltArch> {
   const { config, fetch, options } = ctx;
   const apk = apkArch(arch);
   const emit = options.onEvent ?? (() => {});
-  emit({ type: 'phase', arch: apk, phase: 'resolve' });
   const resolved = await resolveArch(config, arch, {
     fetch,
     keyring: ctx.keyring,
     ignoreSignatures: options.ignoreSignatures,
     logger: ctx.logger,
+    repositories: fetched,
   });
   const { resolution, repositories: repos } = resolved;
   const byRepository = new Map<string, RepositoryRef>(repos.map((r) => [r.repository, r.ref]));
-  for (const r of repos) {
-    if (r.ref.kind === 'local') ctx.inputs.hashed.push(indexLocation(r.ref, apk));
-    else ctx.inputs.remote = true;
-  }
   for (const p of resolution.packages) {
     const ref = byRepository.get(p.repository);
     if (ref?.kind === 'local') ctx.inputs.statted.push(packageLocation(ref, apk, p));
@@ -340,8 +358,62 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     level: options.compressionLevel,
   };
 
+  // every architecture's indexes, fetched and signature-checked first: they are part of the image's identity
+  const targets = targetArchitectures(config);
+  const fetched: FetchedRepository[][] = [];
+  for (const arch of targets) {
+    emit({ type: 'phase', arch: apkArch(arch), phase: 'resolve' });
+    const repos = await fetchRepositoryIndexes(
+      [...config.contents.repositories, ...config.contents.buildRepositories],
+      {
+        fetch,
+        arch: apkArch(arch),
+        keyring: keyring.keyring,
+        ignoreSignatures: options.ignoreSignatures,
+        logger,
+      },
+    );
+    for (const r of repos) {
+      if (r.ref.kind === 'local') inputs.hashed.push(indexLocation(r.ref, apkArch(arch)));
+      else inputs.remote = true;
+    }
+    fetched.push(repos);
+  }
+  const memoKey = options.reuse
+    ? imageMemoKey({
+        config,
+        archs: targets.map((a, i) => ({
+          apkArch: apkArch(a),
+          indexes: fetched[i]!.map((r) => ({ repository: r.repository, tag: r.tag, digest: r.indexDigest })),
+        })),
+        keys: keyring.keys,
+        outputOptions: {
+          tag: options.tag,
+          sbom: options.sbom !== false ? (options.sbomFormats ?? ['spdx']) : false,
+          level: options.compressionLevel ?? null,
+          buildDate: options.buildDate ?? null,
+          sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH ?? null,
+        },
+      })
+    : undefined;
+  const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);
+  if (memo) {
+    logger.debug('the same inputs were built before: writing that image');
+    inputs.statted.push(...memo.inputs.statted);
+    const written = await writeOutputs(memo.index, memo.sbomFiles, options, cwd, emit);
+    return {
+      index: memo.index,
+      archs: [],
+      summary: memo.summary,
+      reused: true,
+      ...written,
+      digest: memo.index.index.digest,
+      inputs,
+    };
+  }
+
   const archs: BuiltArch[] = [];
-  for (const arch of targetArchitectures(config)) archs.push(await buildArch(arch, ctx));
+  for (const [i, arch] of targets.entries()) archs.push(await buildArch(arch, ctx, fetched[i]!));
 
   const created = Math.max(...archs.map((a) => a.buildDate));
   const index = buildIndex(
@@ -387,6 +459,30 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     );
   }
 
+  const written = await writeOutputs(index, sbomFiles, options, cwd, emit);
+  const summary = archs.map((a) => ({
+    apkArch: a.apkArch,
+    packages: a.packages.length,
+    manifestDigest: a.image.manifest.digest,
+  }));
+  if (memoKey !== undefined) {
+    await saveImageMemo(fetch.cache, memoKey, { index, sbomFiles, summary, inputs }).catch((e: unknown) => {
+      // remembering the image is an optimisation: a full cache must not fail a finished build
+      if (!(e instanceof LadingError)) throw e;
+      logger.warn(`${e.message}; the image is not remembered for reuse`);
+    });
+  }
+  return { index, archs, summary, reused: false, ...written, digest: index.index.digest, inputs };
+}
+
+/** Writes the image (a layout into an existing directory, else a docker archive) and the SBOMs. */
+async function writeOutputs(
+  index: ImageIndex,
+  sbomFiles: readonly SbomFile[],
+  options: BuildOptions,
+  cwd: string,
+  emit: (e: BuildEvent) => void,
+): Promise<{ outputs: string[]; outputFiles: string[] }> {
   emit({ type: 'phase', phase: 'output' });
   const output = resolvePath(cwd, options.output);
   const outputs = [output];
@@ -407,7 +503,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     outputs.push(path);
     outputFiles.push(path);
   }
-  return { index, archs, outputs, outputFiles, digest: index.index.digest, inputs };
+  return { outputs, outputFiles };
 }
 
 /** Every blob a layout of this index holds. */

@@ -119,6 +119,8 @@ export interface ResolveArchContext {
   /** Reuse and store resolutions in fetch.cache (default true). */
   memo?: boolean;
   memoSalt?: string;
+  /** The repositories' indexes, already fetched and verified (else fetched here). */
+  repositories?: FetchedRepository[];
 }
 
 /** One architecture: the config's repositories (build repositories included) and world, resolved. */
@@ -129,16 +131,15 @@ export async function resolveArch(
 ): Promise<ResolvedArch> {
   const apk = apkArch(arch);
   const started = performance.now();
-  const repositories = await fetchRepositoryIndexes(
-    [...config.contents.repositories, ...config.contents.buildRepositories],
-    {
+  const repositories =
+    ctx.repositories ??
+    (await fetchRepositoryIndexes([...config.contents.repositories, ...config.contents.buildRepositories], {
       fetch: ctx.fetch,
       arch: apk,
       keyring: ctx.keyring.keyring,
       ignoreSignatures: ctx.ignoreSignatures,
       logger: ctx.logger,
-    },
-  );
+    }));
   let index: Promise<PackageIndex> | undefined;
   const makeIndex = () => {
     if (index === undefined) {

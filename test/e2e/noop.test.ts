@@ -47,6 +47,21 @@ describe('no-op rebuilds', () => {
     assert.notEqual(changed, digest);
   });
 
+  it('writes an image built before from the same inputs to a new output, byte for byte', () => {
+    const digest = build();
+    const other = join(tmp.path, 'other.tar');
+    const r = ladingBuild(config, 'noop:1', other, cache, ['--log-level', 'debug'], { cwd: tmp.path });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /the same inputs were built before/);
+    assert.equal(r.stdout, digest);
+    assert.ok(readFileSync(other).equals(readFileSync(out)));
+    // a fresh cache builds it in full and gets the same bytes
+    const fresh = join(tmp.path, 'fresh-cache');
+    const again = ladingBuild(config, 'noop:1', join(tmp.path, 'third.tar'), fresh, [], { cwd: tmp.path });
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(readFileSync(join(tmp.path, 'third.tar')).equals(readFileSync(out)));
+  });
+
   it('builds again when SOURCE_DATE_EPOCH changes', () => {
     const digest = build();
     const r = ladingBuild(config, 'noop:1', out, cache, [], {

@@ -110,6 +110,7 @@ export function registerBuild(program: Command): void {
             cacheDir: flags.cacheDir,
             offline: flags.offline,
             ...parsed,
+            reuse: true,
             logger,
             onEvent: progress.onEvent,
           });
