@@ -48,7 +48,14 @@ const result = await build({
 // Chunks have content-hashed names, so new ones never replace old ones: a lading process that is already
 // running (a test, a concurrent build) can still load the chunks it was built with. Entry files are
 // replaced atomically. Stale chunks are left until the next clean install.
-const entries = new Set(['cli.js', 'index.js', 'fastpath.js', 'cli.js.map', 'index.js.map', 'fastpath.js.map']);
+const entries = new Set([
+  'cli.js',
+  'index.js',
+  'fastpath.js',
+  'cli.js.map',
+  'index.js.map',
+  'fastpath.js.map',
+]);
 const isEntry = (f) => entries.has(f.path.slice(outdir.length + 1));
 // chunks first, so a new entry file never points at a chunk that is not there yet
 for (const f of [...result.outputFiles.filter((f) => !isEntry(f)), ...result.outputFiles.filter(isEntry)]) {
