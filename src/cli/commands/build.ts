@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
+import { type ResolveFlags, resolutionOptions } from '../options.ts';
 import { action, collect, type GlobalOptions, loggerFor } from '../run.ts';
 
-interface BuildFlags extends GlobalOptions {
-  arch?: string[];
+interface BuildFlags extends ResolveFlags {
   buildDate?: string;
-  repositoryAppend?: string[];
-  buildRepositoryAppend?: string[];
-  keyringAppend?: string[];
-  packageAppend?: string[];
   annotations?: string[];
-  includePaths?: string[];
-  ignoreSignatures?: boolean;
-  cacheDir?: string;
-  offline?: boolean;
   sbom?: boolean | string;
   sbomPath?: string;
   sbomFormats?: string[];
@@ -23,7 +15,7 @@ const repeat = (value: string, previous: string[] = []): string[] => [...previou
 
 /** `lading build CONFIG TAG OUT`. */
 export function registerBuild(program: Command): void {
-  program
+  const cmd = program
     .command('build')
     .summary('build an image from an apko config')
     .description(
@@ -34,47 +26,20 @@ export function registerBuild(program: Command): void {
     )
     .argument('<config>', 'the apko YAML config file')
     .argument('<tag>', 'image reference recorded in the outputs, e.g. alpine-base:latest')
-    .argument('<out>', 'output: an existing directory (OCI layout) or a tarball path (docker archive)')
-    .option(
-      '--arch <arch>',
-      'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
-      collect,
-    )
+    .argument('<out>', 'output: an existing directory (OCI layout) or a tarball path (docker archive)');
+  resolutionOptions(
+    cmd,
+    'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
+  )
     .option(
       '--build-date <time>',
       'RFC 3339 date for the image and generated files (SOURCE_DATE_EPOCH wins); default: the newest package build date',
     )
     .option(
-      '-r, --repository-append <repo>',
-      'add a repository used to build and written into the image (repeatable)',
-      collect,
-    )
-    .option(
-      '-b, --build-repository-append <repo>',
-      'add a repository used only to build (repeatable)',
-      collect,
-    )
-    .option(
-      '-k, --keyring-append <key>',
-      'add a public key to verify repositories, by path or URL (repeatable)',
-      collect,
-    )
-    .option('-p, --package-append <package>', 'add a package to the world (repeatable)', collect)
-    .option(
       '--annotations <key:value>',
       'set an annotation (manifest, index and config label); repeatable',
       repeat,
     )
-    .option('--include-paths <dir>', 'more directories to search for include: files (repeatable)', collect)
-    .option(
-      '--ignore-signatures',
-      'do not check repository signatures (checksums and datahashes are still checked)',
-    )
-    .option(
-      '--cache-dir <dir>',
-      'download and build cache (default: $XDG_CACHE_HOME/lading or ~/.cache/lading)',
-    )
-    .option('--offline', 'use only the cache; fail if something is not in it')
     .option('--sbom [enabled]', 'write SBOMs (default true; --sbom=false or --no-sbom to skip)')
     .option('--no-sbom', 'do not write SBOMs')
     .option('--sbom-path <dir>', 'directory for the SBOM files (default: the directory of OUT)')

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { addResolveOptions, type ResolveFlags } from '../options.ts';
 import { action } from '../run.ts';
-import { addResolveOptions, type ResolveFlags, resolveFromFlags } from './show-packages.ts';
+import { resolveFromFlags } from './show-packages.ts';
 
 /** `lading dot CONFIG`: the resolved dependency graph in Graphviz dot. */
 export function registerDot(program: Command): void {

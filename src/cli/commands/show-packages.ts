@@ -1,54 +1,7 @@
 import type { Command } from 'commander';
 import type { ResolveConfigOptions, ResolvedConfig } from '../../build/resolve-config.ts';
-import { invocation } from '../invocation.ts';
-import { action, collect, type GlobalOptions, loggerFor } from '../run.ts';
-
-/** The flags show-packages, dot and why share (apko's meaning), as parsed by commander. */
-export interface ResolveFlags extends GlobalOptions {
-  arch?: string[];
-  repositoryAppend?: string[];
-  buildRepositoryAppend?: string[];
-  keyringAppend?: string[];
-  packageAppend?: string[];
-  includePaths?: string[];
-  ignoreSignatures?: boolean;
-  cacheDir?: string;
-  offline?: boolean;
-}
-
-/** Adds the config argument and the flags that decide what gets resolved. */
-export function addResolveOptions(cmd: Command, archHelp: string): Command {
-  return cmd
-    .argument('<config>', 'the apko YAML config file')
-    .option('--arch <arch>', archHelp, collect)
-    .option(
-      '-r, --repository-append <repo>',
-      'add a repository ([@tag ]path or URL) used to build and written into the image (repeatable)',
-      collect,
-    )
-    .option(
-      '-b, --build-repository-append <repo>',
-      'add a repository used only to build (repeatable)',
-      collect,
-    )
-    .option(
-      '-k, --keyring-append <key>',
-      'add a public key to verify repositories, by path or URL (repeatable)',
-      collect,
-    )
-    .option(
-      '-p, --package-append <package>',
-      'add a package to the world, e.g. curl or "musl>=1.2" (repeatable)',
-      collect,
-    )
-    .option('--include-paths <dir>', 'more directories to search for include: files (repeatable)', collect)
-    .option('--ignore-signatures', 'do not check repository signatures (e.g. unsigned test indexes)')
-    .option(
-      '--cache-dir <dir>',
-      'download and resolution cache (default: $XDG_CACHE_HOME/lading or ~/.cache/lading)',
-    )
-    .option('--offline', 'use only local repositories and the cache; fail if something is not there');
-}
+import { addResolveOptions, type ResolveFlags } from '../options.ts';
+import { action, type GlobalOptions, loggerFor } from '../run.ts';
 
 /** Resolves CONFIG for the parsed flags: the shared first half of show-packages, dot and why. */
 export async function resolveFromFlags(
@@ -58,7 +11,6 @@ export async function resolveFromFlags(
   extra: Partial<ResolveConfigOptions> = {},
 ): Promise<ResolvedConfig> {
   const { resolveConfig } = await import('../../build/resolve-config.ts');
-  const { LADING_VERSION } = await import('../../util/version.ts');
   return resolveConfig({
     config,
     archs: flags.arch,
@@ -71,8 +23,6 @@ export async function resolveFromFlags(
     cacheDir: flags.cacheDir,
     offline: flags.offline,
     logger: loggerFor(cmd.optsWithGlobals() as GlobalOptions),
-    // a new build of lading may resolve differently: it does not reuse another build's resolutions
-    memoSalt: `lading ${LADING_VERSION} ${invocation.buildId}`,
     ...extra,
   });
 }
