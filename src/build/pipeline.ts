@@ -15,7 +15,7 @@ import { writeLayout } from '../oci/layout.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
 import type { HistoryEntry, Image, ImageIndex, Layer, LayerEntry } from '../oci/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
-import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
+import type { FetchOptions } from '../repo/fetch.ts';
 import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
 import type { Resolution } from '../solver/resolve.ts';
 import { LadingError } from '../util/errors.ts';
@@ -24,14 +24,9 @@ import { writeFileAtomic } from '../util/write-file.ts';
 import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
 import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type LayerPlan, MAX_LAYERS, planLayers } from './layering.ts';
-import { loadBuildConfig } from './load-config.ts';
+import { openBuild } from './load-config.ts';
 import { type PreparedPackage, preparePackages } from './packages.ts';
-import {
-  type FetchedRepository,
-  fetchRepositoryIndexes,
-  type LoadedKeyring,
-  loadBuildKeyring,
-} from './repositories.ts';
+import { type FetchedRepository, fetchRepositoryIndexes, type LoadedKeyring } from './repositories.ts';
 import { resolveArch } from './resolve-config.ts';
 import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
 import { buildDateEpoch } from './steps/time.ts';
@@ -322,26 +317,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   options = { ...options, onEvent: emit };
   const cwd = options.cwd ?? process.cwd();
   emit({ type: 'phase', phase: 'config' });
-  const { config, files } = await loadBuildConfig({ ...options, cwd }, logger);
-  if (config.contents.packages.length === 0) {
-    throw new LadingError(
-      'CONFIG_NO_PACKAGES',
-      `${options.config}: contents.packages is empty: nothing to install`,
-      {
-        hint: 'list the packages of the image under contents.packages (or pass -p NAME)',
-      },
-    );
-  }
-  if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
-  const fetch = await createFetchOptions({
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    logger,
-    cwd,
-    env: options.env,
-  });
+  const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
-  const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
   const inputs: BuildInputs = { hashed: [...files], statted: [], remote: false };
   for (const k of config.contents.keyring) {
     const source = parseKeySource(k, { cwd });

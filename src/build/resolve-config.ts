@@ -13,7 +13,7 @@ import { type Arch, apkArch } from '../config/arch.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
-import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
+import type { FetchOptions } from '../repo/fetch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
 import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
@@ -21,13 +21,12 @@ import { buildIndexAsync, type Resolution, resolve } from '../solver/resolve.ts'
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
-import { loadBuildConfig } from './load-config.ts';
+import { openBuild } from './load-config.ts';
 import {
   type FetchedRepository,
   fetchRepositoryIndexes,
   inflateRepositories,
   type LoadedKeyring,
-  loadBuildKeyring,
 } from './repositories.ts';
 
 export interface ResolveConfigOptions {
@@ -75,24 +74,7 @@ export interface ResolvedConfig {
 export async function resolveConfig(options: ResolveConfigOptions): Promise<ResolvedConfig> {
   const logger = options.logger ?? silentLogger;
   const cwd = options.cwd ?? process.cwd();
-  const { config } = await loadBuildConfig({ ...options, cwd }, logger);
-  if (config.contents.packages.length === 0) {
-    // the same refusal as build's, so the two never disagree
-    throw new LadingError(
-      'CONFIG_NO_PACKAGES',
-      `${options.config}: contents.packages is empty: nothing to install`,
-      { hint: 'list the packages of the image under contents.packages (or pass -p NAME)' },
-    );
-  }
-  if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
-  const fetch = await createFetchOptions({
-    cacheDir: options.cacheDir,
-    offline: options.offline,
-    logger,
-    cwd,
-    env: options.env,
-  });
-  const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
+  const { config, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   let archs = targetArchitectures(config);
   if (options.firstArchOnly) archs = archs.slice(0, 1);
   const out: ResolvedArch[] = [];
