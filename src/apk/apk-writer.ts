@@ -7,11 +7,13 @@
  * sorted by byte order), every mtime = the build time (SOURCE_DATE_EPOCH or 0), uname/gname `root` for id 0
  * and empty otherwise (host user names never leak in), fixed gzip settings.
  */
+
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { TarEntryType } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
+import { compareBytes } from '../util/compare.ts';
 import { LadingError } from '../util/errors.ts';
 import { CHECKSUM_PAX_KEY } from './apk-data.ts';
 import { APK_SCRIPT_NAMES, q1 } from './apk-reader.ts';
@@ -317,7 +319,7 @@ export interface ReadSourceTreeOptions {
   exclude?: readonly string[];
 }
 
-const compareNames = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+const compareNames = compareBytes;
 
 /** Runs a file-system call, turning a failure (EACCES, a name that is not UTF-8, …) into a LadingError. */
 async function fsCall<T>(path: string, fn: () => Promise<T>): Promise<T> {

@@ -3,10 +3,12 @@
  * holding DESCRIPTION and APKINDEX. Reading splits off the signature member (tiny), inflates the rest in
  * one pass and parses the text; writing produces what `apk index` + abuild-sign produce.
  */
+
 import { isAscii } from 'node:buffer';
 import { gunzip, gunzipSync } from 'node:zlib';
 import { entryData, readTar } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
+import { compareBytes } from '../util/compare.ts';
 import { LadingError, withFile } from '../util/errors.ts';
 import { checkDataChecksums, listApkData } from './apk-data.ts';
 import { inflateApkData, peekFirstEntryName, readApkFile } from './apk-reader.ts';
@@ -236,7 +238,7 @@ export interface WriteApkIndexOptions {
 
 /** Sorts records by name, then version text, then checksum, so the output does not depend on input order. */
 export function sortIndexRecords(packages: readonly PackageInfo[]): PackageInfo[] {
-  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const cmp = compareBytes;
   return [...packages].sort(
     (a, b) => cmp(a.name, b.name) || cmp(a.version, b.version) || cmp(a.checksum ?? '', b.checksum ?? ''),
   );

@@ -6,6 +6,7 @@
  */
 import type { FsNode, ImageFS } from '../fs/tree.ts';
 import type { LayerEntry } from '../oci/types.ts';
+import { parseGroup, parsePasswd } from './steps/accounts.ts';
 
 /** uid → user name and gid → group name; empty maps write numeric owners only. */
 export interface OwnerNames {
@@ -13,22 +14,25 @@ export interface OwnerNames {
   groups: ReadonlyMap<number, string>;
 }
 
-function idNames(fs: ImageFS, file: string): Map<number, string> {
+/** id → name from a passwd- or group-style file of the image (the first name of an id wins). */
+function idNames(
+  fs: ImageFS,
+  file: string,
+  parse: (text: string) => { name: string; id: number }[],
+): Map<number, string> {
   const names = new Map<number, string>();
-  const node = fs.stat(file);
-  if (node?.type !== 'file') return names;
-  for (const line of fs.readFile(file).toString('utf8').split('\n')) {
-    const f = line.split(':');
-    if (f.length < 3 || f[0] === '' || !/^\d+$/.test(f[2]!)) continue;
-    const id = Number(f[2]);
-    if (!names.has(id)) names.set(id, f[0]!);
-  }
+  if (fs.stat(file)?.type !== 'file') return names;
+  for (const { name, id } of parse(fs.readFile(file).toString('utf8')))
+    if (!names.has(id)) names.set(id, name);
   return names;
 }
 
 /** The owner names the image's /etc/passwd and /etc/group give (the first name of an id wins). */
 export function ownerNames(fs: ImageFS): OwnerNames {
-  return { users: idNames(fs, 'etc/passwd'), groups: idNames(fs, 'etc/group') };
+  return {
+    users: idNames(fs, 'etc/passwd', (t) => parsePasswd(t).map((e) => ({ name: e.name, id: e.uid }))),
+    groups: idNames(fs, 'etc/group', (t) => parseGroup(t).map((e) => ({ name: e.name, id: e.gid }))),
+  };
 }
 
 const NO_NAMES: OwnerNames = { users: new Map(), groups: new Map() };

@@ -7,7 +7,8 @@
  */
 
 import { listApkData } from '../apk/apk-data.ts';
-import { inflateApkData, readApk } from '../apk/apk-reader.ts';
+import { inflateApkData, readApk, verifyApk } from '../apk/apk-reader.ts';
+import type { Keyring } from '../apk/keyring.ts';
 import type { RepositoryPackage } from '../apk/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
@@ -29,12 +30,15 @@ export interface PreparedPackage extends InstallablePackage {
 
 export interface PrepareOptions {
   fetch: FetchOptions;
+  /** Verifies the signatures of packages without a datahash. */
+  keyring: Keyring;
+  ignoreSignatures?: boolean;
   arch: string;
   /** The configured repositories by their RepositoryPackage.repository string. */
   repositories: ReadonlyMap<string, RepositoryRef>;
   /** Called when a package is ready (progress display). */
   onReady?: (pkg: RepositoryPackage, fromCache: boolean) => void;
-  /** Uncompressed bytes allowed in memory at once while expanding (default 96 MiB). */
+  /** Uncompressed bytes allowed in memory at once while expanding (default 24 MiB). */
   memoryBudget?: number;
 }
 
@@ -172,6 +176,21 @@ async function expand(
   const parsed = apk!;
   const file = fetched.location;
   const expected = parsed.pkginfo.datahash;
+  if (expected === undefined && !options.ignoreSignatures) {
+    // C: covers only the control part; without a datahash only the package's own signature (over control and
+    // data, as old abuild wrote it) vouches for the data
+    const v = verifyApk(parsed, options.keyring);
+    if (v.status !== 'OK') {
+      throw new LadingError(
+        'PACKAGE_DATA_UNVERIFIED',
+        `package ${pkg.name}-${pkg.version} has no datahash and its own signature is ${v.status}: its data cannot be verified (${v.message})`,
+        {
+          file,
+          hint: 'add the key that signed the package to the keyring, or rebuild the package with a datahash',
+        },
+      );
+    }
+  }
   if (expected !== undefined && expected !== parsed.dataHash) {
     await forgetPackage(repo, options.arch, request, options.fetch);
     throw new LadingError(

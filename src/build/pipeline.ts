@@ -2,7 +2,7 @@
  * `lading build`: config → resolved packages → filesystem → layer → image → outputs (+ SBOMs).
  * Each stage is a function in its own module; this one only wires them and owns the outputs.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { type Arch, apkArch, ociPlatform } from '../config/arch.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
@@ -20,7 +20,7 @@ import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } fr
 import type { Resolution } from '../solver/resolve.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { writeFileAtomic } from '../util/write-file.ts';
+import { tempPath } from '../util/write-file.ts';
 import { type BuiltFilesystem, buildFilesystem } from './filesystem.ts';
 import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type LayerPlan, MAX_LAYERS, planLayers } from './layering.ts';
@@ -165,6 +165,8 @@ async function buildArch(arch: Arch, ctx: ArchContext, fetched: FetchedRepositor
   const total = resolution.packages.length;
   const packages = await preparePackages(resolution.packages, {
     fetch,
+    keyring: ctx.keyring.keyring,
+    ignoreSignatures: options.ignoreSignatures,
     arch: apk,
     repositories: byRepository,
     onReady: (_p, fromCache) => emit({ type: 'package', arch: apk, done: ++done, total, fromCache }),
@@ -318,6 +320,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const cwd = options.cwd ?? process.cwd();
   emit({ type: 'phase', phase: 'config' });
   const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
+  refuseUnsupported(config, options.config);
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs: BuildInputs = { hashed: [...files], statted: [], remote: false };
   for (const k of config.contents.keyring) {
@@ -452,7 +455,37 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   return { index, archs, summary, reused: false, ...written, digest: index.index.digest, inputs };
 }
 
-/** Writes the image (a layout into an existing directory, else a docker archive) and the SBOMs. */
+/**
+ * Config features lading reads but cannot build yet: refused rather than built into an image that would not
+ * work (a service bundle without its /sv tree, an image without its base).
+ */
+function refuseUnsupported(config: ImageConfig, file: string): void {
+  const e = config.entrypoint;
+  if (e.type === 'service-bundle' || Object.keys(e.services).length > 0) {
+    throw new LadingError(
+      'UNSUPPORTED',
+      `${file}: entrypoint services (s6 service bundles) are not supported by lading build yet`,
+      {
+        hint: 'run one process with entrypoint.command, or build the image with apko for now',
+      },
+    );
+  }
+  if (config.contents.baseimage !== undefined) {
+    throw new LadingError(
+      'UNSUPPORTED',
+      `${file}: contents.baseimage (building on a base image) is not supported by lading build yet`,
+      {
+        hint: 'list every package of the image in contents.packages instead',
+      },
+    );
+  }
+}
+
+/**
+ * Writes the image (a layout into an existing directory, else a docker archive) and the SBOMs. The SBOMs are
+ * written first under temporary names, so a bad --sbom-path fails before anything else is written; they get
+ * their names only after the image is in place.
+ */
 async function writeOutputs(
   index: ImageIndex,
   sbomFiles: readonly SbomFile[],
@@ -462,23 +495,47 @@ async function writeOutputs(
 ): Promise<{ outputs: string[]; outputFiles: string[] }> {
   emit({ type: 'phase', phase: 'output' });
   const output = resolvePath(cwd, options.output);
+  const sbomDir = resolvePath(cwd, options.sbomPath ?? dirname(output));
+  const staged: { tmp: string; path: string }[] = [];
   const outputs = [output];
   const outputFiles: string[] = [];
-  if (existsSync(output) && statSync(output).isDirectory()) {
-    await writeLayout(output, index, { tag: options.tag });
-    outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
-    for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
-  } else {
-    await writeDockerArchive(output, index, { tag: options.tag });
-    outputFiles.push(output);
-  }
-  const sbomDir = resolvePath(cwd, options.sbomPath ?? dirname(output));
-  if (sbomFiles.length) mkdirSync(sbomDir, { recursive: true });
-  for (const f of sbomFiles) {
-    const path = join(sbomDir, f.name);
-    await writeFileAtomic(path, f.text);
-    outputs.push(path);
-    outputFiles.push(path);
+  try {
+    if (sbomFiles.length) {
+      try {
+        mkdirSync(sbomDir, { recursive: true });
+        for (const f of sbomFiles) {
+          const path = join(sbomDir, f.name);
+          const tmp = tempPath(path);
+          staged.push({ tmp, path });
+          writeFileSync(tmp, f.text);
+        }
+      } catch (e) {
+        throw new LadingError(
+          'OUTPUT_FAILED',
+          `cannot write the SBOMs to ${sbomDir}: ${(e as Error).message}`,
+          {
+            hint: 'choose a writable directory with --sbom-path, or --sbom=false',
+            cause: e,
+          },
+        );
+      }
+    }
+    if (existsSync(output) && statSync(output).isDirectory()) {
+      await writeLayout(output, index, { tag: options.tag });
+      outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
+      for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
+    } else {
+      await writeDockerArchive(output, index, { tag: options.tag });
+      outputFiles.push(output);
+    }
+    for (const s of staged) {
+      renameSync(s.tmp, s.path);
+      outputs.push(s.path);
+      outputFiles.push(s.path);
+    }
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw e;
   }
   return { outputs, outputFiles };
 }

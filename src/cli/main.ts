@@ -16,6 +16,7 @@ import { registerVerify } from './commands/verify.ts';
 import { registerWhy } from './commands/why.ts';
 // evaluated first: records the command line and working directory before -C changes it
 import './invocation.ts';
+import { LADING_VERSION } from '../util/version.ts';
 import { fail } from './run.ts';
 
 const program = new Command('lading')
@@ -23,7 +24,7 @@ const program = new Command('lading')
     'Build reproducible OCI container images declaratively from APK packages (apko-compatible configs),\n' +
       'and work with APK packages, indexes and keys.',
   )
-  .version(process.env.LADING_VERSION ?? '0.1.0', '--version', 'print the lading version')
+  .version(LADING_VERSION, '--version', 'print the lading version')
   .option('--log-level <level>', 'debug, info, warn or error (default: info)')
   .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)')
   .showHelpAfterError()

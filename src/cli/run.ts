@@ -4,6 +4,7 @@
  */
 import { isLadingError } from '../util/errors.ts';
 import { createLogger, type Logger, parseLogLevel } from '../util/log.ts';
+import { redactUrl } from '../util/redact.ts';
 
 export interface GlobalOptions {
   logLevel?: string;
@@ -20,7 +21,9 @@ export function fail(e: unknown): never {
     process.exit(1);
   }
   const err = e as Error;
-  process.stderr.write(`lading: internal error: ${err?.stack ?? String(e)}\nplease report this as a bug\n`);
+  process.stderr.write(
+    `lading: internal error: ${redactUrl(err?.stack ?? String(e))}\nplease report this as a bug\n`,
+  );
   process.exit(70);
 }
 

@@ -1,10 +1,8 @@
 /** Small text helpers for config messages and deterministic ordering. */
 
-/** Byte-wise (UTF-8) string order, as Go's sort.Strings: independent of locale. */
-export function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+import { compareBytes } from '../util/compare.ts';
+
+export { compareBytes };
 
 /** A copy with keys in byte order (Object.fromEntries keeps a `__proto__` key as data). */
 export function sortedRecord(m: Readonly<Record<string, string>> | undefined): Record<string, string> {

@@ -34,16 +34,4 @@ export function joinPath(dir: string, name: string): string {
   return dir === '' ? name : `${dir}/${name}`;
 }
 
-/** Byte-order comparison of UTF-8 strings (what `tar --sort=name` and Go's WalkDir use). */
-export function compareBytes(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca !== cb) {
-      if (ca < 0x80 && cb < 0x80) return ca - cb;
-      return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-    }
-  }
-  return a.length - b.length;
-}
+export { compareBytes } from '../util/compare.ts';

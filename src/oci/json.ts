@@ -6,6 +6,8 @@
  * integer-like keys numerically.
  */
 
+import { compareBytes } from '../util/compare.ts';
+
 export type GoJson =
   | null
   | boolean
@@ -16,9 +18,7 @@ export type GoJson =
   | { [k: string]: GoJson | undefined };
 
 /** Byte order of the UTF-8 encodings, as Go sorts map keys. */
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
+export const compareUtf8 = compareBytes;
 
 function str(s: string): string {
   return JSON.stringify(s).replace(

@@ -3,6 +3,7 @@
  * (user annotations + `source`/`revision` from a `url@commit` vcs-url + `created`), which are also the
  * config Labels, and one history entry per layer.
  */
+import { splitVcsUrl } from '../util/vcs.ts';
 import { rfc3339 } from './image.ts';
 import type { HistoryEntry } from './types.ts';
 
@@ -17,7 +18,7 @@ export const ANNOTATION = {
 export interface AnnotationInput {
   /** Config `annotations` with CLI `--annotations` already applied. */
   annotations?: Record<string, string>;
-  /** `vcs-url`; only a `url@revision` value adds `source` and `revision` (cut at the first `@`, as apko). */
+  /** `vcs-url`; only a `url@revision` value adds `source` and `revision` (credentials removed). */
   vcsUrl?: string;
   /** Build date: seconds since the epoch (for an index: the newest over all architectures). */
   created: number | string;
@@ -26,10 +27,10 @@ export interface AnnotationInput {
 /** Annotations for manifests and the index, and the config Labels. */
 export function imageAnnotations(input: AnnotationInput): Record<string, string> {
   const out: Record<string, string> = { ...(input.annotations ?? {}) };
-  const at = input.vcsUrl ? input.vcsUrl.indexOf('@') : -1;
-  if (input.vcsUrl && at >= 0) {
-    out[ANNOTATION.source] = input.vcsUrl.slice(0, at);
-    out[ANNOTATION.revision] = input.vcsUrl.slice(at + 1);
+  const vcs = input.vcsUrl ? splitVcsUrl(input.vcsUrl) : undefined;
+  if (vcs?.revision !== undefined) {
+    out[ANNOTATION.source] = vcs.url;
+    out[ANNOTATION.revision] = vcs.revision;
   }
   out[ANNOTATION.created] = rfc3339(input.created);
   return out;

@@ -1,6 +1,9 @@
 /** Small deterministic identifiers used by both SBOM formats: SPDX ids, purls, UUIDs, dates, digests. */
+
 import { createHash } from 'node:crypto';
+import { compareBytes } from '../util/compare.ts';
 import { LadingError } from '../util/errors.ts';
+import { splitVcsUrl } from '../util/vcs.ts';
 import type { OsRelease, SbomPackage } from './types.ts';
 
 /**
@@ -13,8 +16,8 @@ export function spdxIdPart(text: string): string {
   return out;
 }
 
-/** Code-unit order, the same on every machine and locale (localeCompare is not). */
-export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+/** Byte order, the same on every machine and locale (localeCompare is not). */
+export const byString = compareBytes;
 
 /** Hands out SPDX ids, making a collision (two names that sanitise alike) unique with a counter. */
 export class IdAllocator {
@@ -170,11 +173,7 @@ export function ociPurl(
 
 /** `github.com/org/repo@<commit>` style vcs-url → its parts (commit after the last `@` of the path). */
 export function parseVcsUrl(vcsUrl: string): { url: string; commit?: string; purl?: string } {
-  const at = vcsUrl.lastIndexOf('@');
-  const slash = vcsUrl.indexOf('/', vcsUrl.indexOf('//') + 2);
-  const hasCommit = at > slash && slash > 0;
-  const url = hasCommit ? vcsUrl.slice(0, at) : vcsUrl;
-  const commit = hasCommit ? vcsUrl.slice(at + 1) : undefined;
+  const { url, revision: commit } = splitVcsUrl(vcsUrl);
   const gh = /^(?:https?:\/\/)?github\.com\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
   return {
     url,

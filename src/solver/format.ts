@@ -2,7 +2,9 @@
  * Pure formatting for the resolver's commands: `show-packages` lists, the Graphviz `dot` graph and `why`
  * chains. No I/O; the CLI prints what these return.
  */
+
 import type { RepositoryPackage } from '../apk/types.ts';
+import { compareBytes } from '../util/compare.ts';
 import { LadingError } from '../util/errors.ts';
 import { editDistance } from './explain.ts';
 import type { PackageIndex } from './package-index.ts';
@@ -188,7 +190,7 @@ function sortedEdges(resolution: Resolution): ResolvedEdge[] {
     });
 }
 
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const cmp = compareBytes;
 
 /** One step of a why chain: the dependency (or world entry, or install_if condition) and the package it pulled in. */
 export interface WhyStep {

@@ -2,6 +2,8 @@
  * Errors are values with a code, a message for people, and where it happened.
  * Every failure a user can cause is a LadingError; anything else is a bug.
  */
+import { redactUrl } from './redact.ts';
+
 export interface ErrorContext {
   /** File the problem is in (a config, a package, an index). */
   file?: string;
@@ -29,7 +31,10 @@ export class LadingError extends Error {
     this.hint = context.hint;
   }
 
-  /** `file:line:col: message` plus the hint on its own line, as printed by the CLI. */
+  /**
+   * `file:line:col: message` plus the hint on its own line, as printed by the CLI. URLs lose their userinfo
+   * here, whatever the message quotes (a config value, a command-line argument).
+   */
   format(): string {
     let where = '';
     if (this.file !== undefined) {
@@ -38,7 +43,7 @@ export class LadingError extends Error {
       if (this.line !== undefined && this.column !== undefined) where += `:${this.column}`;
       where += ': ';
     }
-    return `${where}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
+    return redactUrl(`${where}${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`);
   }
 }
 

@@ -1,4 +1,7 @@
-/** A leveled logger writing to stderr. Never pass credentials to it: use redactUrl() on URLs. */
+/** A leveled logger writing to stderr. Every message passes through redactUrl, as a backstop for credentials. */
+import { LadingError } from './errors.ts';
+import { redactUrl } from './redact.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -24,7 +27,7 @@ export function createLogger(
   function emit(at: LogLevel, message: string) {
     if (ORDER[at] < ORDER[logger.level]) return;
     const prefix = at === 'info' ? '' : `${at}: `;
-    write(`${prefix}${message}\n`);
+    write(`${prefix}${redactUrl(message)}\n`);
   }
   return logger;
 }
@@ -37,13 +40,9 @@ export function parseLogLevel(value: string): LogLevel {
   if (v === 'debug' || v === 'info' || v === 'warn' || v === 'error') return v;
   if (v === 'warning') return 'warn';
   if (v === 'fatal' || v === 'panic') return 'error';
-  throw new Error(`unknown log level ${JSON.stringify(value)} (debug, info, warn, error)`);
+  throw new LadingError('USAGE', `unknown log level ${JSON.stringify(value)}`, {
+    hint: 'use debug, info, warn or error',
+  });
 }
 
-/**
- * Removes userinfo (user:password@) from every URL in a string so it can be logged or written.
- * The userinfo ends at the last `@` before the host's path, since passwords may contain `@`.
- */
-export function redactUrl(s: string): string {
-  return s.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/\s]*)@/g, '$1');
-}
+export { redactUrl } from './redact.ts';

@@ -133,6 +133,11 @@ describe('lading build: bad input', () => {
     );
   });
 
+  it('an SBOM directory that cannot be written: a clear error, and no image either', () => {
+    const c = writeAlpineConfig(tmp.path, 'sbompath.yaml', ['busybox']);
+    fails(c, /cannot write the SBOMs to \/etc\/passwd\/x/, ['--sbom-path', '/etc/passwd/x']);
+  });
+
   it('SIGKILL part-way leaves no partial output, and the next build uses the cache without error', async () => {
     const c = writeAlpineConfig(tmp.path, 'kill.yaml', ['alpine-base']);
     const killCache = join(tmp.path, 'kill-cache');

@@ -16,8 +16,10 @@
  * `linkUsrMergedApkDb` then makes `lib/apk` reach it when `lib` did not become that symlink (apko's
  * `lib/apk -> ../usr/lib/apk`). `apkDbDir` finds the database in either place.
  */
+
 import { joinPath } from '../../fs/path.ts';
 import type { FsNode, ImageFS } from '../../fs/tree.ts';
+import { compareBytes } from '../../util/compare.ts';
 import {
   ensureDir,
   inContext,
@@ -214,8 +216,7 @@ export function formatWorld(entries: readonly string[]): string {
   const sorted = [...new Set(entries)].sort((a, b) => {
     const na = worldName(a);
     const nb = worldName(b);
-    if (na !== nb) return na < nb ? -1 : 1;
-    return a < b ? -1 : a > b ? 1 : 0;
+    return compareBytes(na, nb) || compareBytes(a, b);
   });
   return sorted.length === 0 ? '\n' : sorted.map((e) => `${e}\n`).join('');
 }

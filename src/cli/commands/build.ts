@@ -81,9 +81,7 @@ export function registerBuild(program: Command): void {
           });
           progress.done();
           const info = [
-            ...result.archs.map(
-              (a) => `${a.apkArch}: ${a.packages.length} packages, image ${a.image.manifest.digest}`,
-            ),
+            ...result.summary.map((a) => `${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`),
             `wrote ${result.outputs.join(', ')}`,
           ];
           for (const line of info) logger.info(line);
