@@ -2,8 +2,8 @@
  * `lading build`: config → resolved packages → filesystem → layer → image → outputs (+ SBOMs).
  * Each stage is a function in its own module; this one only wires them and owns the outputs.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { type Arch, apkArch, ociPlatform } from '../config/arch.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
 import { targetArchitectures } from '../config/overrides.ts';
@@ -14,7 +14,7 @@ import { layerCacheKey, writeLayer } from '../oci/layer.ts';
 import { writeLayout } from '../oci/layout.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
 import type { HistoryEntry, Image, ImageIndex, Layer, LayerEntry } from '../oci/types.ts';
-import type { ContentCache } from '../repo/cache.ts';
+import { type ContentCache, sha256Hex } from '../repo/cache.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
 import type { Resolution } from '../solver/resolve.ts';
@@ -114,8 +114,8 @@ export interface BuildResult {
 }
 
 export interface BuildInputs {
-  /** Small files, recorded by content: config, includes, indexes, keys. */
-  hashed: string[];
+  /** Small files, with the SHA-256 (hex) of the bytes the build used: config, includes, indexes, keys. */
+  hashed: { path: string; sha256: string }[];
   /** Large files, recorded by stat: packages of local repositories. */
   statted: string[];
   remote: boolean;
@@ -253,16 +253,18 @@ async function cachedLayer(
   const layerOptions = level === undefined ? {} : { level };
   const key = await layerCacheKey(entries(), layerOptions);
   if (key !== null) {
-    const ref = await cache.getRef('layer', key);
-    const path = ref ? cache.blobPath(ref.blob.digest) : undefined;
-    if (ref && path && statSync(path, { throwIfNoEntry: false })?.size === ref.blob.size) {
+    // verified like every cached blob: by its stat fingerprint, recorded when the layer was written and hashed
+    const hit = await cache.openRef('layer', key);
+    if (hit) {
+      await hit.file.close();
+      const { ref } = hit;
       return {
         mediaType: String(ref.meta?.mediaType),
         digest: ref.blob.digest,
         size: ref.blob.size,
         diffId: String(ref.meta?.diffId),
         uncompressedSize: Number(ref.meta?.uncompressedSize),
-        path,
+        path: hit.file.path,
       };
     }
   }
@@ -273,6 +275,8 @@ async function cachedLayer(
     await cache.setRef('layer', key, {
       blob,
       meta: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, mediaType: layer.mediaType },
+      // the writer hashed these bytes as it wrote them: the fingerprint stands for that check
+      ...(blob.fingerprint ? { verified: { [blob.digest]: blob.fingerprint } } : {}),
     });
   }
   return { ...layer, path: cache.blobPath(blob.digest) };
@@ -318,15 +322,26 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const emit = timedEvents(options, logger);
   options = { ...options, onEvent: emit };
   const cwd = options.cwd ?? process.cwd();
+  // a malformed SOURCE_DATE_EPOCH or --build-date fails now, not after every package was downloaded
+  buildDateEpoch({
+    sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH,
+    buildDate: parseBuildDate(options.buildDate),
+  });
   emit({ type: 'phase', phase: 'config' });
   const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   refuseUnsupported(config, options.config);
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
-  const inputs: BuildInputs = { hashed: [...files], statted: [], remote: false };
+  const inputs: BuildInputs = {
+    hashed: files.map((path) => ({ path, sha256: sha256Hex(readFileSync(path)) })),
+    statted: [],
+    remote: false,
+  };
   for (const k of config.contents.keyring) {
     const source = parseKeySource(k, { cwd });
-    if (source.kind === 'local') inputs.hashed.push(source.path);
-    else inputs.remote = true;
+    if (source.kind === 'local') {
+      const key = keyring.keys.find((k) => k.name === basename(source.path));
+      inputs.hashed.push({ path: source.path, sha256: sha256Hex(key?.content ?? readFileSync(source.path)) });
+    } else inputs.remote = true;
   }
   const ctx: ArchContext = {
     inputs,
@@ -354,7 +369,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       },
     );
     for (const r of repos) {
-      if (r.ref.kind === 'local') inputs.hashed.push(indexLocation(r.ref, apkArch(arch)));
+      if (r.ref.kind === 'local')
+        inputs.hashed.push({ path: indexLocation(r.ref, apkArch(arch)), sha256: r.indexDigest.slice(7) });
       else inputs.remote = true;
     }
     fetched.push(repos);

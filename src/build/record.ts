@@ -9,8 +9,9 @@
  * This module only uses Node built-ins: the fast path loads it before anything else.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempPath } from '../util/write-file.ts';
 
 const FORMAT = 1;
 
@@ -76,12 +77,20 @@ export function checkRecord(path: string): BuildRecord | undefined {
   return record;
 }
 
-/** Describes inputs: small files by content hash, listed big files by stat. */
-export function describeInputs(hashed: Iterable<string>, statted: Iterable<string>): RecordedInput[] {
+/**
+ * Describes inputs: small files by the hash of the bytes the build used (not re-read now: a file changed
+ * during the build must not look unchanged), big files by stat.
+ */
+export function describeInputs(
+  hashed: Iterable<RecordedInput & { sha256: string }>,
+  statted: Iterable<string>,
+): RecordedInput[] {
   const out: RecordedInput[] = [];
-  for (const path of new Set(hashed)) {
-    const sha256 = sha256File(path);
-    if (sha256 !== undefined) out.push({ path, sha256 });
+  const seen = new Set<string>();
+  for (const h of hashed) {
+    if (seen.has(h.path)) continue;
+    seen.add(h.path);
+    out.push({ path: h.path, sha256: h.sha256 });
   }
   for (const path of new Set(statted)) {
     const stat = fingerprint(path);
@@ -108,7 +117,11 @@ export function writeRecord(
     stderr,
   };
   mkdirSync(join(path, '..'), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(record));
-  renameSync(tmp, path);
+  const tmp = tempPath(path);
+  try {
+    writeFileSync(tmp, JSON.stringify(record));
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }

@@ -82,7 +82,7 @@ export interface RepoSettings {
   logger?: Logger;
   maxAgeSeconds?: number;
   cwd?: string;
-  /** HTTP tuning: attempts, timeouts, size limit (--max-http-response-size), concurrency, user agent. */
+  /** HTTP tuning: attempts, timeouts, size limit, concurrency, user agent. */
   http?: Omit<HttpClientOptions, 'auth' | 'logger'>;
   /** fsync cache blobs before renaming them into place. */
   fsync?: boolean;
@@ -200,7 +200,17 @@ function singleFlight(cache: ContentCache): ReturnType<typeof createSingleFlight
 async function readLocal(path: string, what: string, hint: string): Promise<Fetched> {
   try {
     const bytes = await readFile(path);
-    return { bytes, digest: digestOf(bytes), source: 'local', location: path };
+    let digest: string | undefined;
+    // computed on first use: a build reads local packages only to verify them by their own checksums
+    return {
+      bytes,
+      get digest() {
+        digest ??= digestOf(bytes);
+        return digest;
+      },
+      source: 'local',
+      location: path,
+    };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {

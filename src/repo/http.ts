@@ -30,7 +30,7 @@ export interface HttpClientOptions {
   maxRetryAfterMs?: number;
   /** Longest time without progress — connecting, waiting for headers, between body chunks (default 30 s). */
   timeoutMs?: number;
-  /** Largest response body accepted (default 1 GiB), like apko's --max-http-response-size. */
+  /** Largest response body accepted (default 1 GiB), as apko's --max-http-response-size. */
   maxResponseBytes?: number;
   maxRedirects?: number;
   /** Requests in flight at once (default 8). */
@@ -278,7 +278,7 @@ function tooLarge(url: URL, what: string | undefined, max: number): LadingError 
   return new LadingError(
     'repo.too-large',
     `${what ?? 'file'} at ${describeUrl(url)} is larger than the limit of ${max} bytes`,
-    { hint: 'raise the limit with --max-http-response-size if the file is expected to be this large' },
+    { hint: 'the limit protects against runaway downloads; check that the URL names the intended file' },
   );
 }
 

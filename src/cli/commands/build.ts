@@ -33,7 +33,7 @@ export function registerBuild(program: Command): void {
   )
     .option(
       '--build-date <time>',
-      'RFC 3339 date for the image and generated files (SOURCE_DATE_EPOCH wins); default: the newest package build date',
+      "RFC 3339 date for the image and generated files; as in apko the date used is the newest of this and the packages' build dates, and SOURCE_DATE_EPOCH overrides both",
     )
     .option(
       '--annotations <key:value>',

@@ -50,7 +50,7 @@ export function registerClean(program: Command): void {
           }
           if (flags.dryRun) {
             logger.info(
-              `--dry-run with --older-than: nothing removed (the cache uses ${mib((await m.cacheUsage(dir)).bytes)})`,
+              `--dry-run: nothing removed; the whole cache uses ${mib((await m.cacheUsage(dir)).bytes)} (what --older-than would remove is not computed)`,
             );
             return;
           }

@@ -13,7 +13,7 @@ export function registerDot(program: Command): void {
         'digraph: a "world" node, one box per package (NAME-VERSION), an edge per dependency labelled with ' +
         'the dependency when it is not just the package name (so:, cmd:, version constraints), dashed edges ' +
         'for packages pulled in by install_if. Only one architecture is drawn (as apko): the first of archs: in ' +
-        'OCI-name order (amd64 before arm64), or the first --arch.',
+        'OCI-name order (amd64 before arm64), also among several --arch.',
     );
   addResolveOptions(
     cmd,

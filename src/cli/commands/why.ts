@@ -12,7 +12,7 @@ export function registerWhy(program: Command): void {
       'Resolve the packages of CONFIG as `lading build` does and print every dependency chain from a world ' +
         'entry (contents.packages, -p) to PACKAGE, shortest first. PACKAGE may also be a name a package ' +
         'provides (cmd:sh, so:libcrypto.so.3, pc:zlib). One architecture is explained: the first of archs: ' +
-        'in OCI-name order (amd64 before arm64), or the first --arch. Exits with status 1 when PACKAGE is ' +
+        'in OCI-name order (amd64 before arm64), also among several --arch. Exits with status 1 when PACKAGE is ' +
         'not installed, saying whether the repositories have it at all.',
     );
   addResolveOptions(
