@@ -2,7 +2,10 @@
  * Merged raw config → ImageConfig: defaults filled in, names normalised, and the rules that span fields or
  * files (duplicates across includes, base-image restrictions, service bundles) checked with locations.
  */
+
 import { posix } from 'node:path';
+import { parseRepositoryRef } from '../repo/ref.ts';
+import { LadingError } from '../util/errors.ts';
 import { sortArchs, tryParseArch } from './arch.ts';
 import type { ConfigProblem, ConfigWarning, SourceLocation } from './problems.ts';
 import type { RawConfig } from './schema.ts';
@@ -191,6 +194,22 @@ export function normalizeConfig(raw: RawConfig, where: Locator): NormalizeResult
     }
     groupNames.set(g.groupname, loc);
     config.accounts.groups.push({ groupname: g.groupname, gid: g.gid, members: [...(g.members ?? [])] });
+  }
+
+  // Repository entries as the build will read them (`@tag` names, URLs), so a bad one points at the config
+  for (const key of ['repositories', 'build_repositories', 'runtime_repositories'] as const) {
+    (raw.contents?.[key] ?? []).forEach((entry, i) => {
+      try {
+        parseRepositoryRef(trimRepository(entry));
+      } catch (e) {
+        if (!(e instanceof LadingError)) throw e;
+        problems.push({
+          ...at(where.field(['contents', key])),
+          message: `contents.${key}[${i}]: ${e.message}`,
+          hint: e.hint,
+        });
+      }
+    });
   }
 
   checkUniqueNames(raw.contents?.runtime_keyring ?? [], 'runtime_keyring', where, problems);

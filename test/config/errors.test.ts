@@ -25,6 +25,10 @@ const CASES: Record<string, [string, string[]]> = {
     'contents:\n  packages:\n    - busybox\n    - musl\n    - zlib\n    - {name: x}\n',
     ['a.yaml:6:7: contents.packages[3]: expected a string, got a mapping'],
   ],
+  'a repository entry the build could not read': [
+    'contents:\n  repositories:\n    - "@bad! /x"\n  packages: [busybox]\n',
+    ['a.yaml:2:3: contents.repositories[0]: invalid repository tag "bad!"'],
+  ],
   'a string where a list belongs': [
     'contents:\n  packages: busybox\n',
     ['a.yaml:2:13: contents.packages: expected a list of strings, got a string ("busybox")'],
