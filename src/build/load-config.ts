@@ -32,7 +32,7 @@ export async function loadBuildConfig(
   logger: Logger,
 ): Promise<{ config: ImageConfig; files: string[] }> {
   const loaded = await loadConfig(options.config, { cwd: options.cwd, includePaths: options.includePaths });
-  for (const w of loaded.warnings) logger.warn(formatProblem(w));
+  for (const w of loaded.warnings) logger.warn(`${formatProblem(w)}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
   const config = applyOverrides(loaded.config, {
     repositories: options.repositoryAppend,
     buildRepositories: options.buildRepositoryAppend,

@@ -3,9 +3,11 @@
  * directory) parsed into where its index and packages live. Credentials from URL userinfo are kept
  * in a BasicCredentials object that prints as "<redacted>", never in a string field.
  */
+
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LadingError } from '../util/errors.ts';
+import { redactUrl } from '../util/redact.ts';
 import { BasicCredentials } from './auth.ts';
 
 export type RepositoryKind = 'http' | 'local';
@@ -44,7 +46,7 @@ export function parseRepositoryRef(
     const m = /^@(\S*)\s+(\S.*)$/s.exec(rest);
     if (!m) {
       fail(
-        `repository entry ${JSON.stringify(redactEntry(rest))} starts with @ but is not "@TAG REPOSITORY"`,
+        `repository entry ${JSON.stringify(redactUrl(rest))} starts with @ but is not "@TAG REPOSITORY"`,
         'write "@tag https://example.com/repo", or "./@dir" for a directory whose name starts with @',
       );
     }
@@ -59,7 +61,7 @@ export function parseRepositoryRef(
   }
   if (/\s/.test(rest)) {
     fail(
-      `repository entry ${JSON.stringify(redactEntry(rest))} contains whitespace`,
+      `repository entry ${JSON.stringify(redactUrl(rest))} contains whitespace`,
       'one repository per entry',
     );
   }
@@ -69,7 +71,7 @@ export function parseRepositoryRef(
     if (scheme === 'http' || scheme === 'https') return parseHttp(rest, tag, fail);
     if (scheme === 'file') return parseFileUrl(rest, tag, fail);
     fail(
-      `unsupported repository scheme "${scheme}:" in ${JSON.stringify(redactEntry(rest))}`,
+      `unsupported repository scheme "${scheme}:" in ${JSON.stringify(redactUrl(rest))}`,
       'use http://, https://, file:// or a directory path',
     );
   }
@@ -87,11 +89,11 @@ function parseHttp(
   try {
     url = new URL(text);
   } catch {
-    return fail(`invalid repository URL ${JSON.stringify(redactEntry(text))}`);
+    return fail(`invalid repository URL ${JSON.stringify(redactUrl(text))}`);
   }
   if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#')) {
     fail(
-      `repository URL ${JSON.stringify(redactEntry(text))} has a query or fragment`,
+      `repository URL ${JSON.stringify(redactUrl(text))} has a query or fragment`,
       'the index and packages are found by appending /ARCH/FILE to the URL, so it must end with a path',
     );
   }
@@ -122,7 +124,7 @@ function parseFileUrl(
     path = fileURLToPath(url);
   } catch {
     return fail(
-      `invalid file URL ${JSON.stringify(redactEntry(text))}`,
+      `invalid file URL ${JSON.stringify(redactUrl(text))}`,
       'write file:///absolute/path (no host, query or fragment)',
     );
   }
@@ -138,11 +140,6 @@ function withTag(ref: RepositoryRef, tag: string | undefined): RepositoryRef {
 function trimSlashes(s: string): string {
   const t = s.replace(/\/+$/, '');
   return t === '' && s.startsWith('/') ? '/' : t;
-}
-
-/** Strips anything between `scheme://` and the last `@` of the authority, for messages about unparsable input. */
-function redactEntry(s: string): string {
-  return s.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1');
 }
 
 /** The entry as written to `/etc/apk/repositories` or printed: `@tag display` (never credentials). */

@@ -20,6 +20,7 @@
 import { joinPath } from '../../fs/path.ts';
 import type { FsNode, ImageFS } from '../../fs/tree.ts';
 import { compareBytes } from '../../util/compare.ts';
+import { redactUrl } from '../../util/redact.ts';
 import {
   ensureDir,
   inContext,
@@ -245,18 +246,6 @@ export function writeApkDatabase(fs: ImageFS, files: ApkDatabaseFiles, time: Ste
   return db;
 }
 
-/**
- * A repository URL without credentials: RFC 3986 userinfo (everything up to the last `@` of the
- * authority) is removed, so a password holding `@` does not leak either.
- */
-export function stripUserinfo(url: string): string {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(url);
-  if (m === null) return url;
-  const authority = m[2]!;
-  const at = authority.lastIndexOf('@');
-  return at < 0 ? url : `${m[1]}${authority.slice(at + 1)}${m[3]}`;
-}
-
 export interface RepositoryInput {
   /** `url`, `/local/dir` or `@tag url`. */
   repository: string;
@@ -275,12 +264,12 @@ export function formatRepositories(repos: readonly (string | RepositoryInput)[])
     if (m === null) {
       throw stepError(
         'APKDB_BAD_REPOSITORY',
-        `repositories[${i}]: ${JSON.stringify(repository.split(/(\s+)/).map(stripUserinfo).join(''))} is not a repository`,
+        `repositories[${i}]: ${JSON.stringify(repository.split(/(\s+)/).map(redactUrl).join(''))} is not a repository`,
         at,
         'write a URL or a directory, optionally tagged: "@tag https://…"',
       );
     }
-    const line = m[1] ? `${m[1]} ${stripUserinfo(m[2]!)}` : stripUserinfo(m[2]!);
+    const line = m[1] ? `${m[1]} ${redactUrl(m[2]!)}` : redactUrl(m[2]!);
     if (!lines.includes(line)) lines.push(line);
   });
   return lines.map((l) => `${l}\n`).join('');

@@ -67,24 +67,24 @@ export function registerShowConfig(program: Command): void {
     .option('--json', 'print JSON (apko field names) instead of YAML')
     .action(
       action(async (configPath: string, opts: ShowConfigOptions, cmd: Command) => {
-        const config = await import('../../config/index.ts');
+        const { renderConfigYaml, toApkoDocument } = await import('../../config/render.ts');
+        const { loadBuildConfig } = await import('../../build/load-config.ts');
         const logger = loggerFor(cmd.optsWithGlobals() as GlobalOptions);
-        const loaded = await config.loadConfig(configPath, { includePaths: opts.includePaths });
-        for (const w of loaded.warnings) {
-          logger.warn(`${config.formatProblem(w)}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
-        }
-        const result = config.applyOverrides(loaded.config, {
-          repositories: opts.repositoryAppend,
-          buildRepositories: opts.buildRepositoryAppend,
-          keyring: opts.keyringAppend,
-          packages: opts.packageAppend,
-          archs: opts.arch,
-          annotations: opts.annotations,
-        });
+        const { config: result } = await loadBuildConfig(
+          {
+            config: configPath,
+            includePaths: opts.includePaths,
+            repositoryAppend: opts.repositoryAppend,
+            buildRepositoryAppend: opts.buildRepositoryAppend,
+            keyringAppend: opts.keyringAppend,
+            packageAppend: opts.packageAppend,
+            archs: opts.arch,
+            annotations: opts.annotations,
+          },
+          logger,
+        );
         process.stdout.write(
-          opts.json
-            ? `${JSON.stringify(config.toApkoDocument(result), null, 2)}\n`
-            : config.renderConfigYaml(result),
+          opts.json ? `${JSON.stringify(toApkoDocument(result), null, 2)}\n` : renderConfigYaml(result),
         );
       }),
     );

@@ -9,12 +9,12 @@ import {
   initApkDatabase,
   isUsrMergedPackageSet,
   linkUsrMergedApkDb,
-  stripUserinfo,
   writeApkDatabase,
   writeRepositories,
 } from '../../../src/build/steps/index.ts';
 import { ImageFS } from '../../../src/fs/tree.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
+import { redactUrl } from '../../../src/util/redact.ts';
 import { apkOracle, fixture } from '../../helpers/paths.ts';
 import { run, tempDir } from '../../helpers/tools.ts';
 import {
@@ -207,12 +207,12 @@ test('formatWorld sorts by package name as the real apk does', (t) => {
 
 test('/etc/apk/repositories: tags kept, credentials never written, duplicates dropped, order kept', () => {
   assert.equal(
-    stripUserinfo('https://user:p%40ss@example.com/alpine/v3.19/main'),
+    redactUrl('https://user:p%40ss@example.com/alpine/v3.19/main'),
     'https://example.com/alpine/v3.19/main',
   );
-  assert.equal(stripUserinfo('https://user:p@ss@example.com/x'), 'https://example.com/x');
-  assert.equal(stripUserinfo('/srv/repo/with@sign'), '/srv/repo/with@sign');
-  assert.equal(stripUserinfo('https://example.com/path/with@sign'), 'https://example.com/path/with@sign');
+  assert.equal(redactUrl('https://user:p@ss@example.com/x'), 'https://example.com/x');
+  assert.equal(redactUrl('/srv/repo/with@sign'), '/srv/repo/with@sign');
+  assert.equal(redactUrl('https://example.com/path/with@sign'), 'https://example.com/path/with@sign');
   const repos = [
     'https://dl-cdn.alpinelinux.org/alpine/v3.19/main',
     '@local /work/repo',
