@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { apkArch, hostArchitecture } from '../config/arch.ts';
 import type { TarEntryType } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
 import { compareBytes } from '../util/compare.ts';
@@ -88,23 +89,16 @@ function invalid(message: string, hint?: string): LadingError {
   return new LadingError('APK_BAD_INPUT', message, { hint });
 }
 
-const APK_ARCH: Record<string, string> = {
-  x64: 'x86_64',
-  arm64: 'aarch64',
-  arm: 'armv7',
-  ia32: 'x86',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loongarch64',
-};
-
 /**
  * The apk architecture of this machine, the default for new packages. Not `noarch`: apk 2 fetches a
  * package from REPO/<its arch>/, so a noarch package listed in REPO/x86_64/APKINDEX.tar.gz is not found.
  */
 export function hostApkArch(): string {
-  return APK_ARCH[process.arch] ?? process.arch;
+  try {
+    return apkArch(hostArchitecture());
+  } catch {
+    return process.arch;
+  }
 }
 
 /** SOURCE_DATE_EPOCH as a number (0 when unset); a malformed value is an error. */

@@ -7,6 +7,7 @@
  * names the default platform's image in a docker archive (the host's, else the first) and the whole index in
  * an OCI layout.
  */
+import { hostArchitecture } from '../config/arch.ts';
 import { LadingError } from '../util/errors.ts';
 import { platformKey } from './image.ts';
 import type { Image, Platform } from './types.ts';
@@ -45,20 +46,14 @@ export function archTag(reference: string, p: Platform): string {
   return `${name}:${tag}-${archSuffix(p)}`;
 }
 
-const NODE_ARCH: Record<string, string> = {
-  x64: 'amd64',
-  arm64: 'arm64',
-  arm: 'arm/v7',
-  ia32: '386',
-  ppc64: 'ppc64le',
-  s390x: 's390x',
-  riscv64: 'riscv64',
-  loong64: 'loong64',
-};
-
 /** This machine's platform key (`amd64`, `arm64`, …), the default for a docker archive's plain tag. */
 export function hostPlatformKey(): string {
-  return NODE_ARCH[process.arch] ?? process.arch;
+  // lading's architecture names are the platform keys (amd64, arm/v7, …)
+  try {
+    return hostArchitecture();
+  } catch {
+    return process.arch;
+  }
 }
 
 /**
