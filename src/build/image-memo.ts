@@ -8,14 +8,13 @@
  * The memo stores the small documents (index, configs, manifests, SBOM texts); layers are cache blobs.
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import type { Blob, Descriptor, Image, ImageIndex, Layer, Platform } from '../oci/types.ts';
 import type { ContentCache } from '../repo/cache.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
 import type { BuildInputs, BuildSummary } from './pipeline.ts';
 import type { SbomFile } from './sbom.ts';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const NAMESPACE = 'image';
 
 export interface ImageMemoKeyInput {
@@ -57,7 +56,8 @@ interface Stored {
     config: StoredBlob;
     manifest: StoredBlob;
     descriptor: Descriptor;
-    layers: Omit<Layer, 'path'>[];
+    /** With the stat fingerprint each layer blob had when this build used it (verified then). */
+    layers: (Omit<Layer, 'path'> & { fingerprint?: string })[];
   }[];
   sbomFiles: SbomFile[];
   summary: BuildSummary[];
@@ -82,13 +82,21 @@ export async function saveImageMemo(cache: ContentCache, key: string, memo: Imag
     format: FORMAT,
     index: store(memo.index.index),
     annotations: memo.index.annotations,
-    images: memo.index.images.map((i) => ({
-      platform: i.platform,
-      config: store(i.config),
-      manifest: store(i.manifest),
-      descriptor: i.descriptor,
-      layers: i.layers.map(({ path: _path, ...l }) => l),
-    })),
+    images: await Promise.all(
+      memo.index.images.map(async (i) => ({
+        platform: i.platform,
+        config: store(i.config),
+        manifest: store(i.manifest),
+        descriptor: i.descriptor,
+        // the build just wrote and hashed these blobs, or opened them by fingerprint: this is that state
+        layers: await Promise.all(
+          i.layers.map(async ({ path: _path, ...l }) => {
+            const fingerprint = await cache.blobFingerprint(l.digest);
+            return fingerprint === undefined ? l : { ...l, fingerprint };
+          }),
+        ),
+      })),
+    ),
     sbomFiles: memo.sbomFiles,
     summary: memo.summary,
     inputs: memo.inputs,
@@ -109,13 +117,16 @@ export async function loadImageMemo(cache: ContentCache, key: string): Promise<I
   }
   if (stored.format !== FORMAT) return undefined;
   const images: Image[] = [];
+  let rehashed = false;
   for (const i of stored.images) {
     const layers: Layer[] = [];
-    for (const l of i.layers) {
-      const path = cache.blobPath(l.digest);
-      // as for any cached layer: hashed when written, immutable since (renamed into place, read-only)
-      if (statSync(path, { throwIfNoEntry: false })?.size !== l.size) return undefined;
-      layers.push({ ...l, path });
+    for (const { fingerprint, ...l } of i.layers) {
+      // verified as every cached layer is: by its stat fingerprint, hashed again when that changed
+      const opened = await cache.openBlob(l, fingerprint === undefined ? {} : { fingerprint });
+      if (!opened) return undefined;
+      await opened.file.close();
+      rehashed ||= opened.fingerprint !== fingerprint;
+      layers.push({ ...l, path: opened.file.path });
     }
     images.push({
       platform: i.platform,
@@ -125,10 +136,13 @@ export async function loadImageMemo(cache: ContentCache, key: string): Promise<I
       descriptor: i.descriptor,
     });
   }
-  return {
+  const memo: ImageMemo = {
     index: { images, index: load(stored.index), annotations: stored.annotations },
     sbomFiles: stored.sbomFiles,
     summary: stored.summary,
     inputs: stored.inputs,
   };
+  // a layer was hashed again (say, a cache restored elsewhere): remember its new fingerprint, best effort
+  if (rehashed) await saveImageMemo(cache, key, memo).catch(() => {});
+  return memo;
 }

@@ -259,6 +259,14 @@ export class ContentCache {
   }
 
   /**
+   * A blob's stat fingerprint as it is now, for a caller that verified the blob moments ago (wrote and hashed
+   * it, or opened it with openBlob) to remember; undefined when it is gone.
+   */
+  async blobFingerprint(digest: string): Promise<string | undefined> {
+    return fingerprintOf(this.blobPath(digest)).catch(() => undefined);
+  }
+
+  /**
    * Opens a blob for random access. Hashes it unless `fingerprint` (from an earlier verification)
    * still matches the file; returns the current fingerprint to remember.
    */

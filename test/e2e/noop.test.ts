@@ -3,11 +3,11 @@
  * rebuilding (the outputs are left untouched), and any change to an input or output makes it build again.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
-import { tempDir } from '../helpers/tools.ts';
+import { run, tempDir } from '../helpers/tools.ts';
 
 describe('no-op rebuilds', () => {
   const tmp = tempDir('lading-noop-');
@@ -60,6 +60,22 @@ describe('no-op rebuilds', () => {
     const again = ladingBuild(config, 'noop:1', join(tmp.path, 'third.tar'), fresh, [], { cwd: tmp.path });
     assert.equal(again.status, 0, again.stderr);
     assert.ok(readFileSync(join(tmp.path, 'third.tar')).equals(readFileSync(out)));
+  });
+
+  it('builds in full when a remembered layer was damaged in the cache, and repairs it', () => {
+    const digest = build();
+    const manifest = run('tar', ['-xOf', out, 'manifest.json']);
+    assert.equal(manifest.status, 0, manifest.stderr);
+    const hex = String(JSON.parse(manifest.stdout)[0].Layers[0]).replace('blobs/sha256/', '');
+    const blob = join(cache, 'v1', 'blobs', 'sha256', hex.slice(0, 2), hex);
+    chmodSync(blob, 0o644);
+    writeFileSync(blob, Buffer.alloc(statSync(blob).size)); // same size, other bytes
+    const other = join(tmp.path, 'after-damage.tar');
+    const r = ladingBuild(config, 'noop:1', other, cache, ['--log-level', 'debug'], { cwd: tmp.path });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /the same inputs were built before/);
+    assert.equal(r.stdout, digest);
+    assert.ok(readFileSync(other).equals(readFileSync(out)));
   });
 
   it('builds again when SOURCE_DATE_EPOCH changes', () => {
