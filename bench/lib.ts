@@ -26,7 +26,7 @@ export interface Measurement {
   peakRssMiB: number;
 }
 
-const median = (xs: number[]) => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
