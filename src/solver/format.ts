@@ -35,10 +35,13 @@ const TEMPLATES: Record<string, string> = {
   'packagelock-source': '- {{ .Name }}={{ .Version }} # {{ .Source }}',
 };
 
-/** Where the package file is: `<repository>/<arch>/<name>-<version>.apk` (apk's layout). */
+/**
+ * Where the package file is: `<repository>/<arch>/<name>-<version>.apk` (apk's layout), in the directory of
+ * the index that listed it (the target arch), as the build fetches it: a `noarch` package is not in `noarch/`.
+ */
 export function packageSource(p: RepositoryPackage, arch: string): string {
   if (p.repository === '') return '';
-  return `${p.repository.replace(/\/+$/, '')}/${p.arch ?? arch}/${p.name}-${p.version}.apk`;
+  return `${p.repository.replace(/\/+$/, '')}/${arch}/${p.name}-${p.version}.apk`;
 }
 
 const FIELDS: Record<string, (p: RepositoryPackage, arch: string) => string> = {

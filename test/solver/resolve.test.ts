@@ -113,6 +113,12 @@ describe('resolve on Alpine v3.19 main + community', () => {
       formatPackageList(base.packages.slice(1, 2), 'packagelock-source', 'x86_64'),
       '- musl=1.2.4_git20230717-r4 # main/x86_64/musl-1.2.4_git20230717-r4.apk\n',
     );
+    // a noarch package is fetched from the directory of the index that lists it, and Source says so
+    const noarch = { ...base.packages[1]!, arch: 'noarch' };
+    assert.equal(
+      formatPackageList([noarch], '{{.Arch}} {{.Source}}', 'x86_64'),
+      'noarch main/x86_64/musl-1.2.4_git20230717-r4.apk\n',
+    );
     assert.equal(
       formatPackageList(base.packages.slice(1, 2), '{{.Name}} {{.Origin}}', 'x86_64'),
       'musl musl\n',
