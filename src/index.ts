@@ -16,7 +16,7 @@ export { compareVersions, isValidVersion } from './apk/version.ts';
 export { Installer } from './build/install.ts';
 // the whole pipeline
 export { type BuildEvent, type BuildOptions, type BuildResult, build } from './build/pipeline.ts';
-// config (its syntax-level `RepositoryRef` is exported as ConfigRepositoryRef; repo's RepositoryRef is the full one)
+// config (repository entries are parsed by repo's parseRepositoryRef)
 export * from './config/index.ts';
 // the image filesystem and install
 export { ImageFS } from './fs/tree.ts';

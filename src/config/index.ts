@@ -32,17 +32,9 @@ export {
   targetArchitectures,
 } from './overrides.ts';
 export { ConfigError, type ConfigProblem, type ConfigWarning, formatProblem } from './problems.ts';
-export { type ApkoDocumentOptions, renderConfigYaml, toApkoDocument } from './render.ts';
+export { type ApkoDocumentOptions, redactRepository, renderConfigYaml, toApkoDocument } from './render.ts';
 export { configSchema, type RawConfig } from './schema.ts';
 export { ShellSplitError, type SplitResult, splitWords } from './shlex.ts';
-export {
-  formatRepository,
-  isUrl,
-  parseRepository,
-  type RepositoryRef,
-  redactRepository,
-  resolveLocation,
-} from './sources.ts';
 export type {
   BaseImage,
   Group,

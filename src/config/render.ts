@@ -4,7 +4,6 @@
  */
 import { Document, isMap, isSeq, Scalar, type YAMLMap } from 'yaml';
 import { redactUrl } from '../util/log.ts';
-import { redactRepository } from './sources.ts';
 import type { ImageConfig } from './types.ts';
 
 export interface ApkoDocumentOptions {
@@ -12,6 +11,12 @@ export interface ApkoDocumentOptions {
   redact?: boolean;
   /** Always emit `contents`, `entrypoint` and `accounts`, even empty, as apko's JSON does (default false). */
   emptyStructs?: boolean;
+}
+
+/** A repository entry with any `user:password@` removed from its URL (`@tag ` kept); never throws. */
+export function redactRepository(entry: string): string {
+  const m = /^(@\S+\s+)(\S+)$/.exec(entry);
+  return m ? `${m[1]}${redactUrl(m[2]!)}` : redactUrl(entry);
 }
 
 type Obj = Record<string, unknown>;

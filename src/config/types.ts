@@ -34,7 +34,7 @@ export interface ImageConfig {
 }
 
 export interface ImageContents {
-  /** Build and runtime repositories, as written (`@tag ` prefix kept, trailing `/` removed). See parseRepository. */
+  /** Build and runtime repositories, as written (`@tag ` prefix kept, trailing `/` removed); read by repo/ref.ts parseRepositoryRef. */
   repositories: string[];
   /** `build_repositories`: used to build only. */
   buildRepositories: string[];

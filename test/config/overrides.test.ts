@@ -4,9 +4,7 @@ import {
   applyOverrides,
   loadConfig,
   parseAnnotationFlags,
-  parseRepository,
   redactRepository,
-  resolveLocation,
   targetArchitectures,
 } from '../../src/config/index.ts';
 import { LadingError } from '../../src/util/errors.ts';
@@ -74,18 +72,6 @@ describe('applyOverrides', () => {
 });
 
 describe('repository entries', () => {
-  test('@tag prefixes, trailing slashes, URLs versus paths', () => {
-    assert.deepEqual(parseRepository('@edge https://dl-cdn.alpinelinux.org/alpine/edge/main/'), {
-      tag: 'edge',
-      location: 'https://dl-cdn.alpinelinux.org/alpine/edge/main',
-    });
-    assert.deepEqual(parseRepository('./packages'), { location: './packages' });
-    assert.equal(resolveLocation('./packages', '/work/dir'), '/work/dir/packages');
-    assert.equal(resolveLocation('/abs/repo', '/work/dir'), '/abs/repo');
-    assert.equal(resolveLocation('file:///abs/repo', '/work/dir'), '/abs/repo');
-    assert.equal(resolveLocation('https://x.example/r', '/work/dir'), 'https://x.example/r');
-  });
-
   test('redaction removes user:password and keeps the tag', () => {
     assert.equal(redactRepository('https://user:secret@repo.example/main'), 'https://repo.example/main');
     assert.equal(
