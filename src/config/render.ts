@@ -3,7 +3,7 @@
  * repository, keyring and vcs-url URLs are removed unless asked not to (apko leaks them into apko.json).
  */
 import { Document, isMap, isSeq, Scalar, type YAMLMap } from 'yaml';
-import { redactUrl } from '../util/log.ts';
+import { redactUrl } from '../util/redact.ts';
 import type { ImageConfig } from './types.ts';
 
 export interface ApkoDocumentOptions {

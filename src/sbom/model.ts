@@ -4,7 +4,7 @@
  * SPDX package shape (SPDX is the richer format here) plus the few things CycloneDX needs beyond it.
  */
 import { LadingError } from '../util/errors.ts';
-import { redactUrl } from '../util/log.ts';
+import { redactUrl } from '../util/redact.ts';
 import { importEmbeddedSboms } from './embedded.ts';
 import {
   apkChecksumSha1,

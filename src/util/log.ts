@@ -44,5 +44,3 @@ export function parseLogLevel(value: string): LogLevel {
     hint: 'use debug, info, warn or error',
   });
 }
-
-export { redactUrl } from './redact.ts';
