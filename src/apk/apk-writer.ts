@@ -90,8 +90,8 @@ function invalid(message: string, hint?: string): LadingError {
 }
 
 /**
- * The apk architecture of this machine, the default for new packages. Not `noarch`: apk 2 fetches a
- * package from REPO/<its arch>/, so a noarch package listed in REPO/x86_64/APKINDEX.tar.gz is not found.
+ * The apk architecture of this machine, the default for new packages. Not `noarch`: apk-tools 2 fetches a
+ * package from REPO/<its arch>/, so a noarch package only in REPO/x86_64/ (beside its index) is not found.
  */
 export function hostApkArch(): string {
   try {

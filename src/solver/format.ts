@@ -36,8 +36,8 @@ const TEMPLATES: Record<string, string> = {
 };
 
 /**
- * Where the package file is: `<repository>/<arch>/<name>-<version>.apk` (apk's layout), in the directory of
- * the index that listed it (the target arch), as the build fetches it: a `noarch` package is not in `noarch/`.
+ * Where the package file is: `<repository>/<arch>/<name>-<version>.apk`, in the directory of the index that
+ * listed it (the target arch), where lading's build and apko fetch it, whatever the record's `A:` says.
  */
 export function packageSource(p: RepositoryPackage, arch: string): string {
   if (p.repository === '') return '';

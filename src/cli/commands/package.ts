@@ -106,7 +106,8 @@ Reproducible: entries are sorted, every mtime and builddate is SOURCE_DATE_EPOCH
 names are not taken from this machine, and compression settings are fixed, so the same directory,
 flags and key give the same bytes. Files sharing an inode become hardlinks; device nodes and FIFOs
 are kept; setuid/setgid bits are kept. Extended attributes are not read.
-apk 2 fetches a package from REPO/<its arch>/, so put noarch packages in REPO/noarch/.`,
+lading and apko fetch a package from the directory of the index that lists it (REPO/ARCH/); apk-tools
+2 fetches from REPO/<the package's arch>/, so a noarch package must also be in REPO/noarch/ for apk.`,
     )
     .action(
       action(async (dir: string, opts: PackageOptions) => {
