@@ -56,3 +56,17 @@ export function resolutionOptions(cmd: Command, archHelp: string): Command {
 export function addResolveOptions(cmd: Command, archHelp: string): Command {
   return resolutionOptions(cmd.argument('<config>', 'the apko YAML config file'), archHelp);
 }
+
+/** The signing flags of `lading package` and `lading index`. */
+export function signingOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--key <file>',
+      'RSA private key to sign with (NAME.rsa from `lading keygen`); unsigned without it',
+    )
+    .option('--key-name <name>', 'key name written into the signature (default: the key file name + .pub)')
+    .option(
+      '--sha1',
+      'sign with SHA-1 (.SIGN.RSA.) for apk-tools older than 2.12; default SHA-256 (.SIGN.RSA256.)',
+    );
+}

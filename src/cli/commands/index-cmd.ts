@@ -1,25 +1,19 @@
 import type { Command } from 'commander';
+import { signingOptions } from '../options.ts';
 import { action } from '../run.ts';
 
 /** `lading index`: a (signed) APKINDEX.tar.gz for a set of packages. */
 export function registerIndex(program: Command): void {
-  program
-    .command('index')
-    .description('write a signed APKINDEX.tar.gz listing the given packages')
-    .argument(
-      '<package...>',
-      '.apk files to list (each is checked completely: data hash, safe paths, file checksums)',
-    )
-    .requiredOption('-o, --output <file>', 'the index to write, normally REPO/ARCH/APKINDEX.tar.gz')
-    .option(
-      '--key <file>',
-      'RSA private key to sign with (NAME.rsa from `lading keygen`); unsigned without it',
-    )
-    .option('--key-name <name>', 'key name written into the signature (default: the key file name + .pub)')
-    .option(
-      '--sha1',
-      'sign with SHA-1 (.SIGN.RSA.) for apk-tools older than 2.12; default SHA-256 (.SIGN.RSA256.)',
-    )
+  signingOptions(
+    program
+      .command('index')
+      .description('write a signed APKINDEX.tar.gz listing the given packages')
+      .argument(
+        '<package...>',
+        '.apk files to list (each is checked completely: data hash, safe paths, file checksums)',
+      )
+      .requiredOption('-o, --output <file>', 'the index to write, normally REPO/ARCH/APKINDEX.tar.gz'),
+  )
     .option('--description <text>', 'the DESCRIPTION entry (e.g. a repository version)')
     .addHelpText(
       'after',

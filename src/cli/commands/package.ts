@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { signingOptions } from '../options.ts';
 import { action, collect } from '../run.ts';
 
 interface PackageOptions {
@@ -43,7 +44,7 @@ async function priority(flag: string, value: string | undefined): Promise<number
 
 /** `lading package DIR`: an APK package of a directory tree. */
 export function registerPackage(program: Command): void {
-  program
+  const cmd = program
     .command('package')
     .description(
       "build an .apk package from a directory tree (owners, modes, links kept; .PKGINFO as abuild's)",
@@ -88,16 +89,8 @@ export function registerPackage(program: Command): void {
       '--trigger <glob>',
       'directory glob that runs the trigger script (needs --script trigger=FILE); repeatable',
       collect,
-    )
-    .option(
-      '--key <file>',
-      'RSA private key to sign with (NAME.rsa from `lading keygen`); unsigned without it',
-    )
-    .option('--key-name <name>', 'key name written into the signature (default: the key file name + .pub)')
-    .option(
-      '--sha1',
-      'sign with SHA-1 (.SIGN.RSA.) for apk-tools older than 2.12; default SHA-256 (.SIGN.RSA256.)',
-    )
+    );
+  signingOptions(cmd)
     .option('--root-owned', 'record every file as owned by root:root instead of the owners on disk')
     .addHelpText(
       'after',
