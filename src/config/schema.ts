@@ -6,6 +6,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import * as z from 'zod';
 import { ARCH_SPELLINGS } from './arch.ts';
+import { PATH_TYPES } from './types.ts';
 
 /**
  * String fields whose YAML value may be any plain scalar (`run-as: 65532`, `PORT: 8080`): apko (yaml.v3) takes
@@ -219,8 +220,6 @@ const accounts = z
     groups: list(group, 'Groups to add').optional(),
   })
   .describe('Users and groups of the image');
-
-export const PATH_TYPES = ['directory', 'empty-file', 'hardlink', 'symlink', 'permissions'] as const;
 
 /** Whether a path climbs above the image root (`a/../../b`); relative paths start at the root. */
 export function escapesRoot(p: string): boolean {

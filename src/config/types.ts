@@ -95,7 +95,9 @@ export interface Group {
   members: string[];
 }
 
-export type PathType = 'directory' | 'empty-file' | 'hardlink' | 'symlink' | 'permissions';
+/** The `paths[].type` values (the schema, the loader and the paths step all read this list). */
+export const PATH_TYPES = ['directory', 'empty-file', 'hardlink', 'symlink', 'permissions'] as const;
+export type PathType = (typeof PATH_TYPES)[number];
 
 export interface PathMutation {
   /** Absolute and clean (`/a/b`), never outside the image. */

@@ -22,12 +22,10 @@
  * following symlinks; symlinks below only get the owner. New entries get the build date as mtime;
  * chmod/chown leave mtimes alone.
  */
+import { PATH_TYPES, type PathType } from '../../config/types.ts';
 import { baseName, cleanPath, joinPath, parentOf } from '../../fs/path.ts';
 import type { FsNode, ImageFS } from '../../fs/tree.ts';
 import { ensureDir, inContext, type SourceLocation, type StepTime, show, stepError } from './common.ts';
-
-export const PATH_TYPES = ['directory', 'empty-file', 'hardlink', 'symlink', 'permissions'] as const;
-export type PathType = (typeof PATH_TYPES)[number];
 
 export interface PathInput {
   path: string;
