@@ -6,26 +6,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
+import { APP_EXTRA, ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
 import { runInLayout, runtimeSpec } from '../helpers/containers.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
-
-const EXTRA = `entrypoint:
-  command: /bin/sh -c
-cmd: "'echo hello from cmd'"
-accounts:
-  groups:
-    - groupname: app
-      gid: 1000
-  users:
-    - username: app
-      uid: 1000
-  run-as: app
-work-dir: /home/app
-environment:
-  GREETING: hi there
-`;
 
 describe('lading build alpine-base', () => {
   const tmp = tempDir('lading-e2e-');
@@ -34,7 +18,7 @@ describe('lading build alpine-base', () => {
   let docker: Dockerd | undefined;
 
   before(() => {
-    const config = writeAlpineConfig(tmp.path, 'alpine-base.yaml', ['alpine-base'], EXTRA);
+    const config = writeAlpineConfig(tmp.path, 'alpine-base.yaml', ['alpine-base'], APP_EXTRA);
     const cache = join(tmp.path, 'cache');
     tarball = join(tmp.path, 'alpine-base.tar');
     let r = ladingBuild(config, 'alpine-base:latest', tarball, cache);

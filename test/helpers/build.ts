@@ -7,6 +7,23 @@ import { lading, type RunResult } from './tools.ts';
 export const isoRepoDir = () => fixture('alpine/v3.19.1-iso-repo');
 export const alpineKey = () => fixture('alpine/keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub');
 
+/** Image settings beyond the packages (entrypoint, cmd, a user and group, work-dir, environment). */
+export const APP_EXTRA = `entrypoint:
+  command: /bin/sh -c
+cmd: "'echo hello from cmd'"
+accounts:
+  groups:
+    - groupname: app
+      gid: 1000
+  users:
+    - username: app
+      uid: 1000
+  run-as: app
+work-dir: /home/app
+environment:
+  GREETING: hi there
+`;
+
 /** A config file with the fixture ISO repository and Alpine key, plus `extra` YAML lines. */
 export function writeAlpineConfig(dir: string, name: string, packages: string[], extra = ''): string {
   const path = join(dir, name);
