@@ -17,7 +17,7 @@ export function loggerFor(options: GlobalOptions): Logger {
 
 export function fail(e: unknown): never {
   if (isLadingError(e)) {
-    process.stderr.write(`lading: error: ${e.format()}\n`);
+    process.stderr.write(`lading: error: ${redactUrl(e.format())}\n`);
     process.exit(1);
   }
   const err = e as Error;

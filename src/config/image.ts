@@ -1,5 +1,6 @@
 /** The OCI image-config values derived from a loaded config (what `config.config` of the image holds). */
 import { LadingError } from '../util/errors.ts';
+import { redactUrl } from '../util/redact.ts';
 import { ShellSplitError, splitWords } from './shlex.ts';
 import { compareBytes } from './text.ts';
 import type { ImageConfig } from './types.ts';
@@ -72,6 +73,8 @@ export function ociRuntimeConfig(config: ImageConfig): OciRuntimeConfig {
     out.Volumes = {};
     for (const v of [...new Set(config.volumes)].sort(compareBytes)) out.Volumes[v] = {};
   }
-  if (Object.keys(config.annotations).length > 0) out.Labels = { ...config.annotations };
+  if (Object.keys(config.annotations).length > 0) {
+    out.Labels = Object.fromEntries(Object.entries(config.annotations).map(([k, v]) => [k, redactUrl(v)]));
+  }
   return out;
 }

@@ -3,6 +3,7 @@
  * user fixes them in one pass.
  */
 import { LadingError } from '../util/errors.ts';
+import { redactUrl } from '../util/redact.ts';
 
 export interface SourceLocation {
   file: string;
@@ -27,9 +28,9 @@ function where(p: ConfigProblem): string {
   return `${p.file}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`;
 }
 
-/** `file:line:col: message` for one problem or warning. */
+/** `file:line:col: message` for one problem or warning (URL userinfo removed: messages quote config values). */
 export function formatProblem(p: ConfigProblem): string {
-  return `${where(p)}: ${p.message}`;
+  return redactUrl(`${where(p)}: ${p.message}`);
 }
 
 /**
@@ -40,7 +41,7 @@ export class ConfigError extends LadingError {
   readonly problems: readonly ConfigProblem[];
 
   constructor(code: string, problems: ConfigProblem[]) {
-    const sorted = sortProblems(problems);
+    const sorted = sortProblems(problems.map(redactProblem));
     const first = sorted[0]!;
     const rest = sorted
       .slice(1, MAX_LISTED)
@@ -64,6 +65,12 @@ export class ConfigError extends LadingError {
     if (rest.length >= MAX_LISTED) lines.push(`(and ${rest.length - (MAX_LISTED - 1)} more problems)`);
     return lines.join('\n');
   }
+}
+
+function redactProblem(p: ConfigProblem): ConfigProblem {
+  const out = { ...p, file: redactUrl(p.file), message: redactUrl(p.message) };
+  if (p.hint !== undefined) out.hint = redactUrl(p.hint);
+  return out;
 }
 
 export function sortProblems<T extends ConfigProblem>(problems: T[]): T[] {

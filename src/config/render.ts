@@ -1,6 +1,6 @@
 /**
  * An ImageConfig back in apko's shape: for `show-config` (YAML) and for `/etc/apko.json`. Credentials in
- * repository, keyring and vcs-url URLs are removed unless asked not to (apko leaks them into apko.json).
+ * repository, keyring, vcs-url and annotation URLs are removed unless asked not to (apko leaks them into apko.json).
  */
 import { Document, isMap, isSeq, Scalar, type YAMLMap } from 'yaml';
 import { redactUrl } from '../util/redact.ts';
@@ -108,7 +108,11 @@ export function toApkoDocument(config: ImageConfig, options: ApkoDocumentOptions
     }),
   );
   put(out, 'vcs-url', config.vcsUrl === undefined ? undefined : url(config.vcsUrl));
-  put(out, 'annotations', { ...config.annotations });
+  put(
+    out,
+    'annotations',
+    Object.fromEntries(Object.entries(config.annotations).map(([k, v]) => [k, url(v)])),
+  );
   put(out, 'volumes', [...config.volumes]);
   if (config.layering) out.layering = { strategy: config.layering.strategy, budget: config.layering.budget };
   const certificates: Obj = {};

@@ -187,7 +187,13 @@ const user = z
     }),
     uid: z
       .int()
-      .min(1, { error: 'uid 0 is root and cannot be added as a user (to run as root, use `run-as: 0`)' })
+      .min(1, {
+        // only 0 gets the root explanation; -1 gets the plain bound
+        error: (issue) =>
+          issue.input === 0
+            ? 'uid 0 is root and cannot be added as a user (to run as root, use `run-as: 0`)'
+            : undefined,
+      })
       .max(MAX_ID)
       .describe('The user ID (not 0)'),
     gid: z.int().min(0).max(MAX_ID).describe('The primary group ID (default: the uid)').optional(),

@@ -62,7 +62,17 @@ export function describeSchema(schema: z.ZodType | undefined): string {
   }
 }
 
-function describeNode(info: NodeInfo): string {
+/**
+ * What a node is, quoting short scalars. `withValue: false` names only the type: for a whole file that is not a
+ * mapping, which may be any readable file an include named (a token, /proc/self/environ), never quoted.
+ */
+function describeNode(info: NodeInfo, withValue = true): string {
+  if (!withValue) {
+    const article = info.kind === 'integer' ? 'an' : 'a';
+    return info.kind === 'mapping' || info.kind === 'list' || info.kind === 'null'
+      ? describeNode(info)
+      : `${article} ${info.kind}`;
+  }
   switch (info.kind) {
     case 'mapping':
       return 'a mapping';
@@ -123,7 +133,7 @@ export function issuesToProblems(
         }
         out.push({
           ...info.at,
-          message: `${path.length === 0 ? 'the config: ' : prefix(path)}expected ${describeSchema(schema)}, got ${describeNode(info)}`,
+          message: `${path.length === 0 ? 'the config: ' : prefix(path)}expected ${describeSchema(schema)}, got ${describeNode(info, path.length > 0)}`,
           hint,
         });
         break;

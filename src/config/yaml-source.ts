@@ -18,6 +18,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import type { z } from 'zod';
+import { redactUrl } from '../util/redact.ts';
 import type { ConfigProblem, SourceLocation } from './problems.ts';
 
 export type NodeKind = 'mapping' | 'list' | 'string' | 'integer' | 'number' | 'boolean' | 'null';
@@ -346,7 +347,14 @@ class Walker {
                 ? 'integer'
                 : 'number'
               : 'string';
-    this.out.nodes.set(key, { at, keyAt, kind, text: text.length > 40 ? `${text.slice(0, 37)}...` : text });
+    // credentials go before the text is cut, so a cut cannot hide the `@` that ends them
+    const shown = redactUrl(text);
+    this.out.nodes.set(key, {
+      at,
+      keyAt,
+      kind,
+      text: shown.length > 40 ? `${shown.slice(0, 37)}...` : shown,
+    });
     if (v === null) return null;
     switch (schemaKind(schema)) {
       case 'string':

@@ -3,6 +3,7 @@
  * (user annotations + `source`/`revision` from a `url@commit` vcs-url + `created`), which are also the
  * config Labels, and one history entry per layer.
  */
+import { redactUrl } from '../util/redact.ts';
 import { splitVcsUrl } from '../util/vcs.ts';
 import { rfc3339 } from './image.ts';
 import type { HistoryEntry } from './types.ts';
@@ -24,9 +25,13 @@ export interface AnnotationInput {
   created: number | string;
 }
 
-/** Annotations for manifests and the index, and the config Labels. */
+/**
+ * Annotations for manifests and the index, and the config Labels. Credentials in URLs are removed from
+ * every value: CI variables that end up here (GitLab's CI_REPOSITORY_URL) carry job tokens.
+ */
 export function imageAnnotations(input: AnnotationInput): Record<string, string> {
-  const out: Record<string, string> = { ...(input.annotations ?? {}) };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.annotations ?? {})) out[k] = redactUrl(v);
   const vcs = input.vcsUrl ? splitVcsUrl(input.vcsUrl) : undefined;
   if (vcs?.revision !== undefined) {
     out[ANNOTATION.source] = vcs.url;

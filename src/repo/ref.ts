@@ -7,7 +7,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LadingError } from '../util/errors.ts';
-import { redactUrl } from '../util/redact.ts';
+import { redactUrl, splitUserinfo } from '../util/redact.ts';
 import { BasicCredentials } from './auth.ts';
 
 export type RepositoryKind = 'http' | 'local';
@@ -85,26 +85,31 @@ function parseHttp(
   tag: string | undefined,
   fail: (m: string, h?: string) => never,
 ): RepositoryRef {
+  // the userinfo is split off first: a password may hold `/`, `?` or `#`, which `new URL` takes for the path
+  const { userinfo, rest } = splitUserinfo(text);
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(rest);
   } catch {
     return fail(`invalid repository URL ${JSON.stringify(redactUrl(text))}`);
   }
-  if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#')) {
+  if (url.search !== '' || url.hash !== '' || rest.includes('?') || rest.includes('#')) {
     fail(
       `repository URL ${JSON.stringify(redactUrl(text))} has a query or fragment`,
       'the index and packages are found by appending /ARCH/FILE to the URL, so it must end with a path',
     );
   }
   let credentials: BasicCredentials | undefined;
-  if (url.username !== '' || url.password !== '') {
+  if (userinfo !== undefined && userinfo !== '' && userinfo !== ':') {
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    const password = colon < 0 ? '' : userinfo.slice(colon + 1);
     try {
-      credentials = new BasicCredentials(decodeURIComponent(url.username), decodeURIComponent(url.password));
+      credentials = new BasicCredentials(decodeURIComponent(user), decodeURIComponent(password));
     } catch {
       fail(
         'repository URL has badly percent-encoded credentials',
-        'percent-encode : @ / % in user and password',
+        'write a % in a user name or password as %25',
       );
     }
   }

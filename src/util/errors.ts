@@ -21,20 +21,18 @@ export class LadingError extends Error {
   readonly column?: number;
   readonly hint?: string;
 
+  /** Message, hint and file lose URL userinfo here, so no use of an error (printed, in a report) can leak it. */
   constructor(code: string, message: string, context: ErrorContext = {}) {
-    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    super(redactUrl(message), context.cause === undefined ? undefined : { cause: context.cause });
     this.name = 'LadingError';
     this.code = code;
-    this.file = context.file;
+    this.file = context.file === undefined ? undefined : redactUrl(context.file);
     this.line = context.line;
     this.column = context.column;
-    this.hint = context.hint;
+    this.hint = context.hint === undefined ? undefined : redactUrl(context.hint);
   }
 
-  /**
-   * `file:line:col: message` plus the hint on its own line, as printed by the CLI. URLs lose their userinfo
-   * here, whatever the message quotes (a config value, a command-line argument).
-   */
+  /** `file:line:col: message` plus the hint on its own line, as printed by the CLI. */
   format(): string {
     let where = '';
     if (this.file !== undefined) {

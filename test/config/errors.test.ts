@@ -50,6 +50,20 @@ const CASES: Record<string, [string, string[]]> = {
       'a.yaml:4:12: accounts.users[0].uid: uid 0 is root and cannot be added as a user (to run as root, use `run-as: 0`)',
     ],
   ],
+  'user uid -1 (the bound, not the root explanation)': [
+    'accounts:\n  users:\n    - username: bad\n      uid: -1\n',
+    ['a.yaml:4:12: accounts.users[0].uid: must be at least 1, got -1'],
+  ],
+  'credentials in a quoted value, however long or cut': [
+    'contents:\n  repositories: https://user:p/a?s#s@example.com/a-very-long-path/that-gets-cut/v3.19/main\n',
+    [
+      'a.yaml:2:17: contents.repositories: expected a list of strings, got a string ("https://example.com/a-very-long-path/...")',
+    ],
+  ],
+  'credentials in a remote include': [
+    'include: https://user:p/a?s#s@example.com/base.yaml\n',
+    ['a.yaml:1:10: include: remote includes are not supported ("https://example.com/base.yaml")'],
+  ],
   'user without uid': [
     'accounts:\n  users:\n    - username: bad\n',
     ['a.yaml:3:7: accounts.users[0]: missing required field "uid" (an integer)'],
@@ -272,6 +286,26 @@ describe('error objects', () => {
       cycle.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`),
       ['c2.yaml:2:10: include: cycle c1.yaml → c2.yaml → c1.yaml'],
     );
+  });
+
+  test('an included file that is not a mapping (a token, /proc/self/environ) is never quoted', async () => {
+    const d = dir();
+    writeFiles(d, {
+      'token.txt': 'ghp_SECRET0123456789abcdefghijklmnopqrstuvwxyz\n',
+      'number.txt': '1234567890123\n',
+      'a.yaml': 'include: token.txt\n',
+      'b.yaml': 'include: /proc/self/environ\n',
+      'c.yaml': 'include: number.txt\n',
+    });
+    const lines = async (name: string) =>
+      (await loadError(d, name)).problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.message}`);
+    assert.deepEqual(await lines('a.yaml'), ['token.txt:1:1: the config: expected a mapping, got a string']);
+    assert.deepEqual(await lines('b.yaml'), [
+      '/proc/self/environ:1:1: the config: expected a mapping, got a string',
+    ]);
+    assert.deepEqual(await lines('c.yaml'), [
+      'number.txt:1:1: the config: expected a mapping, got an integer',
+    ]);
   });
 
   test('a user defined in the config and in its include is reported at the second, with the first as hint', async () => {
