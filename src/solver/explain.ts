@@ -12,7 +12,7 @@ import {
   type NameState,
   type PkgState,
   type SolveState,
-} from './solve.ts';
+} from './state.ts';
 
 const STATE_PRESENT = 0x80000000;
 const STATE_MISSING = 0x40000000;

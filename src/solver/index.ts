@@ -4,14 +4,9 @@ export {
   type DotOptions,
   formatDot,
   formatPackageList,
-  formatWhy,
   PACKAGE_LIST_FORMATS,
   packageJson,
   packageSource,
-  type WhyResult,
-  type WhyStep,
-  whyChains,
-  whyNotInstalled,
 } from './format.ts';
 export {
   decodeResolution,
@@ -48,4 +43,5 @@ export {
   SOLVERF_REINSTALL,
   SOLVERF_UPGRADE,
   type SolveOptions,
-} from './solve.ts';
+} from './state.ts';
+export { formatWhy, type WhyResult, type WhyStep, whyChains, whyNotInstalled } from './why.ts';

@@ -9,7 +9,7 @@ import { formatIndexRecord } from '../apk/apkindex-text.ts';
 import type { PackageInfo } from '../apk/types.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Resolution } from './resolve.ts';
-import type { SolveOptions } from './solve.ts';
+import type { SolveOptions } from './state.ts';
 
 /** Bump when the resolver can answer differently for the same inputs. */
 export const RESOLVER_VERSION = 1;

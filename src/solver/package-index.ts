@@ -1,26 +1,28 @@
 /**
  * The lookup structures the resolver works on, built once per set of repositories and reused by every solve:
  * names (package names and every provided name) with their providers in apk's order, install_if
- * reverse links, repository tags. Mirrors apk-tools' database (apk_db_pkg_add, apk_db_add_repository).
+ * reverse links, repository tags. Mirrors apk-tools' database: apk_db_pkg_add (dbPkgAdd) over the records
+ * the scanner reads (index-scan.ts, apk_db_index_read), names in the name table (name-table.ts).
  *
  * Cost model (Alpine main + community: 23,030 records, 52,000 names, 9.3 MB of text): building scans the
- * APKINDEX text once and keeps numbers only, in typed-array columns — offsets into the text and name ids from
- * a hand-written intern table that hashes names in place, so no string or object is made per record. Name and
- * package objects are made when the solver first reaches them; `D:` and `I:` are read then; a full PackageInfo
- * only for packages in a result. The text may be the index's bytes read as latin1 (see scannableAsLatin1).
- * Everything here runs once per process, mostly before V8 has optimised it: loops avoid allocating (no for-of
- * on hot paths, no arrays emptied with `length = 0`).
+ * APKINDEX text once and keeps numbers only, in typed-array columns — offsets into the text and name ids, so
+ * no string or object is made per record. Name and package objects are made when the solver first reaches
+ * them; `D:` and `I:` are read then; a full PackageInfo only for packages in a result. The text may be the
+ * index's bytes read as latin1 (see scannableAsLatin1).
  *
- * apk walks several lists in the order of its name hash table (see hashOrder). Within a hash bucket that
- * order is by when apk first read the name; names are numbered here as P:, p: and i: introduce them, which
- * differs when a name's first mention is a D: entry of an earlier record (no effect seen in 220 worlds).
+ * apk walks several lists in the order of its name hash table (see NameTable.hashOrder). Within a hash bucket
+ * that order is by when apk first read the name; names are numbered here as P:, p: and i: introduce them,
+ * which differs when a name's first mention is a D: entry of an earlier record (no effect seen in 220 worlds).
  */
 import { formatApkIndexText, parseApkIndexText } from '../apk/apkindex-text.ts';
 import { type Dependency, tryParseDependency } from '../apk/dependency.ts';
 import type { PackageInfo } from '../apk/types.ts';
 import { DEFAULT_VERSION_RULES, VERSION_FUZZY, type VersionRules } from '../apk/version.ts';
 import { LadingError } from '../util/errors.ts';
+import { dbIndexRead, isNameEnd, joinRanges, readUint, type ScannedRecord } from './index-scan.ts';
+import { grown, grownArray, hashRange, NameTable } from './name-table.ts';
 
+export { scannableAsLatin1 } from './index-scan.ts';
 /** One configured repository with its index, in configured order. Give `text` (fastest) or `packages`. */
 export interface SolverRepository {
   /** The repository as configured (URL or path, without `@tag`); copied to RepositoryPackage.repository. */
@@ -158,44 +160,6 @@ interface Source {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
-const NON_ASCII_ALL = /[^\x00-\x7f]/g;
-/** The fields scan() reads in place; the others are only read through infoOf, which decodes UTF-8. */
-const SCANNED_FIELDS = 'PVACIkDpi';
-const [F_P, F_V, F_A, F_C, F_I, F_K, F_D, F_PROVIDES, F_INSTALL_IF] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-/** By field letter: which scanned field it is (1…9, in SCANNED_FIELDS order), 0 for the others. */
-const SCANNED_FIELD = new Int8Array(128);
-for (let i = 0; i < SCANNED_FIELDS.length; i++) SCANNED_FIELD[SCANNED_FIELDS.charCodeAt(i)] = i + 1;
-
-/**
- * Whether the resolver may read this index text decoded as latin1 (one character per byte: half the memory
- * of UTF-16 and a plain copy to decode): true when every non-ASCII byte is in a field it does not read in
- * place (descriptions, maintainers, …), so names, versions and dependencies read the same either way.
- */
-export function scannableAsLatin1(text: string): boolean {
-  NON_ASCII_ALL.lastIndex = 0;
-  for (let m = NON_ASCII_ALL.exec(text); m !== null; m = NON_ASCII_ALL.exec(text)) {
-    const lineStart = text.lastIndexOf('\n', m.index) + 1;
-    if (SCANNED_FIELDS.includes(text[lineStart]!) && text.charCodeAt(lineStart + 1) === 58 /* : */)
-      return false;
-    const nl = text.indexOf('\n', m.index);
-    if (nl === -1) break;
-    NON_ASCII_ALL.lastIndex = nl;
-  }
-  return true;
-}
-
-/**
- * Hash of text[start, end) (FNV-1a over UTF-16 code units), as a signed 32-bit number: those are small
- * integers to V8, where an unsigned result above 2^31 would be a heap number in unoptimised code.
- */
-function hashRange(text: string, start: number, end: number): number {
-  let h = FNV_OFFSET;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-  return h;
-}
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
 export class PackageIndex {
   readonly rules: VersionRules;
   readonly arch: string | undefined;
@@ -209,34 +173,19 @@ export class PackageIndex {
   readonly installed: PkgNode[] = [];
 
   private readonly sources: Source[] = [];
+  /** Every package name and provided name (apk's name hash table). */
+  private readonly names = new NameTable(this.sources);
   /** Repositories scanned so far. */
   private scanned = 0;
   /** Characters of index text the tables have room for, not scanned yet (see reserve). */
   private reserved = 0;
   private readonly depCache = new Map<string, DepNode>();
+  /** By name id (holes read as undefined): the name's node, and the dependency on the bare name. */
+  private nameNodes = new Array<NameNode | undefined>(0);
+  private bareDeps = new Array<DepNode | undefined>(0);
 
-  // Columns are typed arrays grown by doubling (see growNames/growRecords/…): 52,000 names and 23,000 records
-  // as plain arrays cost the garbage collector tens of milliseconds and tens of MiB while they grow.
-
-  // ---- name intern table: ids, where each name's text is, its hash, and open addressing slots ----
-  private nameCap = 1 << 12;
-  private nameSource = new Int32Array(this.nameCap); // source index, or -1 when the string is in nameStrings
-  private nameStart = new Int32Array(this.nameCap);
-  private nameEnd = new Int32Array(this.nameCap);
-  private nameHash = new Int32Array(this.nameCap);
-  /** Per name: first/last provider entry, first trigger entry (install_if mentioning it); -1: none. */
-  private provHead = new Int32Array(this.nameCap);
-  private provTail = new Int32Array(this.nameCap);
-  private trigHead = new Int32Array(this.nameCap);
-  /** hashOrder keys by name id (-1: not computed). */
-  private nameOrderKeys = new Float64Array(this.nameCap);
-  private slots = new Int32Array(1 << 17).fill(-1);
-  private nameCount = 0;
-  /** Arrays indexed by name id, allocated with the columns (a hole reads as undefined). */
-  private nameStrings = new Array<string | undefined>(this.nameCap);
-  private nameNodes = new Array<NameNode | undefined>(this.nameCap);
-  /** The dependency on a bare name, by name id. */
-  private bareDeps = new Array<DepNode | undefined>(this.nameCap);
+  // Columns are typed arrays grown by doubling (see growRecords/…): 23,000 records as plain arrays cost the
+  // garbage collector tens of milliseconds and tens of MiB while they grow.
 
   // ---- provider entries (a record providing a name), linked per name in record order ----
   private entCap = 1 << 12;
@@ -370,47 +319,6 @@ export class PackageIndex {
     return repos;
   }
 
-  // ---- the intern table ----
-
-  private internRange(src: number, text: string, start: number, end: number): number {
-    return this.internHashed(src, text, start, end, hashRange(text, start, end));
-  }
-
-  /** internRange with the hash of text[start, end) already computed (while splitting words). */
-  private internHashed(src: number, text: string, start: number, end: number, h: number): number {
-    const mask = this.slots.length - 1;
-    const len = end - start;
-    for (let s = h & mask; ; s = (s + 1) & mask) {
-      const id = this.slots[s]!;
-      if (id === -1) {
-        const nid = this.nameCount++;
-        if (nid === this.nameCap) this.growNames(nid * 2);
-        this.nameSource[nid] = src;
-        this.nameStart[nid] = start;
-        this.nameEnd[nid] = end;
-        this.nameHash[nid] = h;
-        this.provHead[nid] = -1;
-        this.provTail[nid] = -1;
-        this.trigHead[nid] = -1;
-        this.nameOrderKeys[nid] = -1;
-        if (src === -1) this.nameStrings[nid] = text.slice(start, end);
-        this.slots[s] = nid;
-        if (this.nameCount * 2 > this.slots.length) this.rehashNames(this.slots.length * 2);
-        return nid;
-      }
-      if (this.nameHash[id] !== h || this.nameEnd[id]! - this.nameStart[id]! !== len) continue;
-      if (this.sameText(id, text, start, len)) return id;
-    }
-  }
-
-  private sameText(id: number, text: string, start: number, len: number): boolean {
-    const src = this.nameSource[id]!;
-    const other = src === -1 ? this.nameStrings[id]! : this.sources[src]!.text;
-    const os = src === -1 ? 0 : this.nameStart[id]!;
-    for (let i = 0; i < len; i++) if (other.charCodeAt(os + i) !== text.charCodeAt(start + i)) return false;
-    return true;
-  }
-
   /**
    * Makes room for the records of `chars` more characters of index text (sizes measured on Alpine: a record
    * per ~420 characters, a name per ~190, a provider entry per ~185), so columns grow once per repository
@@ -418,35 +326,16 @@ export class PackageIndex {
    */
   private reserve(chars: number): void {
     this.reserved = chars;
-    const names = this.nameCount + Math.ceil(chars / 128);
+    this.names.reserve(this.names.count + Math.ceil(chars / 128));
     const records = this.recCount + Math.ceil(chars / 256);
-    if (names > this.nameCap) this.growNames(names);
     if (records > this.recCap) this.growRecords(records);
     const entries = this.entCount + Math.ceil(chars / 128);
     if (entries > this.entCap) this.growEntries(entries);
     const triggers = this.trigCount + Math.ceil(chars / 256);
     if (triggers > this.trigCap) this.growTriggers(triggers);
-    let slots = this.slots.length;
-    while (names * 2 > slots) slots *= 2;
-    if (slots > this.slots.length) this.rehashNames(slots);
     let ckSlots = this.ckSlots.length;
     while (records * 2 > ckSlots) ckSlots *= 2;
     if (ckSlots > this.ckSlots.length) this.rehashChecksums(ckSlots);
-  }
-
-  private growNames(cap: number): void {
-    this.nameCap = cap;
-    this.nameStrings = grownArray(this.nameStrings, cap);
-    this.nameNodes = grownArray(this.nameNodes, cap);
-    this.bareDeps = grownArray(this.bareDeps, cap);
-    this.nameSource = grown(this.nameSource, cap);
-    this.nameStart = grown(this.nameStart, cap);
-    this.nameEnd = grown(this.nameEnd, cap);
-    this.nameHash = grown(this.nameHash, cap);
-    this.provHead = grown(this.provHead, cap);
-    this.provTail = grown(this.provTail, cap);
-    this.trigHead = grown(this.trigHead, cap);
-    this.nameOrderKeys = grown(this.nameOrderKeys, cap);
   }
 
   private growRecords(cap: number): void {
@@ -487,101 +376,55 @@ export class PackageIndex {
     this.trigNext = grown(this.trigNext, cap);
   }
 
-  private rehashNames(size: number): void {
-    const slots = new Int32Array(size).fill(-1);
-    const mask = slots.length - 1;
-    for (let id = 0; id < this.nameCount; id++) {
-      let s = this.nameHash[id]! & mask;
-      while (slots[s] !== -1) s = (s + 1) & mask;
-      slots[s] = id;
-    }
-    this.slots = slots;
-  }
+  // ---- names ----
 
-  private findId(name: string): number {
-    const h = hashRange(name, 0, name.length);
-    const mask = this.slots.length - 1;
-    for (let s = h & mask; ; s = (s + 1) & mask) {
-      const id = this.slots[s]!;
-      if (id === -1) return -1;
-      if (
-        this.nameHash[id] === h &&
-        this.nameEnd[id]! - this.nameStart[id]! === name.length &&
-        this.sameText(id, name, 0, name.length)
-      )
-        return id;
-    }
-  }
-
-  private nameString(id: number): string {
-    let s = this.nameStrings[id];
-    if (s === undefined) {
-      s = this.sources[this.nameSource[id]!]!.text.slice(this.nameStart[id], this.nameEnd[id]);
-      this.nameStrings[id] = s;
-    }
-    return s;
-  }
-
-  /** The name's node, if any package or dependency mentions it. */
+  /** The name's node, if any package or dependency mentions it (apk_db_query_name). */
   findName(name: string): NameNode | undefined {
-    const id = this.findId(name);
+    const id = this.names.find(name);
     return id === -1 ? undefined : this.nameNode(id);
   }
 
-  /** The name's node, created (without providers) when nothing mentions it yet. */
+  /** The name's node, created (without providers) when nothing mentions it yet (apk_db_get_name). */
   getName(name: string): NameNode {
-    const id = this.findId(name);
-    return this.nameNode(id === -1 ? this.internRange(-1, name, 0, name.length) : id);
+    const id = this.names.find(name);
+    return this.nameNode(id === -1 ? this.names.intern(-1, name, 0, name.length) : id);
   }
 
-  /**
-   * Where apk-tools' name hash table puts a name: the order apk_hash_foreach visits names, which is the
-   * order of every name's install_if and reverse-dependency lists (and so of install order and explanations).
-   * Buckets by hash, newest name first within a bucket (names are created in the order apk reads them).
-   */
+  /** Where apk's name hash table walks the name (see NameTable.hashOrder). */
   hashOrder(n: NameNode): number {
-    return this.hashOrderOf(n.id);
+    return this.names.hashOrder(n.id);
   }
 
-  private hashOrderOf(id: number): number {
-    let key = this.nameOrderKeys[id]!;
-    if (key < 0) {
-      key = apkNameBucket(this.nameString(id)) * 0x4000000 + (0x3ffffff - id);
-      this.nameOrderKeys[id] = key;
-    }
-    return key;
-  }
-
-  /**
-   * Name ids in hashOrder. The keys are unique numbers that give back their id, so a native numeric sort of a
-   * Float64Array does it: these lists reach thousands of names, and a comparator sort costs ten times more.
-   */
+  /** Name ids in hashOrder. */
   sortByHashOrder(ids: readonly number[]): number[] {
-    const keys = new Float64Array(ids.length);
-    for (let i = 0; i < ids.length; i++) keys[i] = this.hashOrderOf(ids[i]!);
-    keys.sort();
-    const out = new Array<number>(keys.length);
-    for (let i = 0; i < keys.length; i++) out[i] = 0x3ffffff - (keys[i]! % 0x4000000);
-    return out;
+    return this.names.sortByHashOrder(ids);
   }
 
   /** Calls `fn` with every name that some package has or provides. */
   forEachProvidedName(fn: (name: string) => void): void {
-    for (let id = 0; id < this.nameCount; id++) if (this.provHead[id] !== -1) fn(this.nameString(id));
+    const { providerHead } = this.names;
+    for (let id = 0; id < this.names.count; id++) if (providerHead[id] !== -1) fn(this.names.string(id));
   }
 
   private nameNode(id: number): NameNode {
+    if (id >= this.nameNodes.length) this.growNameArrays();
     let n = this.nameNodes[id];
     if (n === undefined) {
-      n = new NameNode(this, id, this.nameString(id));
+      n = new NameNode(this, id, this.names.string(id));
       this.nameNodes[id] = n;
     }
     return n;
   }
 
+  /** Sizes the arrays indexed by name id to the name table (holey arrays of a set size stay fast in V8). */
+  private growNameArrays(): void {
+    this.nameNodes = grownArray(this.nameNodes, this.names.capacity);
+    this.bareDeps = grownArray(this.bareDeps, this.names.capacity);
+  }
+
   /** Fills a name's provider list (NameNode.providers), in record order. */
   fillProviders(n: NameNode, out: Provider[]): void {
-    for (let e = this.provHead[n.id]!; e !== -1; e = this.entNext[e]!) {
+    for (let e = this.names.providerHead[n.id]!; e !== -1; e = this.entNext[e]!) {
       const rec = this.entRecord[e]!;
       const pkg = this.record(rec);
       if (this.entVerStart[e] === -1) out.push({ pkg, version: pkg.version });
@@ -591,21 +434,21 @@ export class PackageIndex {
 
   /** The names of each package whose install_if mentions `n`: its own and its provides (NameNode.rinstallIf). */
   reverseInstallIf(n: NameNode): readonly NameNode[] {
-    if (this.trigHead[n.id] === -1) return NO_NAMES;
-    const out: NameNode[] = [];
+    if (this.names.triggerHead[n.id] === -1) return NO_NAMES;
+    const out: number[] = [];
     const seen = new Set<number>();
     const add = (nid: number) => {
       if (seen.has(nid)) return;
       seen.add(nid);
-      out.push(this.nameNode(nid));
+      out.push(nid);
     };
-    for (let t = this.trigHead[n.id]!; t !== -1; t = this.trigNext[t]!) {
+    for (let t = this.names.triggerHead[n.id]!; t !== -1; t = this.trigNext[t]!) {
       const rec = this.trigRecord[t]!;
       add(this.recName[rec]!);
       const first = this.recEntry[rec]! + 1;
       for (let e = first; e < first + this.recProvides[rec]!; e++) add(this.entName[e]!);
     }
-    return this.sortByHashOrder(out.map((x) => x.id)).map((id) => this.nameNode(id));
+    return this.names.sortByHashOrder(out).map((id) => this.nameNode(id));
   }
 
   namePriority(n: NameNode): number {
@@ -617,222 +460,102 @@ export class PackageIndex {
     return n.priority;
   }
 
-  // ---- scanning ----
+  // ---- records ----
 
   /**
-   * Reads records (blank-line separated `X:value` lines) keeping offsets only. Written by hand because it
-   * is the hot path of every resolve; repeated D/p/i lines are joined as apk-tools does.
+   * Scans a source's records into the tables. Returns, for the installed database, the record each of its
+   * records became (or was merged into), -1 when skipped.
    */
   private scan(source: Source): number[] {
     const si = this.sources.length;
     this.sources.push(source);
     if (source.repo >= 0) this.scanned++;
-    const { text, file } = source;
-    const len = text.length;
-    const arch = this.arch;
-    // Scratch lists, reused by every record through counts: emptying an array with `length = 0` would free
-    // its storage and make every record allocate it again.
-    const pLines: number[] = [];
-    const iLines: number[] = [];
-    const dLines: number[] = [];
-    const provided: number[] = []; // name id, version start (-2: none), version end
-    const triggers: number[] = [];
-    let nP = 0;
-    let nI = 0;
-    let nD = 0;
-    let nProvided = 0;
-    let nTriggers = 0;
-    /** For each record of the installed database: the record it became (or was merged into), -1 when skipped. */
     const records: number[] = [];
     const track = source.repo === -1;
-    let index = 0;
-    let pos = 0;
-    while (pos < len) {
-      if (text.charCodeAt(pos) === 10) {
-        pos++;
-        continue;
-      }
-      const start = pos;
-      let nameStart = -1;
-      let nameEnd = -1;
-      let verStart = -1;
-      let verEnd = -1;
-      let archStart = -1;
-      let archEnd = -1;
-      let ckStart = -1;
-      let ckEnd = -1;
-      let sizeStart = -1;
-      let sizeEnd = -1;
-      let priority = 0;
-      nP = nI = nD = 0;
-      while (pos < len) {
-        let nl = text.indexOf('\n', pos);
-        if (nl === -1) nl = len;
-        if (nl === pos) break;
-        if (nl - pos < 2 || text.charCodeAt(pos + 1) !== 58 /* : */) badLine(text, pos, nl, file);
-        // Half the lines are fields read only through infoOf: one table lookup skips them.
-        const c = text.charCodeAt(pos);
-        switch (c < 128 ? SCANNED_FIELD[c]! : 0) {
-          case 0:
-            break;
-          case F_P:
-            nameStart = pos + 2;
-            nameEnd = nl;
-            break;
-          case F_V:
-            verStart = pos + 2;
-            verEnd = nl;
-            break;
-          case F_A:
-            archStart = pos + 2;
-            archEnd = nl;
-            break;
-          case F_C:
-            ckStart = pos + 2;
-            ckEnd = nl;
-            break;
-          case F_I:
-            sizeStart = pos + 2;
-            sizeEnd = nl;
-            break;
-          case F_K:
-            priority = readUint(text, pos + 2, nl, file);
-            break;
-          case F_D:
-            dLines[nD++] = pos + 2;
-            dLines[nD++] = nl;
-            break;
-          case F_PROVIDES:
-            pLines[nP++] = pos + 2;
-            pLines[nP++] = nl;
-            break;
-          case F_INSTALL_IF:
-            iLines[nI++] = pos + 2;
-            iLines[nI++] = nl;
-            break;
-        }
-        pos = nl + 1;
-      }
-      const end = Math.min(pos, len);
-      const recordIndex = index++;
-      if (nameStart === -1 || verStart === -1 || nameEnd === nameStart || verEnd === verStart) {
-        throw new LadingError(
-          'APKINDEX_BAD_RECORD',
-          `record without ${nameStart === -1 || nameEnd === nameStart ? 'P:' : 'V:'} field`,
-          { file, line: lineOf(text, start), hint: 'the index is corrupt; rebuild it with `lading index`' },
-        );
-      }
-      // apk creates names as it reads a record: P, then the D, p and i entries (Alpine's field order). That
-      // order decides apk's hash-table order, which orders install_if and reverse dependencies, so names
-      // are interned in the same order here, before the record may be skipped. Words are split in place
-      // (no closure or string per word: this runs for every record).
-      const name = this.internRange(si, text, nameStart, nameEnd);
-      nProvided = 0;
-      for (let l = 0; l < nP; l += 2) {
-        const to = pLines[l + 1]!;
-        for (let ws = pLines[l]!; ws < to; ) {
-          // A provide is `name` or `name=version`: one pass hashes the name and finds where it ends.
-          let h = FNV_OFFSET;
-          let ne = ws;
-          let c = 0;
-          while (ne < to && (c = text.charCodeAt(ne)) !== 32 && c !== 61 /* = */) {
-            h = Math.imul(h ^ c, FNV_PRIME);
-            ne++;
-          }
-          let we = ne;
-          if (c === 61) while (we < to && text.charCodeAt(we) !== 32) we++;
-          if (we > ws) {
-            provided[nProvided++] = this.internHashed(si, text, ws, ne, h);
-            provided[nProvided++] = ne === we ? -2 : ne + 1;
-            provided[nProvided++] = we;
-          }
-          ws = we + 1;
-        }
-      }
-      nTriggers = 0;
-      for (let l = 0; l < nI; l += 2) {
-        const to = iLines[l + 1]!;
-        for (let ws = iLines[l]!; ws < to; ) {
-          let we = ws;
-          while (we < to && text.charCodeAt(we) !== 32) we++;
-          let ns = ws;
-          if (text.charCodeAt(ns) === 33 /* ! */) ns++;
-          let ne = ns;
-          while (ne < we && !isNameEnd(text.charCodeAt(ne))) ne++;
-          // (an empty name is reported when the install_if is parsed)
-          if (ne > ns) triggers[nTriggers++] = this.internRange(si, text, ns, ne);
-          ws = we + 1;
-        }
-      }
-      if (
-        arch !== undefined &&
-        archStart !== -1 &&
-        !(archEnd - archStart === arch.length && text.startsWith(arch, archStart)) &&
-        !(archEnd - archStart === 6 && text.startsWith('noarch', archStart))
-      ) {
-        if (this.provHead[name] === -1)
-          this.otherArchNames.set(this.nameString(name), text.slice(archStart, archEnd));
-        if (track) records.push(-1);
-        continue;
-      }
-      const repoBit = source.repo >= 0 ? 1 << source.repo : 0;
-      // The same package (same checksum, whatever its name) listed again: remember its repository too.
-      let ckSlot = -1;
-      if (ckStart !== -1) {
-        ckSlot = this.findChecksum(text, ckStart, ckEnd);
-        const same = this.ckSlots[ckSlot]!;
-        if (same !== -1) {
-          this.recRepos[same]! |= repoBit;
-          const made = this.recNodes[same];
-          if (made !== undefined) made.repos |= repoBit;
-          if (track) records.push(same);
-          continue;
-        }
-      }
-      const rec = this.recCount++;
-      if (rec === this.recCap) this.growRecords(rec * 2);
+    dbIndexRead(source.text, source.file, si, this.names, (r) => {
+      const rec = this.dbPkgAdd(source, si, r);
       if (track) records.push(rec);
-      this.recSource[rec] = si;
-      this.recStart[rec] = start;
-      this.recEnd[rec] = end;
-      this.recVerStart[rec] = verStart;
-      this.recVerEnd[rec] = verEnd;
-      this.recCkStart[rec] = ckStart;
-      this.recCkEnd[rec] = ckEnd;
-      this.recSizeStart[rec] = sizeStart;
-      this.recSizeEnd[rec] = sizeEnd;
-      this.recPriority[rec] = priority;
-      this.recRepos[rec] = repoBit;
-      this.recName[rec] = name;
-      if (ckSlot !== -1) this.addChecksum(ckSlot, rec);
-      this.recEntry[rec] = this.entCount;
-      this.addEntry(name, rec, -1, -1);
-      for (let i = 0; i < nProvided; i += 3)
-        this.addEntry(provided[i]!, rec, provided[i + 1]!, provided[i + 2]!);
-      this.recProvides[rec] = nProvided / 3;
-      for (let i = 0; i < nTriggers; i++) {
-        const trigger = triggers[i]!;
-        const t = this.trigCount++;
-        if (t === this.trigCap) this.growTriggers(t * 2);
-        this.trigRecord[t] = rec;
-        this.trigNext[t] = this.trigHead[trigger]!;
-        this.trigHead[trigger] = t;
-      }
-      const dOne = nD <= 2;
-      const iOne = nI <= 2;
-      this.recDepStart[rec] = dOne ? (nD === 0 ? 0 : dLines[0]!) : -1;
-      this.recDepEnd[rec] = dOne ? (nD === 0 ? 0 : dLines[1]!) : -1;
-      this.recIifStart[rec] = iOne ? (nI === 0 ? 0 : iLines[0]!) : -1;
-      this.recIifEnd[rec] = iOne ? (nI === 0 ? 0 : iLines[1]!) : -1;
-      if (!dOne || !iOne) {
-        this.recJoined.set(rec, {
-          depends: joinRanges(text, dLines, nD),
-          installIf: joinRanges(text, iLines, nI),
-        });
-      }
-      if (source.infos !== undefined) this.infoFor.set(rec, source.infos[recordIndex]!);
-    }
+    });
     return records;
+  }
+
+  /**
+   * apk_db_pkg_add: adds a scanned record, or merges it into the same package (same checksum) listed
+   * before. Returns its record id; -1 for a package of another architecture, which is not a candidate.
+   */
+  private dbPkgAdd(source: Source, si: number, r: ScannedRecord): number {
+    const { text } = source;
+    const arch = this.arch;
+    const { name, archStart, archEnd, ckStart, ckEnd } = r;
+    if (
+      arch !== undefined &&
+      archStart !== -1 &&
+      !(archEnd - archStart === arch.length && text.startsWith(arch, archStart)) &&
+      !(archEnd - archStart === 6 && text.startsWith('noarch', archStart))
+    ) {
+      if (this.names.providerHead[name] === -1)
+        this.otherArchNames.set(this.names.string(name), text.slice(archStart, archEnd));
+      return -1;
+    }
+    const repoBit = source.repo >= 0 ? 1 << source.repo : 0;
+    // The same package (same checksum, whatever its name) listed again: remember its repository too.
+    let ckSlot = -1;
+    if (ckStart !== -1) {
+      ckSlot = this.findChecksum(text, ckStart, ckEnd);
+      const same = this.ckSlots[ckSlot]!;
+      if (same !== -1) {
+        this.recRepos[same]! |= repoBit;
+        const made = this.recNodes[same];
+        if (made !== undefined) made.repos |= repoBit;
+        return same;
+      }
+    }
+    const rec = this.recCount++;
+    if (rec === this.recCap) this.growRecords(rec * 2);
+    this.recSource[rec] = si;
+    this.recStart[rec] = r.start;
+    this.recEnd[rec] = r.end;
+    this.recVerStart[rec] = r.verStart;
+    this.recVerEnd[rec] = r.verEnd;
+    this.recCkStart[rec] = ckStart;
+    this.recCkEnd[rec] = ckEnd;
+    this.recSizeStart[rec] = r.sizeStart;
+    this.recSizeEnd[rec] = r.sizeEnd;
+    this.recPriority[rec] = r.priority;
+    this.recRepos[rec] = repoBit;
+    this.recName[rec] = name;
+    if (ckSlot !== -1) this.addChecksum(ckSlot, rec);
+    this.recEntry[rec] = this.entCount;
+    this.addEntry(name, rec, -1, -1);
+    const provided = r.provided;
+    for (let i = 0; i < r.providedCount; i += 3)
+      this.addEntry(provided[i]!, rec, provided[i + 1]!, provided[i + 2]!);
+    this.recProvides[rec] = r.providedCount / 3;
+    const triggerHead = this.names.triggerHead;
+    for (let i = 0; i < r.triggerCount; i++) {
+      const trigger = r.triggers[i]!;
+      const t = this.trigCount++;
+      if (t === this.trigCap) this.growTriggers(t * 2);
+      this.trigRecord[t] = rec;
+      this.trigNext[t] = triggerHead[trigger]!;
+      triggerHead[trigger] = t;
+    }
+    const nD = r.dependCount;
+    const nI = r.installIfCount;
+    const dOne = nD <= 2;
+    const iOne = nI <= 2;
+    this.recDepStart[rec] = dOne ? (nD === 0 ? 0 : r.dependLines[0]!) : -1;
+    this.recDepEnd[rec] = dOne ? (nD === 0 ? 0 : r.dependLines[1]!) : -1;
+    this.recIifStart[rec] = iOne ? (nI === 0 ? 0 : r.installIfLines[0]!) : -1;
+    this.recIifEnd[rec] = iOne ? (nI === 0 ? 0 : r.installIfLines[1]!) : -1;
+    if (!dOne || !iOne) {
+      this.recJoined.set(rec, {
+        depends: joinRanges(text, r.dependLines, nD),
+        installIf: joinRanges(text, r.installIfLines, nI),
+      });
+    }
+    if (source.infos !== undefined) this.infoFor.set(rec, source.infos[r.index]!);
+    return rec;
   }
 
   /** The slot holding the record with this checksum's identity, or the free slot where it would go. */
@@ -880,9 +603,9 @@ export class PackageIndex {
     this.entVerEnd[e] = verEnd;
     this.entNext[e] = -1;
     // providers stay in record order: append at the tail
-    if (this.provTail[name] === -1) this.provHead[name] = e;
-    else this.entNext[this.provTail[name]!] = e;
-    this.provTail[name] = e;
+    if (this.names.providerTail[name] === -1) this.names.providerHead[name] = e;
+    else this.entNext[this.names.providerTail[name]!] = e;
+    this.names.providerTail[name] = e;
   }
 
   /** The package of record `rec`, made on first use. */
@@ -1002,10 +725,11 @@ export class PackageIndex {
       }
       if (we > ws) {
         if (bare) {
-          const id = this.internRange(si, text, ws, we);
+          const id = this.names.intern(si, text, ws, we);
+          if (id >= this.bareDeps.length) this.growNameArrays();
           let d = this.bareDeps[id];
           if (d === undefined) {
-            d = this.dep(this.nameString(id), pkg);
+            d = this.dep(this.names.string(id), pkg);
             this.bareDeps[id] = d;
           }
           deps.push(d);
@@ -1020,7 +744,7 @@ export class PackageIndex {
 
   /** Names interned so far (ids are below this; more appear when unknown names are looked up). */
   nameCapacity(): number {
-    return this.nameCount;
+    return this.names.count;
   }
 
   /** Package records (ids are below this). */
@@ -1037,63 +761,6 @@ export class PackageIndex {
 /** The (shared, never changed) empty name list. */
 const NO_NAMES: readonly NameNode[] = [];
 
-/** apk-tools 2.14 sizes its name hash table at 20000 buckets (apk_db_init). */
-const NAME_BUCKETS = 20000;
-
-/**
- * The bucket of a name in apk's name table: apk_blob_hash, which is MurmurHash3 (x86, 32-bit) of the
- * name's bytes with seed 5381 (found by matching apk 2.14.4's printed orders), modulo the bucket count.
- */
-function apkNameBucket(name: string): number {
-  let ascii = true;
-  for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 128;
-  // one char per byte of the UTF-8 name
-  const bytes = ascii ? name : Buffer.from(name, 'utf8').toString('latin1');
-  const c1 = 0xcc9e2d51;
-  const c2 = 0x1b873593;
-  let h = 5381;
-  const blocks = bytes.length & ~3;
-  for (let i = 0; i < blocks; i += 4) {
-    let k =
-      bytes.charCodeAt(i) |
-      (bytes.charCodeAt(i + 1) << 8) |
-      (bytes.charCodeAt(i + 2) << 16) |
-      (bytes.charCodeAt(i + 3) << 24);
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  const tail = bytes.length & 3;
-  if (tail > 0) {
-    let k = bytes.charCodeAt(blocks);
-    if (tail > 1) k ^= bytes.charCodeAt(blocks + 1) << 8;
-    if (tail > 2) k ^= bytes.charCodeAt(blocks + 2) << 16;
-    k = Math.imul(k, c1);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, c2);
-    h ^= k;
-  }
-  h ^= bytes.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) % NAME_BUCKETS;
-}
-
-/** Characters that end the name part of a dependency (`@tag`, an operator). */
-const isNameEnd = (c: number): boolean => c === 64 || c === 60 || c === 61 || c === 62 || c === 126;
-
-function joinRanges(text: string, ranges: readonly number[], count: number): string {
-  const parts: string[] = [];
-  for (let i = 0; i < count; i += 2) parts.push(text.slice(ranges[i], ranges[i + 1]));
-  return parts.join(' ');
-}
-
 /** Calls `fn` for each space-separated word of a string. */
 function forEachWord(words: string, fn: (w: string) => void): void {
   let pos = 0;
@@ -1103,44 +770,6 @@ function forEachWord(words: string, fn: (w: string) => void): void {
     if (sp > pos) fn(words.slice(pos, sp));
     pos = sp + 1;
   }
-}
-
-function lineOf(text: string, pos: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
-
-function badLine(text: string, pos: number, nl: number, file: string): never {
-  throw new LadingError(
-    'APKINDEX_BAD_LINE',
-    `malformed line ${JSON.stringify(text.slice(pos, Math.min(nl, pos + 60)))} (expected X:value)`,
-    {
-      file,
-      line: lineOf(text, pos),
-      hint: 'the index is corrupt; rebuild it with `lading index`',
-    },
-  );
-}
-
-function readUint(text: string, from: number, to: number, file: string): number {
-  let v = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i) - 48;
-    if (c < 0 || c > 9 || i - from > 15) {
-      throw new LadingError(
-        'APKINDEX_BAD_FIELD',
-        `field ${text[from - 2]}: is not a number: ${JSON.stringify(text.slice(from, Math.min(to, from + 40)))}`,
-        {
-          file,
-          line: lineOf(text, from),
-          hint: 'the index is corrupt; rebuild it with `lading index`',
-        },
-      );
-    }
-    v = v * 10 + c;
-  }
-  return v;
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -1165,20 +794,6 @@ function checksumCode(text: string, start: number, len: number, i: number): numb
  */
 function checksumHash(text: string, start: number, end: number): number {
   return hashRange(text, start, Math.max(start, Math.min(start + 10, end - 2)));
-}
-
-/** A copy of an array with room for `size` elements (holes after the copied ones). */
-function grownArray<T>(a: readonly T[], size: number): T[] {
-  const b = new Array<T>(size);
-  for (let i = 0; i < a.length; i++) b[i] = a[i]!;
-  return b;
-}
-
-/** A copy of a typed array with room for `size` elements. */
-function grown<T extends Int32Array | Float64Array>(a: T, size: number): T {
-  const b = new (a.constructor as new (n: number) => T)(size);
-  b.set(a);
-  return b;
 }
 
 function lowestBit(mask: number): number {

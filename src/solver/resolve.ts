@@ -14,7 +14,8 @@ import {
   type PkgNode,
   type SolverRepository,
 } from './package-index.ts';
-import { type Change, checkWorldTags, type SolveOptions, type SolveState, solveState } from './solve.ts';
+import { checkWorldTags, solveState } from './solve.ts';
+import type { Change, SolveOptions, SolveState } from './state.ts';
 
 export interface ResolvedEdge {
   /** Index into Resolution.packages of the package that has the dependency; -1 for a world entry. */

@@ -2,120 +2,28 @@
  * The resolver: a port of apk-tools 2.14.4's solver (src/solver.c), an up- and down-propagating deductive
  * solver without backtracking. Porting it decision for decision is what makes the chosen set equal to what
  * `apk add` installs, including its tie-breaks (provider_priority, repository order, pinning, install_if).
- * The changeset step gives apk's install order: a depth-first walk from the sorted world, dependencies first.
+ * The changeset step (changeset.ts) then gives apk's install order.
  */
 import { compareVersions, DEPMASK_ANY, DEPMASK_CHECKSUM, versionCompareMask } from '../apk/version.ts';
 import { LadingError } from '../util/errors.ts';
+import { type ChangesetSolver, generateChangeset } from './changeset.ts';
 import type { DepNode, NameNode, PackageIndex, PkgNode } from './package-index.ts';
-
-/** apk's solver flags (apk_solver.h). */
-export const SOLVERF_UPGRADE = 0x01;
-export const SOLVERF_AVAILABLE = 0x02;
-export const SOLVERF_REINSTALL = 0x04;
-export const SOLVERF_LATEST = 0x08;
-export const SOLVERF_IGNORE_CONFLICT = 0x10;
-export const SOLVERF_IGNORE_UPGRADE = 0x20;
+import {
+  type Change,
+  type NameFlags,
+  type NameState,
+  type PkgState,
+  SOLVERF_AVAILABLE,
+  SOLVERF_IGNORE_CONFLICT,
+  SOLVERF_IGNORE_UPGRADE,
+  SOLVERF_LATEST,
+  SOLVERF_REINSTALL,
+  SOLVERF_UPGRADE,
+  type SolveOptions,
+  type SolveState,
+} from './state.ts';
 
 const DEFAULT_PINNING = 1; // BIT(default tag 0)
-
-export interface NameFlags {
-  name: string;
-  flags: number;
-  /** Flags passed on to the package's dependencies. */
-  inheritable: number;
-}
-
-export interface SolveOptions {
-  /** Global flags (apk `upgrade` = SOLVERF_UPGRADE, `-a` = SOLVERF_AVAILABLE, `--latest` = SOLVERF_LATEST). */
-  flags?: number;
-  /** Flags for every provider of a name, as `apk add --upgrade NAME` or `apk fix NAME` set them. */
-  nameFlags?: readonly NameFlags[];
-  /** apk --force-broken-world: leave out world entries that cannot be satisfied instead of failing. */
-  forceBrokenWorld?: boolean;
-  /** apk's self-upgrade pass: keep installed packages unless a name is flagged for upgrade. */
-  selfUpgrade?: boolean;
-}
-
-/** Per-solve state of a name (apk_name.ss). */
-export interface NameState {
-  node: NameNode;
-  seen: boolean;
-  locked: boolean;
-  chosenPkg: PkgState | null;
-  chosenVersion: string | null;
-  requirers: number;
-  mergeDepends: number;
-  mergeProvides: number;
-  hasVirtualProvides: boolean;
-  hasOptions: boolean;
-  hasIif: boolean;
-  noIif: boolean;
-  reevaluateDeps: boolean;
-  reevaluateIif: boolean;
-  reverseDepsDone: boolean;
-  maxDepChain: number;
-  inDirty: boolean;
-  inUnresolved: boolean;
-  prev: NameState | null;
-  next: NameState | null;
-  inChangeset: boolean;
-  installedPkg: PkgState | null;
-  installedName: NameState | null;
-  /**
-   * Names whose (discovered) providers depend on this name (apk_name.rdepends restricted to this solve),
-   * in discovery order until reverseDeps() puts them in apk's order.
-   */
-  rdepends: NameState[];
-  rdependsSorted: boolean;
-}
-
-/** Per-solve state of a package (apk_package.ss). */
-export interface PkgState {
-  node: PkgNode;
-  seen: boolean;
-  available: boolean;
-  selectable: boolean;
-  iifTriggered: boolean;
-  iifFailed: boolean;
-  tagPreferred: boolean;
-  tagOk: boolean;
-  pinningAllowed: number;
-  pinningPreferred: number;
-  maxDepChain: number;
-  conflicts: number;
-  dependenciesMerged: boolean;
-  dependenciesUsed: boolean;
-  solverFlags: number;
-  solverFlagsInheritable: number;
-  error: boolean;
-  inChangeset: boolean;
-  /** Marked as part of the result (for explanations). */
-  marked: boolean;
-}
-
-export interface Change {
-  old: PkgState | null;
-  new: PkgState | null;
-  oldTagId: number;
-  newTagId: number;
-  reinstall: boolean;
-}
-
-/** The raw outcome of one solve, with the solver's state kept for explanations and graphs. */
-export interface SolveState {
-  index: PackageIndex;
-  world: DepNode[];
-  changes: Change[];
-  errors: number;
-  name(n: NameNode): NameState;
-  pkg(p: PkgNode): PkgState;
-  /** Installed packages in installed-database order. */
-  installed: PkgState[];
-  /** apk_dep_is_provided under this solve's rules (pkg null = nothing provides the name). */
-  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean;
-  /** The names whose packages depend on `n`, in apk's order. */
-  reverseDeps(n: NameState): NameState[];
-}
 
 export function solveState(
   index: PackageIndex,
@@ -155,7 +63,7 @@ export function solveState(
   }
 }
 
-class Solver {
+class Solver implements ChangesetSolver {
   readonly index: PackageIndex;
   readonly globalFlags: number;
   private readonly names: (NameState | undefined)[];
@@ -167,9 +75,9 @@ class Solver {
   private flagsInherit = 0;
   private pinningInherit = 0;
   private readonly defaultRepos: number;
-  private readonly ignoreConflict: boolean;
-  readonly changes: Change[] = [];
-  readonly installed: PkgState[] = [];
+  readonly ignoreConflict: boolean;
+  changes: Change[] = [];
+  installed: PkgState[] = [];
   private readonly rdependsDone = new Set<number>();
   private readonly flagsSet = new Set<number>();
   private readonly rdependsPairs = new Set<number>();
@@ -222,6 +130,10 @@ class Solver {
     return s;
   }
 
+  nameStates(): readonly (NameState | undefined)[] {
+    return this.names;
+  }
+
   pkg(p: PkgNode): PkgState {
     let s = this.pkgs[p.id];
     if (s === undefined) {
@@ -251,7 +163,7 @@ class Solver {
     return s;
   }
 
-  private pkgRepos(p: PkgState): number {
+  pkgRepos(p: PkgState): number {
     const node = p.node;
     return node.repos | (node.installed ? this.index.tags[node.installedTagId]!.repos : 0);
   }
@@ -266,7 +178,7 @@ class Solver {
     return (r & dep.mask) !== 0 ? !dep.conflict : dep.conflict;
   }
 
-  private markError(p: PkgState | null): void {
+  markError(p: PkgState | null): void {
     if (p === null || p.error) return;
     p.error = true;
     this.errors++;
@@ -787,7 +699,12 @@ class Solver {
       if (pick === null) break;
       this.selectPackage(pick);
     }
-    this.generateChangeset(world.filter((d) => !broken.has(d)));
+    const cset = generateChangeset(
+      this,
+      world.filter((d) => !broken.has(d)),
+    );
+    this.changes = cset.changes;
+    this.installed = cset.installed;
   }
 
   private compareNameDequeue(a: NameState, b: NameState): number {
@@ -800,190 +717,6 @@ class Solver {
     if (r) return r;
     return -(a.maxDepChain - b.maxDepChain);
   }
-
-  // ---- changeset (generate_changeset and helpers) ----
-
-  private recordChange(oldPkg: PkgState | null, newPkg: PkgState | null): void {
-    this.changes.push({
-      old: oldPkg,
-      new: newPkg,
-      oldTagId: oldPkg ? oldPkg.node.installedTagId : 0,
-      newTagId: newPkg ? this.getTag(newPkg.pinningAllowed, this.pkgRepos(newPkg)) : 0,
-      reinstall: newPkg ? (newPkg.solverFlags & SOLVERF_REINSTALL) !== 0 : false,
-    });
-  }
-
-  private getTag(pinningMask: number, repos: number): number {
-    const tags = this.index.tags;
-    for (let i = 0; i < tags.length; i++) {
-      if (!(pinningMask & (1 << i))) continue;
-      if (tags[i]!.repos & repos) return i;
-    }
-    return 0;
-  }
-
-  private csetTrackDepsAdded(p: PkgState): void {
-    for (const d of this.index.dependsOf(p.node)) {
-      const inst = this.name(d.name).installedName;
-      if (d.conflict || inst === null) continue;
-      inst.requirers++;
-    }
-  }
-
-  private csetTrackDepsRemoved(p: PkgState): void {
-    for (const d of this.index.dependsOf(p.node)) {
-      const dn = this.name(d.name);
-      const inst = dn.installedName;
-      if (d.conflict || inst === null) continue;
-      if (--inst.requirers > 0) continue;
-      if (dn.installedPkg !== null) this.csetGenNameRemove(dn.installedPkg);
-    }
-  }
-
-  private csetCheckRemovalByDeps(p: PkgState): void {
-    // An orphaned name may have no requirers because an alternate provider now satisfies it: that is
-    // handled later as an adjustment, so only remove when nothing else was chosen.
-    const n = this.name(p.node.name);
-    if (n.requirers === 0 && n.chosenPkg === null) this.csetGenNameRemove(p);
-  }
-
-  private csetCheckInstallByIif(n: NameState): void {
-    const p = n.chosenPkg;
-    if (p === null || !n.seen || n.inChangeset) return;
-    for (const dep of p.node.installIf) {
-      const n0 = this.name(dep.name);
-      if (!n0.inChangeset) return;
-      if (!this.depIsProvided(dep, n0.chosenPkg?.node ?? null, n0.chosenVersion)) return;
-    }
-    this.csetGenNameChange(n);
-  }
-
-  private csetCheckRemovalByIif(n: NameState): void {
-    const p = n.installedPkg;
-    if (p === null || n.inChangeset || n.chosenPkg !== null) return;
-    for (const dep of p.node.installIf) {
-      const n0 = this.name(dep.name);
-      if (n0.inChangeset && n0.chosenPkg === null) {
-        this.csetCheckRemovalByDeps(p);
-        return;
-      }
-    }
-  }
-
-  private csetGenNameRemoveOrphan(n: NameState): void {
-    const p = n.chosenPkg;
-    if (n.inChangeset) return;
-    n.inChangeset = true;
-    // Remove the package that had this name if another one provides it now.
-    if ((p === null || p.node.name !== n.node) && n.installedPkg !== null)
-      this.csetGenNameRemove(n.installedPkg);
-    // Remove installed providers of this name that are going away, before what replaces them is installed.
-    for (const prov of n.node.providers) {
-      const n0 = this.name(prov.pkg.name);
-      if (n0.installedPkg !== null && n0.installedPkg.node === prov.pkg && n0.chosenPkg === null)
-        this.csetGenNameRemove(n0.installedPkg);
-    }
-  }
-
-  /** Calls `cb` for the names whose install_if mentions the package's name or one of its provides. */
-  private forEachReverseInstallIf(p: PkgState | null, cb: (n: NameState) => void): void {
-    if (p === null) return;
-    for (const node of p.node.name.rinstallIf) cb(this.name(node));
-    for (const pn of p.node.providesNames) for (const node of pn.rinstallIf) cb(this.name(node));
-  }
-
-  private csetGenNameChange(n: NameState): void {
-    if (n.inChangeset) return;
-    this.csetGenNameRemoveOrphan(n);
-    const p = n.chosenPkg;
-    if (p === null || p.inChangeset) return;
-    p.inChangeset = true;
-    this.csetGenNameRemoveOrphan(this.name(p.node.name));
-    for (const pn of p.node.providesNames) this.csetGenNameRemoveOrphan(this.name(pn));
-    const old = this.name(p.node.name).installedPkg;
-    this.forEachReverseInstallIf(old, (n0) => this.csetCheckRemovalByIif(n0));
-    for (const d of this.index.dependsOf(p.node)) this.csetGenDep(p, d);
-    this.recordChange(old, p);
-    this.forEachReverseInstallIf(p, (n0) => this.csetCheckInstallByIif(n0));
-    this.csetTrackDepsAdded(p);
-    if (old !== null) this.csetTrackDepsRemoved(old);
-  }
-
-  private csetGenNameRemove(p: PkgState): void {
-    const n = this.name(p.node.name);
-    if (p.inChangeset || (n.chosenPkg !== null && n.chosenPkg.node.name === n.node)) return;
-    n.inChangeset = true;
-    p.inChangeset = true;
-    // Installed packages that depend on it go too.
-    this.forEachReverseDependency(p, (p0, d0) => {
-      if (!p0.node.installed) return;
-      if (depAnalyze(this, d0, p.node) === DEP_SATISFIES) this.csetGenNameRemove(p0);
-    });
-    this.forEachReverseInstallIf(p, (n0) => this.csetCheckRemovalByIif(n0));
-    this.recordChange(p, null);
-    this.csetTrackDepsRemoved(p);
-  }
-
-  private csetGenDep(pp: PkgState | null, dep: DepNode): void {
-    if (dep.conflict && this.ignoreConflict) return;
-    const n = this.name(dep.name);
-    const p = n.chosenPkg;
-    if (!this.depIsProvided(dep, p?.node ?? null, n.chosenVersion)) this.markError(pp);
-    this.csetGenNameChange(n);
-    if (p?.error) this.markError(pp);
-  }
-
-  private generateChangeset(world: readonly DepNode[]): void {
-    for (let i = 0; i < this.names.length; i++) {
-      const s = this.names[i];
-      if (s === undefined) continue;
-      s.installedPkg = null;
-      s.installedName = null;
-      s.requirers = 0;
-    }
-    for (const node of this.index.installed) {
-      const p = this.pkg(node);
-      this.installed.push(p);
-      const n = this.name(node.name);
-      n.installedPkg = p;
-      n.installedName = n;
-      node.provides.forEach((pv, i) => {
-        if (pv.version !== null) this.name(node.providesNames[i]!).installedName = n;
-      });
-    }
-    for (const p of this.installed) this.csetTrackDepsAdded(p);
-    for (const p of this.installed) this.csetCheckRemovalByDeps(p);
-    for (const d of world) this.csetGenDep(null, d);
-    for (const p of this.installed) this.csetGenNameChange(this.name(p.node.name));
-  }
-
-  /** Every (package, dependency) whose dependency names `p` or one of its provides (apk_pkg_foreach_reverse_dependency). */
-  forEachReverseDependency(p: PkgState, cb: (p0: PkgState, d0: DepNode) => void): void {
-    const visit = (n: NameState) => {
-      for (const n0 of this.reverseDeps(n)) {
-        for (const prov of n0.node.providers) {
-          const p0 = this.pkg(prov.pkg);
-          for (const d0 of this.index.dependsOf(p0.node)) cb(p0, d0);
-        }
-      }
-    };
-    visit(this.name(p.node.name));
-    for (const pn of p.node.providesNames) visit(this.name(pn));
-  }
-}
-
-export const DEP_IRRELEVANT = 1;
-export const DEP_SATISFIES = 2;
-export const DEP_CONFLICTS = 4;
-
-/** apk_dep_analyze: whether `dep` is satisfied by `pkg`, conflicts with it, or does not concern it. */
-export function depAnalyze(s: Pick<SolveState, 'depIsProvided'>, dep: DepNode, pkg: PkgNode): number {
-  if (dep.name === pkg.name) return s.depIsProvided(dep, pkg, pkg.version) ? DEP_SATISFIES : DEP_CONFLICTS;
-  for (let i = 0; i < pkg.provides.length; i++) {
-    if (pkg.providesNames[i] !== dep.name) continue;
-    return s.depIsProvided(dep, pkg, pkg.provides[i]!.version) ? DEP_SATISFIES : DEP_CONFLICTS;
-  }
-  return DEP_IRRELEVANT;
 }
 
 type MergeField = 'mergeDepends' | 'mergeProvides';

@@ -1,233 +1,112 @@
 /**
  * Differential test against the real apk-tools 2.14.4: seeded random worlds over the real Alpine v3.19
  * main + community indexes must give exactly the packages `apk add --simulate` prints, in the same install
- * order, and worlds apk
- * rejects must be rejected with the same "unable to select packages" tree (compared after sorting the
- * tokens of each label, as apk's order there follows its hash tables).
+ * order, and worlds apk rejects must be rejected with the same "unable to select packages" tree.
+ *
+ * apk's answers for all 220 worlds are golden files (scripts/solver-golden.ts writes them), compared
+ * in-process; each run also asks the live apk about a random sample (its ids are printed; set
+ * LADING_APK_SAMPLE="plain 7,tagged 2003" to ask about those, or "all"), which must agree with both.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { PackageInfo } from '../../src/apk/types.ts';
 import type { PackageIndex } from '../../src/solver/package-index.ts';
-import { buildIndex, resolve } from '../../src/solver/resolve.ts';
-import { isLadingError } from '../../src/util/errors.ts';
-import { apkOracle, fixture } from '../helpers/paths.ts';
-import { run } from '../helpers/tools.ts';
-import { ALPINE_INDEXES, alpinePackages, alpineRepositories } from './alpine.ts';
-import { normaliseTree } from './apk-suite.ts';
+import { buildIndex } from '../../src/solver/resolve.ts';
+import { apkOracle } from '../helpers/paths.ts';
+import { alpinePackages, alpineRepositories } from './alpine.ts';
+import {
+  type AlpineWorld,
+  allWorlds,
+  alpineRepoDirs,
+  apkOutcome,
+  disagreement,
+  ladingOutcome,
+  pools,
+  worldId,
+} from './alpine-worlds.ts';
+import { type GoldenEntry, readGolden } from './golden.ts';
+import { ApkOracle, inParallel } from './oracle.ts';
 
-/**
- * The worlds: `plain` draws names only; `constrained` adds `!name`, `=ver`, `<ver`, `~ver`, `>=ver`;
- * `tagged` configures community as `@comm` and asks for most community names with `@comm`.
- * Change a list only by appending, so that a failing seed keeps meaning the same world.
- */
-const SEEDS = {
-  plain: range(1, 120),
-  constrained: range(1001, 1050),
-  tagged: range(2001, 2050),
-};
-const WIDTH = 50; // apk wraps its tree at 50 columns when not on a terminal
-
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
-/** mulberry32: a small seeded PRNG, so each seed always gives the same world. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Pools {
-  names: string[];
-  installIf: string[];
-  virtual: string[];
-  community: Set<string>;
-  version: Map<string, string>;
-}
-
-function pools(main: PackageInfo[], community: PackageInfo[]): Pools {
-  const all = [...main, ...community];
-  const names = [...new Set(all.map((p) => p.name))].sort();
-  const nameSet = new Set(names);
-  return {
-    names,
-    installIf: [...new Set(all.filter((p) => p.installIf.length > 0).map((p) => p.name))].sort(),
-    // provided names that no package is called (so:, cmd:, pc: and virtual names)
-    virtual: [...new Set(all.flatMap((p) => p.provides.map((x) => x.split('=')[0]!)))]
-      .filter((n) => !nameSet.has(n))
-      .sort(),
-    community: new Set(community.map((p) => p.name)),
-    version: new Map(all.map((p) => [p.name, p.version])),
-  };
-}
-
-function world(kind: keyof typeof SEEDS, seed: number, p: Pools): string[] {
-  const r = prng(seed);
-  const pick = (a: string[]) => a[Math.floor(r() * a.length)]!;
-  const size = 1 + Math.floor(r() * 15);
-  const seen = new Set<string>();
-  const out: string[] = [];
-  while (out.length < size) {
-    const x = r();
-    const name = x < 0.7 ? pick(p.names) : x < 0.85 ? pick(p.installIf) : pick(p.virtual);
-    if (seen.has(name)) continue;
-    seen.add(name);
-    let entry = name;
-    if (kind === 'tagged' && p.community.has(name) && r() < 0.9) entry += '@comm';
-    const v = p.version.get(name);
-    if (kind !== 'plain' && v !== undefined) {
-      const y = r();
-      const minor = v
-        .split('.')
-        .slice(0, 2)
-        .join('.')
-        .replace(/-r\d+$/, '');
-      if (y < 0.05) entry = `!${entry}`;
-      else if (y < 0.1) entry += `=${v}`;
-      else if (y < 0.15) entry += `<${v}`;
-      else if (y < 0.2) entry += `~${minor}`;
-      else if (y < 0.25) entry += `>=${minor}`;
-    }
-    out.push(entry);
-  }
-  return out;
-}
-
-interface Outcome {
-  ok: boolean;
-  /** name[@tag]-version in install order */
-  order: string[];
-  tree: string;
-}
+const LIVE_SAMPLE = 20;
 
 describe('resolver vs apk-tools 2.14.4 on Alpine v3.19 main + community', () => {
-  let dir: string;
-  let root: string;
-  let pool: Pools;
+  let worlds: AlpineWorld[];
+  let golden: Map<string, GoldenEntry>;
   const indexes: { plain?: PackageIndex; tagged?: PackageIndex } = {};
+  const indexFor = (w: AlpineWorld) => (w.kind === 'tagged' ? indexes.tagged! : indexes.plain!);
 
   before(() => {
-    if (!existsSync(apkOracle)) throw new Error(`missing ${apkOracle}`);
-    dir = mkdtempSync(join(tmpdir(), 'lading-apkdiff-'));
-    for (const [repo, file] of Object.entries(ALPINE_INDEXES)) {
-      mkdirSync(join(dir, repo, 'x86_64'), { recursive: true });
-      symlinkSync(fixture(file), join(dir, repo, 'x86_64', 'APKINDEX.tar.gz'));
-    }
-    root = join(dir, 'root');
-    const init = run(apkOracle, ['add', '--root', root, '--initdb', '--no-network', '--arch', 'x86_64']);
-    assert.equal(init.status, 0, init.stderr);
     const { main, community } = alpinePackages();
-    pool = pools(main, community);
+    worlds = allWorlds(pools(main, community));
+    golden = new Map(readGolden('alpine-worlds.jsonl').map((e) => [e.id, e]));
     indexes.plain = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
     indexes.tagged = buildIndex({ repositories: alpineRepositories('comm'), arch: 'x86_64' });
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function oracle(w: string[], tagged: boolean): Promise<Outcome> {
-    const args = [
-      'add',
-      '--root',
-      root,
-      '--simulate',
-      '--no-network',
-      '--no-cache',
-      '--arch',
-      'x86_64',
-      '--keys-dir',
-      fixture('alpine/keys'),
-      '--repositories-file',
-      '/dev/null',
-      '--repository',
-      join(dir, 'main'),
-      '--repository',
-      tagged ? `@comm ${join(dir, 'community')}` : join(dir, 'community'),
-      '--',
-      ...w,
-    ];
-    return new Promise((done, fail) => {
-      const child = spawn(apkOracle, args);
-      let out = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (out += d));
-      child.on('error', fail);
-      child.on('close', () => {
-        const order = [...out.matchAll(/^\(\d+\/\d+\) Installing (\S+) \((\S+)\)$/gm)].map(
-          (m) => `${m[1]}-${m[2]}`,
-        );
-        const at = out.indexOf('ERROR: ');
-        done({ ok: at === -1, order, tree: at === -1 ? '' : out.slice(at + 7).trimEnd() });
-      });
-    });
-  }
-
-  function lading(w: string[], tagged: boolean): Outcome {
-    try {
-      const r = resolve(tagged ? indexes.tagged! : indexes.plain!, w, { width: WIDTH });
-      return {
-        ok: true,
-        order: r.packages.map((p) => `${p.name}${p.tag ? `@${p.tag}` : ''}-${p.version}`),
-        tree: '',
-      };
-    } catch (e) {
-      if (!isLadingError(e) || e.code !== 'SOLVER_UNSATISFIABLE') throw e;
-      return { ok: false, order: [], tree: e.message };
-    }
-  }
-
-  it(`gives apk's package set for ${Object.values(SEEDS).flat().length} seeded random worlds`, async () => {
-    const started = Date.now();
-    const jobs = (Object.keys(SEEDS) as (keyof typeof SEEDS)[]).flatMap((kind) =>
-      SEEDS[kind].map((seed) => ({ kind, seed, world: world(kind, seed, pool) })),
-    );
+  it("gives apk's recorded answer for every seeded world", () => {
     const failures: string[] = [];
-    let rejected = 0;
-    let identicalTrees = 0;
-    let next = 0;
-    // two apk processes at a time (the machines have 2 cores); lading answers in-process meanwhile
-    const worker = async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
-        const tagged = job.kind === 'tagged';
-        const want = await oracle(job.world, tagged);
-        const got = lading(job.world, tagged);
-        const what = `${job.kind} seed ${job.seed}: ${job.world.join(' ')}`;
-        if (!want.ok) rejected++;
-        if (want.ok !== got.ok) {
-          failures.push(
-            `${what}\n  apk ${want.ok ? 'installs' : 'rejects'}, lading ${got.ok ? 'installs' : `rejects:\n${got.tree}`}`,
-          );
-        } else if (want.ok && [...want.order].sort().join(' ') !== [...got.order].sort().join(' ')) {
-          const extra = got.order.filter((x) => !want.order.includes(x));
-          const missing = want.order.filter((x) => !got.order.includes(x));
-          failures.push(`${what}\n  lading adds: ${extra.join(' ')}\n  lading lacks: ${missing.join(' ')}`);
-        } else if (want.ok && want.order.join(' ') !== got.order.join(' ')) {
-          failures.push(
-            `${what}\n  same packages, other install order:\n  apk:    ${want.order.join(' ')}\n  lading: ${got.order.join(' ')}`,
-          );
-        } else if (!want.ok) {
-          if (want.tree === got.tree) identicalTrees++;
-          else if (normaliseTree(want.tree) !== normaliseTree(got.tree)) {
-            failures.push(`${what}\n  apk:\n${want.tree}\n  lading:\n${got.tree}`);
-          }
-        }
+    for (const w of worlds) {
+      const want = golden.get(worldId(w));
+      if (want === undefined || want.world.join(' ') !== w.world.join(' ')) {
+        failures.push(
+          `${worldId(w)}: no recorded answer for this world; run node scripts/solver-golden.ts alpine`,
+        );
+        continue;
       }
-    };
-    await Promise.all([worker(), worker()]);
-    console.log(
-      `apk differential: ${jobs.length} worlds, ${jobs.length - failures.length} agree on package set and install order ` +
-        `(${rejected} rejected by apk; ${identicalTrees} of those with a byte-identical tree), ` +
-        `${((Date.now() - started) / 1000).toFixed(1)} s`,
-    );
+      const why = disagreement(want, ladingOutcome(indexFor(w), w.world));
+      if (why !== undefined) failures.push(`${worldId(w)}: ${w.world.join(' ')}\n  ${why}`);
+    }
+    const refused = [...golden.values()].filter((e) => !e.ok).length;
+    console.log(`apk differential (recorded): ${worlds.length} worlds, ${refused} refused by apk`);
     assert.deepEqual(failures, []);
   });
+
+  describe('the live apk-tools', () => {
+    let dir: string;
+    let oracle: ApkOracle;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'lading-apkdiff-'));
+      oracle = new ApkOracle(apkOracle);
+    });
+    after(() => {
+      oracle?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it(`agrees with the recording and with lading on a sample of ${LIVE_SAMPLE} worlds`, async () => {
+      const repos = alpineRepoDirs(dir);
+      const sample = pickSample(worlds);
+      console.log(`apk differential (live): ${sample.map(worldId).join(', ')}`);
+      const failures = await inParallel(sample, 2, async (w) => {
+        const live = await apkOutcome(oracle, repos, w);
+        const recorded = golden.get(worldId(w));
+        const stale = recorded === undefined ? 'no recording' : disagreement(live, recorded);
+        if (stale !== undefined)
+          return `${worldId(w)}: the recording is stale (run node scripts/solver-golden.ts alpine):\n  ${stale}`;
+        const why = disagreement(live, ladingOutcome(indexFor(w), w.world));
+        return why === undefined ? undefined : `${worldId(w)}: ${w.world.join(' ')}\n  ${why}`;
+      });
+      assert.deepEqual(
+        failures.filter((f) => f !== undefined),
+        [],
+      );
+    });
+  });
 });
+
+function pickSample(worlds: AlpineWorld[]): AlpineWorld[] {
+  const asked = process.env.LADING_APK_SAMPLE;
+  if (asked === 'all') return worlds;
+  if (asked) {
+    const ids = new Set(asked.split(',').map((s) => s.trim()));
+    return worlds.filter((w) => ids.has(worldId(w)));
+  }
+  const pool = [...worlds];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, LIVE_SAMPLE);
+}

@@ -18,7 +18,7 @@ import {
   SOLVERF_LATEST,
   SOLVERF_REINSTALL,
   SOLVERF_UPGRADE,
-} from '../../src/solver/solve.ts';
+} from '../../src/solver/state.ts';
 import { isLadingError } from '../../src/util/errors.ts';
 
 export interface SuiteCase {

@@ -1,0 +1,44 @@
+// Regenerates the resolver's golden answers from the real apk-tools 2.14.4 (../shared/tools/apk-oracle):
+//   node scripts/solver-golden.ts alpine      the 220 seeded worlds over Alpine v3.19 main + community
+// `npm test` compares lading with these files in-process and asks the live apk about a sample each run.
+// Run it after changing a world generator (append seeds only) or when apk's answers must be re-read.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apkOracle } from '../test/helpers/paths.ts';
+import { alpinePackages } from '../test/solver/alpine.ts';
+import { allWorlds, alpineRepoDirs, apkOutcome, pools, worldId } from '../test/solver/alpine-worlds.ts';
+import { type GoldenEntry, writeGolden } from '../test/solver/golden.ts';
+import { ApkOracle, inParallel } from '../test/solver/oracle.ts';
+
+const WORKERS = 2;
+
+async function alpine(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lading-golden-'));
+  const oracle = new ApkOracle(apkOracle);
+  try {
+    const repos = alpineRepoDirs(dir);
+    const { main, community } = alpinePackages();
+    const worlds = allWorlds(pools(main, community));
+    const started = Date.now();
+    const entries = await inParallel(worlds, WORKERS, async (w): Promise<GoldenEntry> => {
+      const o = await apkOutcome(oracle, repos, w);
+      return { id: worldId(w), world: w.world, ...o };
+    });
+    writeGolden('alpine-worlds.jsonl', entries);
+    const refused = entries.filter((e) => !e.ok).length;
+    console.log(
+      `alpine-worlds.jsonl: ${entries.length} worlds (${refused} refused by apk), ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    oracle.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const what = process.argv[2] ?? 'all';
+if (what !== 'alpine' && what !== 'all') {
+  console.error('usage: node scripts/solver-golden.ts [alpine|all]');
+  process.exit(2);
+}
+await alpine();
