@@ -23,12 +23,27 @@ export function configJsonSchema(): JsonObject {
     },
   }) as JsonObject;
   addLinkSourceRule(generated);
+  noUnionTypes(generated);
   const { $schema: _dialect, ...rest } = generated;
   return {
     $schema: JSON_SCHEMA_DIALECT,
     title: 'apko image configuration (lading)',
     ...rest,
   };
+}
+
+/**
+ * `type: [a, b]` → `anyOf: [{type: a}, {type: b}]`, the same meaning: ajv's strict mode (what editors and CI
+ * validators often run) refuses union types unless told allowUnionTypes.
+ */
+function noUnionTypes(node: unknown): void {
+  if (node === null || typeof node !== 'object') return;
+  const o = node as JsonObject;
+  if (Array.isArray(o.type)) {
+    o.anyOf = o.type.map((type) => ({ type }));
+    delete o.type;
+  }
+  for (const v of Object.values(o)) noUnionTypes(v);
 }
 
 /** `paths[]` entries of type symlink or hardlink need `source`. */
