@@ -83,8 +83,8 @@ describe('lading show-config', () => {
     const r = lading(['show-config', '--json', join(examplesDir, 'busybox-static.yaml')]);
     assert.equal(r.status, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(doc.contents.packages, ['busybox']);
-    assert.deepEqual(doc.entrypoint, { command: '/bin/sh' });
+    assert.deepEqual(doc.contents.packages, ['busybox-static', 'alpine-baselayout-data', 'alpine-release']);
+    assert.deepEqual(doc.entrypoint, { command: '/bin/busybox.static sh' });
   });
 
   test('apko’s own config, from its directory', () => {

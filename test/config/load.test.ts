@@ -93,38 +93,14 @@ describe('real apko configs', () => {
 });
 
 describe('examples/', () => {
+  // test/e2e/examples.test.ts resolves, builds and runs them
   for (const name of ['alpine-base.yaml', 'busybox-static.yaml', 'nonroot-app.yaml']) {
-    test(`${name} loads without warnings and uses only packages of the fixture repository`, async () => {
+    test(`${name} loads without warnings and names Alpine's v3.19 main repository`, async () => {
       const { config, warnings } = await loadConfig(join(examplesDir, name));
       assert.deepEqual(warnings, []);
-      const available = new Set(
-        readdirSync(fixture('alpine/v3.19.1-iso-repo/x86_64'))
-          .filter((f) => f.endsWith('.apk'))
-          .map((f) => f.replace(/-[0-9][^-]*-r[0-9]+\.apk$/, '')),
-      );
-      for (const p of config.contents.packages) assert.ok(available.has(p), `${p} is in the fixture repo`);
       assert.deepEqual(config.contents.repositories, ['https://dl-cdn.alpinelinux.org/alpine/v3.19/main']);
     });
   }
-
-  test('nonroot-app runs busybox httpd as a non-root user', async () => {
-    const { config } = await loadConfig(join(examplesDir, 'nonroot-app.yaml'));
-    assert.equal(config.entrypoint.command, '/bin/busybox httpd -f -p 8080 -h /srv/www');
-    assert.equal(config.accounts.runAs, 'www');
-    assert.deepEqual(config.accounts.users, [
-      { username: 'www', uid: 10001, gid: 10001, shell: '/bin/sh', homedir: '/home/www' },
-    ]);
-    assert.equal(config.workDir, '/srv/www');
-    assert.deepEqual(config.environment, { PORT: '8080' });
-    assert.deepEqual(
-      config.paths.map((p) => [p.path, p.type, p.permissions]),
-      [
-        ['/srv/www', 'directory', 0o755],
-        ['/srv/www/index.html', 'empty-file', 0o644],
-        ['/usr/local/bin/httpd', 'symlink', undefined],
-      ],
-    );
-  });
 });
 
 describe('every field', () => {

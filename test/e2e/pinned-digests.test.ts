@@ -5,7 +5,8 @@
  * `pinned-digests.json` in the same commit and says why:
  *   LADING_UPDATE_PINS=1 npm test -- test/e2e/pinned-digests.test.ts
  * Repositories and keys are named by relative paths (`./repo`, `./keys/…`, symlinks to the fixtures), so the
- * bytes do not depend on where the checkout is: `/etc/apk/repositories` holds the entry as written.
+ * bytes do not depend on where the checkout is: `/etc/apk/repositories` holds the entry as written. The
+ * examples' packages the fixtures lack come from stand-ins (helpers/stand-ins.ts) with fixed contents.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -15,6 +16,7 @@ import { after, describe, it } from 'node:test';
 import { entryData, readTar } from '../../src/tar/reader.ts';
 import { APP_EXTRA } from '../helpers/build.ts';
 import { fixture, repoRoot } from '../helpers/paths.ts';
+import { makeStandInRepo } from '../helpers/stand-ins.ts';
 import { lading, run, tempDir } from '../helpers/tools.ts';
 
 const PINS = join(repoRoot, 'test/e2e/pinned-digests.json');
@@ -84,16 +86,24 @@ describe('pinned output digests', () => {
   const cache = join(tmp.path, 'cache');
   const env = { ...process.env };
   delete env.SOURCE_DATE_EPOCH;
-  const build = (name: string, config: string, out: 'layout' | 'archive', tag = `${name}:1`) => {
+  // the examples' packages the fixture repository lacks: unsigned stand-ins with fixed contents (same bytes on
+  // every machine), built from ./stand-ins with --ignore-signatures (which changes no output byte)
+  makeStandInRepo(join(tmp.path, 'stand-ins'), Buffer.from('#!/bin/sh\necho stand-in\n'));
+  const standIns = ['--build-repository-append', './stand-ins', '--ignore-signatures'];
+  const build = (
+    name: string,
+    config: string,
+    out: 'layout' | 'archive',
+    tag = `${name}:1`,
+    extra: string[] = [],
+  ) => {
     const dir = join(tmp.path, name);
     mkdirSync(dir);
     writeFileSync(join(tmp.path, `${name}.yaml`), config);
     const output = out === 'layout' ? join(dir, 'layout') : join(dir, 'image.tar');
     if (out === 'layout') mkdirSync(output);
-    const r = lading(['build', `${name}.yaml`, tag, output, '--cache-dir', cache, '--log-level', 'warn'], {
-      cwd: tmp.path,
-      env,
-    });
+    const args = ['build', `${name}.yaml`, tag, output, '--cache-dir', cache, '--log-level', 'warn'];
+    const r = lading([...args, ...extra], { cwd: tmp.path, env });
     assert.equal(r.status, 0, r.stderr);
     return { dir, output };
   };
@@ -113,7 +123,7 @@ describe('pinned output digests', () => {
         .replaceAll('https://alpinelinux.org/keys/', './keys/');
       assert.doesNotMatch(text, /https:\/\//);
       const name = file.replace('.yaml', '');
-      const { dir, output } = build(name, text, 'layout');
+      const { dir, output } = build(name, text, 'layout', `${name}:1`, standIns);
       check(`examples/${file}`, {
         output: sha256(readFileSync(join(output, 'index.json'))),
         ...layoutPins(output),

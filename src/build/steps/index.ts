@@ -5,7 +5,8 @@
  * After install: `installBusyboxLinks` is apk's trigger and `writeApkDatabase` its commit; then
  * `applyPostInstall` runs the config-driven steps in apko's order (it matters for overrides):
  * accounts → paths → certificates → CA checksum sidecars (when a bundle changed) → runtime keyring → busybox links → device
- * nodes → /etc/apk/repositories, and resolves `run-as` against the final /etc/passwd. apko's
+ * nodes → /etc/apk/repositories, and resolves `run-as` against the final /etc/passwd; then warns about
+ * expected files the image lacks (/etc/passwd, /etc/group, /etc/os-release, as apko does). apko's
  * /etc/apko.json (after accounts), s6 tree (after runtime keyring) and ld.so.cache (after devices)
  * are not written here.
  */
@@ -20,6 +21,7 @@ import {
   writeCaChecksumSidecars,
 } from './certificates.ts';
 import type { SourceLocation, StepTime } from './common.ts';
+import { missingExpectedFiles } from './expected-files.ts';
 import { type RuntimeKeyInput, writeRuntimeKeyring } from './keyring.ts';
 import { applyPaths, type PathInput } from './paths.ts';
 
@@ -28,6 +30,7 @@ export * from './apk-db.ts';
 export * from './busybox.ts';
 export * from './certificates.ts';
 export type { SourceLocation, StepTime } from './common.ts';
+export * from './expected-files.ts';
 export * from './keyring.ts';
 export * from './paths.ts';
 export * from './time.ts';
@@ -71,6 +74,6 @@ export function applyPostInstall(fs: ImageFS, input: PostInstallInput): PostInst
     certificates,
     busybox,
     user,
-    warnings: [...certificates.warnings, ...busybox.warnings],
+    warnings: [...certificates.warnings, ...busybox.warnings, ...missingExpectedFiles(fs)],
   };
 }

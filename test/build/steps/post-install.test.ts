@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { applyPostInstall, buildDateEpoch } from '../../../src/build/steps/index.ts';
+import { ImageFS } from '../../../src/fs/tree.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
 import { fixture } from '../../helpers/paths.ts';
 import { installOracleWorld } from './fixture-image.ts';
@@ -67,6 +68,20 @@ test('run-as naming no user stops the build with a clear error', () => {
       isLadingError(e) &&
       e.code === 'RUN_AS_UNKNOWN_USER' &&
       e.format().startsWith('x.yaml:3: accounts.run-as names user "nonroot"'),
+  );
+});
+
+test('an image without /etc/os-release, /etc/passwd or /etc/group gets a warning for each, as in apko', () => {
+  // alpine-baselayout brings passwd and group; nothing in this world provides os-release (alpine-release does)
+  const img = installOracleWorld('minimal-world', { initdb: { mtime: MTIME } });
+  const result = applyPostInstall(img.fs, { mtime: MTIME, packages: img.packages.map((p) => p.info) });
+  assert.deepEqual(result.warnings, [
+    'the image has no /etc/os-release: scanners cannot tell the distribution, and the SBOM names its packages pkg:apk/unknown/… (add a package that provides it, e.g. alpine-release on Alpine or wolfi-baselayout on Wolfi)',
+  ]);
+  const empty = applyPostInstall(new ImageFS({ mtime: MTIME }), { mtime: MTIME, packages: [] });
+  assert.deepEqual(
+    empty.warnings.map((w) => w.split(':')[0]),
+    ['the image has no /etc/passwd', 'the image has no /etc/group', 'the image has no /etc/os-release'],
   );
 });
 
