@@ -45,7 +45,10 @@ export interface BuildOptions {
   config: string;
   /** `NAME[:TAG]` recorded in the outputs. */
   tag: string;
-  /** An existing directory → OCI image layout; otherwise a docker-archive tarball at this path. */
+  /**
+   * An existing directory or a path ending in `/` → OCI image layout (created when missing); otherwise a
+   * docker-archive tarball at this path (missing parent directories are created).
+   */
   output: string;
   archs?: string[];
   /** `--build-date` (RFC 3339); SOURCE_DATE_EPOCH wins. */
@@ -327,6 +330,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH,
     buildDate: parseBuildDate(options.buildDate),
   });
+  // so is an OUT/ that names a file
+  isLayoutOutput(options.output, resolvePath(cwd, options.output));
   emit({ type: 'phase', phase: 'config' });
   const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   refuseUnsupported(config, options.config);
@@ -396,7 +401,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   if (memo) {
     logger.debug('the same inputs were built before: writing that image');
     inputs.statted.push(...memo.inputs.statted);
-    const written = await writeOutputs(memo.index, memo.sbomFiles, options, cwd, emit);
+    const written = await writeOutputs(memo.index, memo.sbomFiles, options, cwd, emit, logger);
     return {
       index: memo.index,
       archs: [],
@@ -455,7 +460,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     );
   }
 
-  const written = await writeOutputs(index, sbomFiles, options, cwd, emit);
+  const written = await writeOutputs(index, sbomFiles, options, cwd, emit, logger);
   const summary = archs.map((a) => ({
     apkArch: a.apkArch,
     packages: a.packages.length,
@@ -508,6 +513,7 @@ async function writeOutputs(
   options: BuildOptions,
   cwd: string,
   emit: (e: BuildEvent) => void,
+  logger: Logger,
 ): Promise<{ outputs: string[]; outputFiles: string[] }> {
   emit({ type: 'phase', phase: 'output' });
   const output = resolvePath(cwd, options.output);
@@ -536,7 +542,8 @@ async function writeOutputs(
         );
       }
     }
-    if (existsSync(output) && statSync(output).isDirectory()) {
+    // after the SBOMs: an OUT that --sbom-path just created is a directory, so it gets a layout
+    if (prepareOutputPath(options.output, output, logger)) {
       await writeLayout(output, index, { tag: options.tag });
       outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
       for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
@@ -554,6 +561,42 @@ async function writeOutputs(
     throw e;
   }
   return { outputs, outputFiles };
+}
+
+/**
+ * Whether `given` asks for an OCI layout: an existing directory, or a path ending in `/` (created when missing);
+ * anything else is a tarball. A path ending in `/` that names a file is refused.
+ */
+function isLayoutOutput(given: string, output: string): boolean {
+  const existing = statSync(output, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) return true;
+  if (!/[\\/]$/.test(given)) return false;
+  if (existing) {
+    throw new LadingError('OUTPUT_NOT_DIRECTORY', `${given} ends in / but ${output} is not a directory`, {
+      hint: 'name a directory for an OCI layout, or drop the / to write a tarball',
+    });
+  }
+  return true;
+}
+
+/**
+ * Makes the output's place: a missing layout directory, or a tarball's missing parent directories. Each
+ * creation is said, so a mistyped path does not go unnoticed. Returns whether the output is a layout.
+ */
+function prepareOutputPath(given: string, output: string, logger: Logger): boolean {
+  const layout = isLayoutOutput(given, output);
+  const dir = layout ? output : dirname(output);
+  if (existsSync(dir)) return layout;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new LadingError('OUTPUT_FAILED', `cannot create ${dir} for the output: ${(e as Error).message}`, {
+      hint: 'choose a writable location for OUT',
+      cause: e,
+    });
+  }
+  logger.info(layout ? `created ${dir}/ for the OCI layout` : `created ${dir}/ for ${basename(output)}`);
+  return layout;
 }
 
 /** Every blob a layout of this index holds. */

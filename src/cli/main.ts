@@ -18,6 +18,7 @@ import { registerWhy } from './commands/why.ts';
 import './invocation.ts';
 import { LADING_VERSION } from '../util/version.ts';
 import { fail } from './run.ts';
+import { reportUsageErrors } from './usage-errors.ts';
 
 const program = new Command('lading')
   .description(
@@ -27,7 +28,6 @@ const program = new Command('lading')
   .version(LADING_VERSION, '--version', 'print the lading version')
   .option('--log-level <level>', 'debug, info, warn or error (default: info)')
   .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)')
-  .showHelpAfterError()
   .enablePositionalOptions()
   .configureHelp({ sortSubcommands: false });
 
@@ -61,6 +61,8 @@ for (const cmd of program.commands) {
   cmd
     .option('--log-level <level>', 'debug, info, warn or error')
     .option('-C, --workdir <dir>', 'run as if started in DIR (relative paths in configs resolve from it)');
+  reportUsageErrors(cmd);
 }
+reportUsageErrors(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,6 +1,8 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type ResolveFlags, resolutionOptions } from '../options.ts';
 import { action, collect, type GlobalOptions, loggerFor } from '../run.ts';
+import { setUsageHint } from '../usage-errors.ts';
 
 interface BuildFlags extends ResolveFlags {
   buildDate?: string;
@@ -9,6 +11,16 @@ interface BuildFlags extends ResolveFlags {
   sbomPath?: string;
   sbomFormats?: string[];
   compressionLevel?: string;
+}
+
+/** A tarball name or a directory, which no image tag is (tags have no `/` at the end and no .tar). */
+function looksLikeOutput(arg: string): boolean {
+  if (/\.(tar|tgz|tar\.gz)$/i.test(arg) || /[\\/]$/.test(arg)) return true;
+  try {
+    return statSync(arg).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -26,7 +38,18 @@ export function registerBuild(program: Command): void {
     )
     .argument('<config>', 'the apko YAML config file')
     .argument('<tag>', 'image reference recorded in the outputs, e.g. alpine-base:latest')
-    .argument('<out>', 'output: an existing directory (OCI layout) or a tarball path (docker archive)');
+    .argument(
+      '<out>',
+      'output: a directory (existing, or ending in /) gets an OCI layout; any other path a tarball (docker archive)',
+    );
+  setUsageHint(cmd, (error, args) => {
+    if (error.code !== 'commander.missingArgument') return undefined;
+    const [config, second] = args;
+    // `lading build CONFIG OUT.tar`: the output was taken as the TAG
+    if (config !== undefined && second !== undefined && looksLikeOutput(second))
+      return `${second} looks like an output; the TAG comes before it: lading build ${config} NAME:TAG ${second}`;
+    return 'lading build CONFIG TAG OUT, e.g. lading build examples/alpine-base.yaml alpine-base:latest alpine-base.tar';
+  });
   resolutionOptions(
     cmd,
     'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
