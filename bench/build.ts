@@ -8,6 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { layoutPaths } from '../src/store/layout.ts';
+import { IMAGES } from '../src/store/namespaces.ts';
 import { ensureLargeRepo } from './large-repo.ts';
 import { alternate, type BenchCommand, report } from './lib.ts';
 
@@ -104,7 +106,7 @@ function buildSection(s: Scenario, runs: number): ReturnType<typeof report> {
       // a real build, not the no-op: the output is gone and the build record with it
       before: () => {
         rmSync(out, { force: true });
-        rmSync(join(warmCache, 'v1', 'build-records'), { recursive: true, force: true });
+        rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
       },
     },
     {
@@ -114,8 +116,8 @@ function buildSection(s: Scenario, runs: number): ReturnType<typeof report> {
       // documents are computed again
       before: () => {
         rmSync(out, { force: true });
-        rmSync(join(warmCache, 'v1', 'build-records'), { recursive: true, force: true });
-        rmSync(join(warmCache, 'v1', 'refs', 'image'), { recursive: true, force: true });
+        rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
+        rmSync(join(layoutPaths(warmCache).refs, IMAGES.name), { recursive: true, force: true });
       },
     },
     {

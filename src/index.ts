@@ -20,17 +20,19 @@ export { type BuildEvent, type BuildOptions, type BuildResult, build } from './b
 export * from './config/index.ts';
 // the image filesystem and install
 export { ImageFS } from './fs/tree.ts';
+// the network, repositories and the store
+export * from './net/index.ts';
 export { buildIndex as buildImageIndex } from './oci/image.ts';
 // OCI (its buildIndex makes an image index; the solver's buildIndex a package index)
 export * from './oci/index.ts';
 export type { RepositoryRef } from './repo/index.ts';
-// repositories and the cache
 export * from './repo/index.ts';
 // SBOMs
 export * from './sbom/index.ts';
 // resolution
 export * from './solver/index.ts';
 export { buildIndex } from './solver/index.ts';
+export * from './store/index.ts';
 // tar
 export type { TarEntry, TarEntryType } from './tar/reader.ts';
 export { readTar } from './tar/reader.ts';

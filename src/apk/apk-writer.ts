@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { apkArch, hostArchitecture } from '../config/arch.ts';
+import { apkArch, hostArchitecture } from '../platform/arch.ts';
 import type { TarEntryType } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
 import { compareBytes } from '../util/compare.ts';

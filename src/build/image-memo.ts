@@ -9,13 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import type { Blob, Descriptor, Image, ImageIndex, Layer, Platform } from '../oci/types.ts';
-import type { ContentCache } from '../repo/cache.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { IMAGES } from '../store/namespaces.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
 import type { BuildInputs, BuildSummary } from './pipeline.ts';
 import type { SbomFile } from './sbom.ts';
 
 const FORMAT = 2;
-const NAMESPACE = 'image';
 
 export interface ImageMemoKeyInput {
   config: unknown;
@@ -102,12 +102,12 @@ export async function saveImageMemo(cache: ContentCache, key: string, memo: Imag
     inputs: memo.inputs,
   };
   const blob = await cache.putBytes(Buffer.from(JSON.stringify(stored)));
-  await cache.setRef(NAMESPACE, key, { blob });
+  await cache.setRef(IMAGES, key, { blob });
 }
 
 /** The remembered image, when there is one and every layer blob is still in the cache. */
 export async function loadImageMemo(cache: ContentCache, key: string): Promise<ImageMemo | undefined> {
-  const hit = await cache.readRef(NAMESPACE, key).catch(() => undefined);
+  const hit = await cache.readRef(IMAGES, key).catch(() => undefined);
   if (!hit) return undefined;
   let stored: Stored;
   try {

@@ -10,16 +10,16 @@ import { listApkData } from '../apk/apk-data.ts';
 import { inflateApkData, readApk, verifyApk } from '../apk/apk-reader.ts';
 import type { Keyring } from '../apk/keyring.ts';
 import type { RepositoryPackage } from '../apk/types.ts';
-import type { ContentCache } from '../repo/cache.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
 import { packageLocation, type RepositoryRef } from '../repo/ref.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { EXPANDED_PACKAGES } from '../store/namespaces.ts';
 import type { TarEntry } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
 import type { InstallablePackage } from './install.ts';
 
 /** Bump when the cached expanded form changes shape. */
 const EXPANDED_FORMAT = 1;
-const NAMESPACE = 'apk-expanded';
 
 /** A resolved package with what the build learned about it. */
 export interface PreparedPackage extends InstallablePackage {
@@ -137,7 +137,7 @@ async function fromCache(
   cache: ContentCache,
   checksum: string,
 ): Promise<{ meta: ExpandedMeta; path: string } | undefined> {
-  const hit = await cache.openRef(NAMESPACE, checksum);
+  const hit = await cache.openRef(EXPANDED_PACKAGES, checksum);
   if (!hit) return undefined;
   const path = hit.file.path;
   await hit.file.close();
@@ -213,7 +213,7 @@ async function expand(
   const cache = options.fetch.cache;
   const blob = await cache.putBytes(tar);
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
-  await cache.setRef(NAMESPACE, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
+  await cache.setRef(EXPANDED_PACKAGES, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
   return { meta, path: cache.blobPath(blob.digest) };
 }
 

@@ -4,7 +4,6 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { type Arch, apkArch, ociPlatform } from '../config/arch.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
@@ -14,10 +13,13 @@ import { layerCacheKey, writeLayer } from '../oci/layer.ts';
 import { writeLayout } from '../oci/layout.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
 import type { HistoryEntry, Image, ImageIndex, Layer, LayerEntry } from '../oci/types.ts';
-import { type ContentCache, sha256Hex } from '../repo/cache.ts';
+import { type Arch, apkArch, ociPlatform } from '../platform/arch.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
 import type { Resolution } from '../solver/resolve.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { LAYERS } from '../store/namespaces.ts';
+import { sha256Hex } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { tempPath } from '../util/write-file.ts';
@@ -257,7 +259,7 @@ async function cachedLayer(
   const key = await layerCacheKey(entries(), layerOptions);
   if (key !== null) {
     // verified like every cached blob: by its stat fingerprint, recorded when the layer was written and hashed
-    const hit = await cache.openRef('layer', key);
+    const hit = await cache.openRef(LAYERS, key);
     if (hit) {
       await hit.file.close();
       const { ref } = hit;
@@ -275,7 +277,7 @@ async function cachedLayer(
   const layer = await writeLayer(entries(), tmp, layerOptions);
   const blob = await cache.adoptFile(tmp, layer.digest, layer.size);
   if (key !== null) {
-    await cache.setRef('layer', key, {
+    await cache.setRef(LAYERS, key, {
       blob,
       meta: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, mediaType: layer.mediaType },
       // the writer hashed these bytes as it wrote them: the fingerprint stands for that check

@@ -1,7 +1,7 @@
 /** Saves the record of a finished build under the key of this command line (see record.ts). */
 import { resolve } from 'node:path';
 import { invocation } from '../cli/invocation.ts';
-import { defaultCacheDir } from '../repo/cache-dir.ts';
+import { defaultCacheDir } from '../store/default-dir.ts';
 import type { BuildResult } from './pipeline.ts';
 import { describeInputs, recordKey, recordPath, writeRecord } from './record.ts';
 

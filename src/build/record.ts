@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildRecordFile } from '../store/layout.ts';
 import { tempPath } from '../util/write-file.ts';
 
 const FORMAT = 1;
@@ -57,7 +58,7 @@ export function recordKey(
 }
 
 export function recordPath(cacheDir: string, key: string): string {
-  return join(cacheDir, 'v1', 'build-records', `${key}.json`);
+  return buildRecordFile(cacheDir, key);
 }
 
 /** The record's replay output when every input and output is as recorded, else undefined. */

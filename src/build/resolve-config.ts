@@ -9,15 +9,16 @@
  * inflating and scanning 23,000 records. Signatures are checked on every run, cached or not.
  */
 import { announcedSize } from '../apk/apkindex.ts';
-import { type Arch, apkArch } from '../config/arch.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
-import type { ContentCache } from '../repo/cache.ts';
+import { type Arch, apkArch } from '../platform/arch.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
 import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
 import { buildIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { RESOLUTIONS } from '../store/namespaces.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
@@ -191,7 +192,7 @@ export async function resolveMemoized(
   const cache = input.cache;
   if (cache) {
     // an unreadable cache only means resolving again
-    const hit = await cache.readRef('resolution', key).catch((e: unknown) => {
+    const hit = await cache.readRef(RESOLUTIONS, key).catch((e: unknown) => {
       if (e instanceof LadingError) return undefined;
       throw e;
     });
@@ -200,7 +201,7 @@ export async function resolveMemoized(
         return { resolution: decodeResolution(hit.bytes.toString('utf8')), cached: true };
       } catch (e) {
         logger.warn(`${(e as Error).message}; resolving again`);
-        await cache.deleteRef('resolution', key);
+        await cache.deleteRef(RESOLUTIONS, key);
       }
     }
   }
@@ -208,7 +209,7 @@ export async function resolveMemoized(
   if (cache) {
     try {
       const blob = await cache.putBytes(Buffer.from(encodeResolution(resolution), 'utf8'));
-      await cache.setRef('resolution', key, { blob, meta: { arch: input.arch } });
+      await cache.setRef(RESOLUTIONS, key, { blob, meta: { arch: input.arch } });
     } catch (e) {
       // a full or read-only cache costs the next run time, not this one its answer
       if (!(e instanceof LadingError)) throw e;

@@ -1,8 +1,9 @@
 /** Assembles the SBOM inputs from what the build knows, and renders the requested documents. */
-import type { Arch } from '../config/arch.ts';
-import { apkArch, ociPlatform } from '../config/arch.ts';
+
 import type { ImageFS } from '../fs/tree.ts';
 import type { Image } from '../oci/types.ts';
+import type { Arch } from '../platform/arch.ts';
+import { apkArch, ociPlatform } from '../platform/arch.ts';
 import type { RepositoryRef } from '../repo/ref.ts';
 import { packageLocation } from '../repo/ref.ts';
 import {

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { checkRecord, recordKey, recordPath } from '../build/record.ts';
-import { defaultCacheDir } from '../repo/cache-dir.ts';
+import { defaultCacheDir } from '../store/default-dir.ts';
 import { invocation } from './invocation.ts';
 
 /** The --cache-dir value, or the default; undefined when the command line is not a plain build. */

@@ -13,7 +13,7 @@ export {
   parseArchList,
   sortArchs,
   tryParseArch,
-} from './arch.ts';
+} from '../platform/arch.ts';
 export {
   DEFAULT_ENV,
   imageCmd,

@@ -4,9 +4,9 @@
  */
 
 import { posix } from 'node:path';
+import { sortArchs, tryParseArch } from '../platform/arch.ts';
 import { parseRepositoryRef } from '../repo/ref.ts';
 import { LadingError } from '../util/errors.ts';
-import { sortArchs, tryParseArch } from './arch.ts';
 import type { ConfigProblem, ConfigWarning, SourceLocation } from './problems.ts';
 import type { RawConfig } from './schema.ts';
 import { splitWords } from './shlex.ts';

@@ -2,8 +2,9 @@
  * Command-line changes to a loaded config, with apko's meaning: -r/-b/-k/-p append, --arch replaces archs,
  * --annotations key:value set annotations (winning over the config).
  */
+
+import { type Arch, hostArchitecture, parseArchList } from '../platform/arch.ts';
 import { LadingError } from '../util/errors.ts';
-import { type Arch, hostArchitecture, parseArchList } from './arch.ts';
 import { sortedRecord } from './text.ts';
 import type { ImageConfig } from './types.ts';
 

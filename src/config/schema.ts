@@ -5,7 +5,7 @@
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import * as z from 'zod';
-import { ARCH_SPELLINGS } from './arch.ts';
+import { ARCH_SPELLINGS } from '../platform/arch.ts';
 import { PATH_TYPES } from './types.ts';
 
 /**

@@ -2,7 +2,7 @@
  * The loaded, merged and normalised image configuration the build works from. Names are camelCase; the
  * apko spelling of each field is noted. Lists keep config order (includes first); maps are sorted by key.
  */
-import type { Arch } from './arch.ts';
+import type { Arch } from '../platform/arch.ts';
 import type { ConfigWarning } from './problems.ts';
 
 export interface ImageConfig {

@@ -1,8 +1,9 @@
 /** Turns zod issues on a parsed YAML file into problems with file:line:column and the expected shape. */
 import type { z } from 'zod';
+import { suggest } from '../util/suggest.ts';
 import type { ConfigProblem, SourceLocation } from './problems.ts';
 import { UNSUPPORTED_VALUES } from './schema.ts';
-import { formatPath, suggest } from './text.ts';
+import { formatPath } from './text.ts';
 import {
   childSchema,
   type NodeInfo,

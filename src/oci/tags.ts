@@ -7,7 +7,7 @@
  * names the default platform's image in a docker archive (the host's, else the first) and the whole index in
  * an OCI layout.
  */
-import { hostArchitecture } from '../config/arch.ts';
+import { hostArchitecture } from '../platform/arch.ts';
 import { LadingError } from '../util/errors.ts';
 import { platformKey } from './image.ts';
 import type { Image, Platform } from './types.ts';

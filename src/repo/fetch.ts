@@ -14,12 +14,22 @@
  * - `offline` never touches the network: everything comes from the cache or fails naming what is missing.
  */
 import { readFile } from 'node:fs/promises';
+import { type BasicCredentials, parseHttpAuth } from '../net/auth.ts';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from '../net/http.ts';
+import { createSingleFlight } from '../net/limit.ts';
+import {
+  type BlobWriter,
+  type ContentCache,
+  openCache,
+  type RefInput,
+  type RefMeta,
+  type RefNamespace,
+} from '../store/cache.ts';
+import { defaultCacheDir } from '../store/default-dir.ts';
+import { INDEXES, KEYS, PACKAGES, type PackageKey } from '../store/namespaces.ts';
+import { digestOf } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { type BasicCredentials, parseHttpAuth } from './auth.ts';
-import { type BlobWriter, type ContentCache, defaultCacheDir, digestOf, openCache } from './cache.ts';
-import { createHttpClient, type HttpClient, type HttpClientOptions } from './http.ts';
-import { createSingleFlight } from './limit.ts';
 import { indexLocation, type KeySource, packageLocation, parseKeySource, type RepositoryRef } from './ref.ts';
 
 export interface FetchOptions {
@@ -107,7 +117,7 @@ export async function fetchIndex(repo: RepositoryRef, arch: string, options: Fet
   const location = indexLocation(repo, arch);
   const what = `the index of repository ${repo.display} (${arch})`;
   if (repo.kind === 'local') return readLocal(location, what, 'check the repository path and architecture');
-  return fetchRevalidated('index', location, repo.credentials, what, options);
+  return fetchRevalidated(INDEXES, location, repo.credentials, what, options);
 }
 
 /** The raw .apk of one package. */
@@ -128,19 +138,19 @@ export async function fetchPackage(
     await options.verify?.(local.bytes);
     return local;
   }
-  const key = packageKey(pkg, location);
+  const key: PackageKey = { ...pkg, url: location };
   const { cache } = options;
   const logger = options.logger ?? silentLogger;
-  return singleFlight(cache)(`package ${key}`, async () => {
+  return singleFlight(cache)(`package ${PACKAGES.keyText(key)}`, async () => {
     if (!options.refresh) {
-      const cached = await cache.readRef('package', key);
+      const cached = await cache.readRef(PACKAGES, key);
       if (cached) {
         try {
           await options.verify?.(cached.bytes);
           return { bytes: cached.bytes, digest: cached.ref.blob.digest, source: 'cache', location };
         } catch (e) {
           logger.warn(`cached ${what} was rejected (${(e as Error).message}); fetching it again`);
-          await cache.deleteRef('package', key);
+          await cache.deleteRef(PACKAGES, key);
         }
       }
     }
@@ -158,7 +168,7 @@ export async function fetchPackage(
       await res.sink.discard();
       throw e;
     }
-    const digest = await store(options, res.sink, bytes, 'package', key, (blob) => ({
+    const digest = await store(options, res.sink, bytes, PACKAGES, key, (blob) => ({
       blob,
       meta: { name: pkg.name, version: pkg.version, url: location },
     }));
@@ -174,7 +184,7 @@ export async function forgetPackage(
   options: FetchOptions,
 ): Promise<void> {
   if (repo.kind === 'local') return;
-  await options.cache.deleteRef('package', packageKey(pkg, packageLocation(repo, arch, pkg)));
+  await options.cache.deleteRef(PACKAGES, { ...pkg, url: packageLocation(repo, arch, pkg) });
 }
 
 /** A public key from a path (relative to cwd), a file:// URL or an http(s) URL. */
@@ -182,12 +192,7 @@ export async function fetchKey(source: string | KeySource, options: FetchOptions
   const key = typeof source === 'string' ? parseKeySource(source, { cwd: options.cwd }) : source;
   const what = `key ${key.display}`;
   if (key.kind === 'local') return readLocal(key.path, what, 'check the keyring entry');
-  return fetchRevalidated('key', key.url, key.credentials, what, options);
-}
-
-/** The cache key of a package: by content identity when the index gives one, else by URL. */
-function packageKey(pkg: PackageRequest, location: string): string {
-  return pkg.checksum ? `${pkg.name}-${pkg.version} ${pkg.checksum}` : `url ${location}`;
+  return fetchRevalidated(KEYS, key.url, key.credentials, what, options);
 }
 
 const flights = new WeakMap<ContentCache, ReturnType<typeof createSingleFlight>>();
@@ -250,13 +255,13 @@ async function writer(options: FetchOptions): Promise<BlobWriter> {
  * Commits a downloaded blob and its reference. If the cache cannot take it (disk full, cleaned meanwhile),
  * the build still has the bytes: warn and go on.
  */
-async function store(
+async function store<K, M extends RefMeta>(
   options: FetchOptions,
   sink: BlobWriter,
   bytes: Buffer,
-  namespace: string,
-  key: string,
-  ref: (blob: Awaited<ReturnType<BlobWriter['commit']>>) => Parameters<ContentCache['setRef']>[2],
+  namespace: RefNamespace<K, M>,
+  key: K,
+  ref: (blob: Awaited<ReturnType<BlobWriter['commit']>>) => RefInput<M>,
 ): Promise<string> {
   try {
     const blob = await sink.commit();
@@ -272,7 +277,7 @@ async function store(
 
 /** Indexes and keys: cached by URL, revalidated with a conditional GET once the freshness window has passed. */
 async function fetchRevalidated(
-  namespace: 'index' | 'key',
+  namespace: typeof INDEXES | typeof KEYS,
   url: string,
   credentials: BasicCredentials | undefined,
   what: string,
@@ -281,7 +286,7 @@ async function fetchRevalidated(
   const { cache } = options;
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  return singleFlight(cache)(`${namespace} ${url}`, async () => {
+  return singleFlight(cache)(`${namespace.name} ${url}`, async () => {
     const cached = await cache.readRef(namespace, url);
     const hit = (source: FetchSource): Fetched => ({
       bytes: cached!.bytes,

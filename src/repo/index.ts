@@ -1,10 +1,4 @@
-/** Getting bytes: repository references, HTTP with auth and retries, the content-addressed cache. */
-export type { HttpAuthEntry, ParsedHttpAuth } from './auth.ts';
-export { BasicCredentials, credentialsForHost, parseHttpAuth } from './auth.ts';
-export type { BlobInfo, BlobWriter, CachedFile, CacheOptions, CacheRef, RefInput } from './cache.ts';
-export { ContentCache, defaultCacheDir, digestOf, openCache, sweepTemporaryFiles } from './cache.ts';
-export type { CacheUsage, PruneResult, VerifyResult } from './cache-maintenance.ts';
-export { cacheUsage, cleanCache, pruneCache, verifyCache } from './cache-maintenance.ts';
+/** Package repositories: entries parsed into references, and fetching indexes, packages and keys through the store. */
 export type {
   Fetched,
   FetchOptions,
@@ -14,10 +8,6 @@ export type {
   RepoSettings,
 } from './fetch.ts';
 export { createFetchOptions, fetchIndex, fetchKey, fetchPackage, forgetPackage } from './fetch.ts';
-export type { BodySink, GetOptions, GetResult, HttpClient, HttpClientOptions } from './http.ts';
-export { createHttpClient, DEFAULT_USER_AGENT, describeUrl } from './http.ts';
-export type { Limiter } from './limit.ts';
-export { createLimiter, createSingleFlight } from './limit.ts';
 export type { KeySource, RepositoryKind, RepositoryRef } from './ref.ts';
 export {
   formatRepositoryEntry,

@@ -6,9 +6,9 @@
 
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BasicCredentials } from '../net/auth.ts';
 import { LadingError } from '../util/errors.ts';
 import { redactUrl, splitUserinfo } from '../util/redact.ts';
-import { BasicCredentials } from './auth.ts';
 
 export type RepositoryKind = 'http' | 'local';
 

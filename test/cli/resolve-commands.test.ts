@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { layoutPaths } from '../../src/store/layout.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 import { startRepoServer } from '../helpers/repo-server.ts';
 import { lading, ladingAsync, run, tempDir } from '../helpers/tools.ts';
@@ -157,9 +158,10 @@ archs: [x86_64]
     assert.match(other.stdout, /^musl 1\.2\.3-r\d+\n$/);
     assert.match(other.stderr, /resolved in/);
     // a damaged cache entry is dropped and the answer computed again
-    for (const dir of readdirSync(join(cacheDir, 'v1/blobs/sha256'))) {
-      for (const f of readdirSync(join(cacheDir, 'v1/blobs/sha256', dir))) {
-        const p = join(cacheDir, 'v1/blobs/sha256', dir, f);
+    const { blobs } = layoutPaths(cacheDir);
+    for (const dir of readdirSync(blobs)) {
+      for (const f of readdirSync(join(blobs, dir))) {
+        const p = join(blobs, dir, f);
         chmodSync(p, 0o644);
         writeFileSync(p, 'garbage');
       }

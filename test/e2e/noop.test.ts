@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { blobFile } from '../../src/store/layout.ts';
 import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
 import { run, tempDir } from '../helpers/tools.ts';
 
@@ -67,7 +68,7 @@ describe('no-op rebuilds', () => {
     const manifest = run('tar', ['-xOf', out, 'manifest.json']);
     assert.equal(manifest.status, 0, manifest.stderr);
     const hex = String(JSON.parse(manifest.stdout)[0].Layers[0]).replace('blobs/sha256/', '');
-    const blob = join(cache, 'v1', 'blobs', 'sha256', hex.slice(0, 2), hex);
+    const blob = blobFile(cache, `sha256:${hex}`);
     chmodSync(blob, 0o644);
     writeFileSync(blob, Buffer.alloc(statSync(blob).size)); // same size, other bytes
     const other = join(tmp.path, 'after-damage.tar');

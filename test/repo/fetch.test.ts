@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { verifyCache } from '../../src/repo/cache-maintenance.ts';
 import {
   createFetchOptions,
   type FetchOptions,
@@ -12,6 +11,7 @@ import {
   forgetPackage,
 } from '../../src/repo/fetch.ts';
 import { parseRepositoryRef } from '../../src/repo/ref.ts';
+import { verifyCache } from '../../src/store/maintenance.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { keysDir, type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';

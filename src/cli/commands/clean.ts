@@ -30,8 +30,8 @@ export function registerClean(program: Command): void {
     .action(
       action(async (flags: CleanFlags, cmd: Command) => {
         const logger = loggerFor(cmd.optsWithGlobals() as GlobalOptions);
-        const { defaultCacheDir } = await import('../../repo/cache-dir.ts');
-        const m = await import('../../repo/cache-maintenance.ts');
+        const { defaultCacheDir } = await import('../../store/default-dir.ts');
+        const m = await import('../../store/maintenance.ts');
         const dir = flags.cacheDir ?? defaultCacheDir();
         if (flags.verify) {
           const r = await m.verifyCache(dir, { repair: !flags.dryRun });

@@ -1,12 +1,7 @@
 /**
- * The content-addressed download cache, shared by concurrent builds (several processes at once).
- *
- * Layout under the cache directory (everything lading owns is inside `v1/`):
- *   v1/blobs/sha256/<aa>/<hex>          immutable bytes named by their SHA-256 (mode 0444)
- *   v1/refs/<namespace>/<aa>/<h>.json   named references: key → blob digest (+ ETag, attachments, …);
- *                                       <h> = sha256(key), so no key text (URLs) appears in a path
- *   v1/tmp/                             files being written; renamed into place when complete
- *   v1/CACHEDIR.TAG                     tells backup tools to skip the cache
+ * The content-addressed cache, shared by concurrent builds (several processes at once): immutable blobs named
+ * by their SHA-256, and named references (in typed namespaces, see namespaces.ts) that point at them.
+ * Where each file lives is decided in layout.ts.
  *
  * Safety without locks: every file is written under a unique name in tmp/ and renamed into place,
  * so a reader sees a complete file or none; two processes storing the same blob write identical
@@ -36,10 +31,10 @@ import {
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { digestOf } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-
-export const CACHE_LAYOUT = 'v1';
+import { blobFile, layoutPaths, refFile, TRASH_PREFIX } from './layout.ts';
 /** Temporary files older than this are left over from killed processes (active writers touch theirs). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -51,7 +46,28 @@ export interface BlobInfo {
   fingerprint?: string;
 }
 
-export interface CacheRef {
+/** What a namespace's references may carry beside their blobs (JSON values). */
+export type RefMeta = Record<string, string | number | boolean>;
+
+/**
+ * A kind of named reference: its directory under `refs/`, how a typed key becomes the key text stored in the
+ * reference (and hashed into its file name), and (as a type only) what its `meta` holds.
+ */
+export interface RefNamespace<K, M extends RefMeta = RefMeta> {
+  readonly name: string;
+  keyText(key: K): string;
+  /** Never set: carries the meta type. */
+  readonly meta?: M;
+}
+
+export function refNamespace<K, M extends RefMeta = RefMeta>(
+  name: string,
+  keyText: (key: K) => string,
+): RefNamespace<K, M> {
+  return { name, keyText };
+}
+
+export interface CacheRef<M extends RefMeta = RefMeta> {
   key: string;
   /** The main content. */
   blob: BlobInfo;
@@ -61,12 +77,12 @@ export interface CacheRef {
   lastModified?: string;
   /** When the origin last confirmed this content (ms since the epoch), for freshness windows. */
   checkedAt?: number;
-  meta?: Record<string, string | number | boolean>;
+  meta?: M;
   /** Stat fingerprints of blobs verified by hashing, by digest. */
   verified?: Record<string, string>;
 }
 
-export type RefInput = Omit<CacheRef, 'key'>;
+export type RefInput<M extends RefMeta = RefMeta> = Omit<CacheRef<M>, 'key'>;
 
 /** A verified cached blob opened for random access; close it when done. */
 export interface CachedFile {
@@ -97,23 +113,6 @@ export interface CacheOptions {
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
-const NAMESPACE = /^[a-z0-9][a-z0-9-]*$/;
-
-export { defaultCacheDir } from './cache-dir.ts';
-
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export function digestOf(data: Uint8Array): string {
-  return `sha256:${sha256Hex(data)}`;
-}
-
-export function layoutPaths(dir: string) {
-  const root = join(dir, CACHE_LAYOUT);
-  return { root, blobs: join(root, 'blobs', 'sha256'), refs: join(root, 'refs'), tmp: join(root, 'tmp') };
-}
-
 let tempCounter = 0;
 function tempName(tmpDir: string): string {
   // Unique across processes (pid), within one (counter) and across pid reuse (random).
@@ -168,10 +167,7 @@ export class ContentCache {
   }
 
   blobPath(digest: string): string {
-    const m = DIGEST.exec(digest);
-    if (!m) throw new Error(`bug: not a sha256 digest: ${JSON.stringify(digest)}`);
-    const hex = m[1]!;
-    return join(this.#paths.blobs, hex.slice(0, 2), hex);
+    return blobFile(this.dir, digest);
   }
 
   async createWriter(options: { keepBytes?: boolean } = {}): Promise<BlobWriter> {
@@ -329,24 +325,26 @@ export class ContentCache {
     await unlink(this.blobPath(digest)).catch(() => {});
   }
 
-  refPath(namespace: string, key: string): string {
-    if (!NAMESPACE.test(namespace)) throw new Error(`bug: bad cache namespace ${JSON.stringify(namespace)}`);
-    const h = sha256Hex(key);
-    return join(this.#paths.refs, namespace, h.slice(0, 2), `${h}.json`);
+  refPath<K>(namespace: RefNamespace<K, RefMeta>, key: K): string {
+    return refFile(this.dir, namespace.name, namespace.keyText(key));
   }
 
   /** The reference, or undefined. Marks it used (its mtime is the last use, for pruning). */
-  async getRef(namespace: string, key: string): Promise<CacheRef | undefined> {
+  async getRef<K, M extends RefMeta>(
+    namespace: RefNamespace<K, M>,
+    key: K,
+  ): Promise<CacheRef<M> | undefined> {
+    const text = namespace.keyText(key);
     const path = this.refPath(namespace, key);
-    let text: string;
+    let json: string;
     try {
-      text = await readFile(path, 'utf8');
+      json = await readFile(path, 'utf8');
     } catch (e) {
       if (errno(e) === 'ENOENT') return undefined;
       throw this.#ioError(`cannot read ${path}`, e);
     }
-    const ref = parseRef(text);
-    if (ref === undefined || ref.key !== key) {
+    const ref = parseRef(json) as CacheRef<M> | undefined;
+    if (ref === undefined || ref.key !== text) {
       this.logger.warn(`cache: ignoring damaged reference ${path}`);
       await unlink(path).catch(() => {});
       return undefined;
@@ -357,13 +355,17 @@ export class ContentCache {
   }
 
   /** Stores a reference atomically (last writer wins). Fingerprints from commit() are recorded as verified. */
-  async setRef(namespace: string, key: string, input: RefInput): Promise<CacheRef> {
+  async setRef<K, M extends RefMeta>(
+    namespace: RefNamespace<K, M>,
+    key: K,
+    input: RefInput<M>,
+  ): Promise<CacheRef<M>> {
     const verified: Record<string, string> = { ...input.verified };
     const strip = (b: BlobInfo): BlobInfo => {
       if (b.fingerprint !== undefined) verified[b.digest] = b.fingerprint;
       return { digest: b.digest, size: b.size };
     };
-    const ref: CacheRef = { key, ...input, blob: strip(input.blob) };
+    const ref: CacheRef<M> = { key: namespace.keyText(key), ...input, blob: strip(input.blob) };
     if (input.attachments) {
       ref.attachments = Object.fromEntries(
         Object.keys(input.attachments)
@@ -387,12 +389,15 @@ export class ContentCache {
     return ref;
   }
 
-  async deleteRef(namespace: string, key: string): Promise<void> {
+  async deleteRef<K>(namespace: RefNamespace<K, RefMeta>, key: K): Promise<void> {
     await unlink(this.refPath(namespace, key)).catch(() => {});
   }
 
   /** A reference with its main blob's verified bytes; undefined when either is missing or the blob is corrupt. */
-  async readRef(namespace: string, key: string): Promise<{ ref: CacheRef; bytes: Buffer } | undefined> {
+  async readRef<K, M extends RefMeta>(
+    namespace: RefNamespace<K, M>,
+    key: K,
+  ): Promise<{ ref: CacheRef<M>; bytes: Buffer } | undefined> {
     const ref = await this.getRef(namespace, key);
     if (!ref) return undefined;
     const bytes = await this.readBlob(ref.blob);
@@ -400,7 +405,10 @@ export class ContentCache {
   }
 
   /** A reference with its main blob opened for random access (stat-fingerprint verification, see above). */
-  async openRef(namespace: string, key: string): Promise<{ ref: CacheRef; file: CachedFile } | undefined> {
+  async openRef<K, M extends RefMeta>(
+    namespace: RefNamespace<K, M>,
+    key: K,
+  ): Promise<{ ref: CacheRef<M>; file: CachedFile } | undefined> {
     const ref = await this.getRef(namespace, key);
     if (!ref) return undefined;
     const known = ref.verified?.[ref.blob.digest];
@@ -417,7 +425,7 @@ export class ContentCache {
   }
 
   /** An attachment's verified bytes. */
-  async readAttachment(ref: CacheRef, name: string): Promise<Buffer | undefined> {
+  async readAttachment(ref: CacheRef<RefMeta>, name: string): Promise<Buffer | undefined> {
     const info = ref.attachments?.[name];
     return info ? this.readBlob(info) : undefined;
   }
@@ -536,13 +544,6 @@ export function parseRef(text: string): CacheRef | undefined {
     return undefined;
   if (r.attachments !== undefined && !Object.values(r.attachments).every(isBlobInfo)) return undefined;
   return r;
-}
-
-/** Directories a clean renamed `v1/` to before deleting it; removed by the next sweep if a clean was killed. */
-export const TRASH_PREFIX = `${CACHE_LAYOUT}.trash-`;
-
-export function trashName(): string {
-  return `${TRASH_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Removes files in tmp/ older than `olderThanMs` and trash left by an interrupted clean; returns the count. */

@@ -1,5 +1,5 @@
 /**
- * Basic-auth credentials and the HTTP_AUTH variable.
+ * Credentials (basic and bearer) and the HTTP_AUTH variable.
  *
  * HTTP_AUTH (apko's variable): `basic:HOST:USER:PASS`. lading also accepts several entries separated by
  * whitespace (spaces or newlines): a new entry starts where whitespace is followed by `basic:`.
@@ -8,17 +8,41 @@
  * `*.example.com`, which matches every subdomain of example.com (not example.com itself).
  * Host names with a port or IPv6 literals cannot be written (the `:` separates fields).
  *
- * Credentials live in BasicCredentials, whose string, JSON and inspect forms are "<redacted>",
- * so logging or serialising a repository reference can never leak them (apko CVE-2024-36127).
+ * Credentials live in objects whose string, JSON and inspect forms are "<redacted>", so logging or
+ * serialising a repository reference or a registry session can never leak them (apko CVE-2024-36127).
  */
 import { inspect } from 'node:util';
 import { LadingError } from '../util/errors.ts';
 
-export class BasicCredentials {
+/** What the HTTP client sends as `Authorization`; implementations never print their secret. */
+export interface Credentials {
+  /** The `Authorization` header value. */
+  authorization(): string;
+}
+
+/** Credentials whose string, JSON and inspect forms are `<redacted>`. */
+abstract class RedactedCredentials implements Credentials {
+  abstract authorization(): string;
+
+  toString(): string {
+    return '<redacted>';
+  }
+
+  toJSON(): string {
+    return '<redacted>';
+  }
+
+  [inspect.custom](): string {
+    return 'Credentials <redacted>';
+  }
+}
+
+export class BasicCredentials extends RedactedCredentials {
   readonly #username: string;
   readonly #password: string;
 
   constructor(username: string, password: string) {
+    super();
     this.#username = username;
     this.#password = password;
   }
@@ -31,17 +55,19 @@ export class BasicCredentials {
   equals(other: BasicCredentials | undefined): boolean {
     return other !== undefined && other.authorization() === this.authorization();
   }
+}
 
-  toString(): string {
-    return '<redacted>';
+/** A bearer token (a registry's token service hands these out). */
+export class BearerToken extends RedactedCredentials {
+  readonly #token: string;
+
+  constructor(token: string) {
+    super();
+    this.#token = token;
   }
 
-  toJSON(): string {
-    return '<redacted>';
-  }
-
-  [inspect.custom](): string {
-    return 'BasicCredentials <redacted>';
+  authorization(): string {
+    return `Bearer ${this.#token}`;
   }
 }
 

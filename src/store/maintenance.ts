@@ -7,14 +7,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import {
-  layoutPaths,
-  parseRef,
-  STALE_TEMP_MS,
-  sweepTemporaryFiles,
-  TRASH_PREFIX,
-  trashName,
-} from './cache.ts';
+import { parseRef, STALE_TEMP_MS, sweepTemporaryFiles } from './cache.ts';
+import { layoutPaths, TRASH_PREFIX, trashName } from './layout.ts';
 
 export interface CacheUsage {
   /** Total bytes and files under the cache's layout directory. */

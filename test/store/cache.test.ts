@@ -10,11 +10,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { defaultCacheDir, digestOf, layoutPaths, openCache } from '../../src/repo/cache.ts';
-import { cacheUsage, cleanCache, pruneCache, verifyCache } from '../../src/repo/cache-maintenance.ts';
+import { openCache, refNamespace } from '../../src/store/cache.ts';
+import { defaultCacheDir } from '../../src/store/default-dir.ts';
+import { layoutPaths } from '../../src/store/layout.ts';
+import { cacheUsage, cleanCache, pruneCache, verifyCache } from '../../src/store/maintenance.ts';
+import { INDEXES } from '../../src/store/namespaces.ts';
+import { digestOf } from '../../src/util/digest.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { repoDir } from '../helpers/repo-server.ts';
 import { tempDir } from '../helpers/tools.ts';
+
+/** Namespaces of this test's own (the store's real ones are round-tripped in namespaces.test.ts). */
+const DATA = refNamespace<string, { n: number }>('apk-data', (k) => k);
+const NAMED = refNamespace<string>('package', (k) => k);
 
 const musl = readFileSync(join(repoDir, 'x86_64/musl-1.2.4_git20230717-r4.apk'));
 
@@ -64,20 +72,20 @@ describe('content cache', () => {
     const { cache, log } = await withCache(t);
     const blob = await cache.putBytes(musl);
     const index = await cache.putBytes(Buffer.from('{"entries":[]}'));
-    await cache.setRef('apk-data', 'datahash-1', { blob, attachments: { index }, meta: { n: 1 } });
-    const got = await cache.readRef('apk-data', 'datahash-1');
+    await cache.setRef(DATA, 'datahash-1', { blob, attachments: { index }, meta: { n: 1 } });
+    const got = await cache.readRef(DATA, 'datahash-1');
     assert.ok(got);
     assert.deepEqual(got.bytes, musl);
     assert.deepEqual(got.ref.attachments, { index: { digest: index.digest, size: index.size } });
     assert.deepEqual(await cache.readAttachment(got.ref, 'index'), Buffer.from('{"entries":[]}'));
-    assert.equal(await cache.getRef('apk-data', 'other'), undefined);
+    assert.equal(await cache.getRef(DATA, 'other'), undefined);
 
     // The key (a URL, say) is hashed into the file name and never appears in a path.
-    const refPath = cache.refPath('index', 'https://repo.example.com/x86_64/APKINDEX.tar.gz');
+    const refPath = cache.refPath(INDEXES, 'https://repo.example.com/x86_64/APKINDEX.tar.gz');
     assert.ok(!refPath.includes('example'));
 
-    writeFileSync(cache.refPath('apk-data', 'datahash-1'), '{"key": trunc');
-    assert.equal(await cache.getRef('apk-data', 'datahash-1'), undefined);
+    writeFileSync(cache.refPath(DATA, 'datahash-1'), '{"key": trunc');
+    assert.equal(await cache.getRef(DATA, 'datahash-1'), undefined);
     assert.ok(log.some((l) => l.includes('damaged reference')));
   });
 
@@ -88,10 +96,10 @@ describe('content cache', () => {
     await w.write(musl.subarray(1000));
     const blob = await w.commit();
     assert.ok(blob.fingerprint);
-    await cache.setRef('apk-data', 'dh', { blob });
-    assert.equal((await cache.getRef('apk-data', 'dh'))?.verified?.[blob.digest], blob.fingerprint);
+    await cache.setRef(DATA, 'dh', { blob });
+    assert.equal((await cache.getRef(DATA, 'dh'))?.verified?.[blob.digest], blob.fingerprint);
 
-    const opened = await cache.openRef('apk-data', 'dh');
+    const opened = await cache.openRef(DATA, 'dh');
     assert.ok(opened);
     assert.deepEqual(await opened.file.read(100, 50), musl.subarray(100, 150));
     const streamed: Buffer[] = [];
@@ -108,17 +116,17 @@ describe('content cache', () => {
     // Appending changes size and mtime: detected without hashing, blob removed.
     chmodSync(cache.blobPath(blob.digest), 0o644);
     writeFileSync(cache.blobPath(blob.digest), 'x', { flag: 'a' });
-    assert.equal(await cache.openRef('apk-data', 'dh'), undefined);
+    assert.equal(await cache.openRef(DATA, 'dh'), undefined);
     assert.ok(log.some((l) => l.includes('is corrupt')));
 
     // A rewritten blob (new inode) is re-hashed once, and the new fingerprint remembered.
     const again = await cache.putBytes(musl);
-    const before = (await cache.getRef('apk-data', 'dh'))!.verified![blob.digest];
+    const before = (await cache.getRef(DATA, 'dh'))!.verified![blob.digest];
     assert.notEqual(again.fingerprint, before);
-    const reopened = await cache.openRef('apk-data', 'dh');
+    const reopened = await cache.openRef(DATA, 'dh');
     assert.ok(reopened);
     await reopened.file.close();
-    assert.equal((await cache.getRef('apk-data', 'dh'))!.verified![blob.digest], again.fingerprint);
+    assert.equal((await cache.getRef(DATA, 'dh'))!.verified![blob.digest], again.fingerprint);
 
     // In-place damage that restores size and mtime passes the stat check; verifyCache finds it.
     const path = cache.blobPath(blob.digest);
@@ -148,18 +156,18 @@ describe('content cache', () => {
     const oldBlob = await cache.putBytes(Buffer.from('old'));
     const newBlob = await cache.putBytes(Buffer.from('new'));
     const orphan = await cache.putBytes(Buffer.from('orphan, recent'));
-    await cache.setRef('package', 'old', { blob: oldBlob });
-    await cache.setRef('package', 'new', { blob: newBlob });
+    await cache.setRef(NAMED, 'old', { blob: oldBlob });
+    await cache.setRef(NAMED, 'new', { blob: newBlob });
     const past = new Date(Date.now() - 10 * 86400_000);
-    utimesSync(cache.refPath('package', 'old'), past, past);
+    utimesSync(cache.refPath(NAMED, 'old'), past, past);
     utimesSync(cache.blobPath(oldBlob.digest), past, past);
 
-    const oldRefSize = statSync(cache.refPath('package', 'old')).size;
+    const oldRefSize = statSync(cache.refPath(NAMED, 'old')).size;
     const result = await pruneCache(dir, { olderThanMs: 86400_000 });
     assert.deepEqual(result.removed, { files: 2, bytes: oldRefSize + 3 });
-    assert.equal(await cache.getRef('package', 'old'), undefined);
+    assert.equal(await cache.getRef(NAMED, 'old'), undefined);
     assert.equal(await cache.hasBlob(oldBlob.digest), false);
-    assert.deepEqual(await cache.readRef('package', 'new').then((r) => r?.bytes), Buffer.from('new'));
+    assert.deepEqual(await cache.readRef(NAMED, 'new').then((r) => r?.bytes), Buffer.from('new'));
     assert.equal(
       await cache.hasBlob(orphan.digest),
       true,

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { layoutPaths, sweepTemporaryFiles } from '../../src/repo/cache.ts';
-import { verifyCache } from '../../src/repo/cache-maintenance.ts';
+import { sweepTemporaryFiles } from '../../src/store/cache.ts';
+import { layoutPaths } from '../../src/store/layout.ts';
+import { verifyCache } from '../../src/store/maintenance.ts';
 import { type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';
 import { tempDir } from '../helpers/tools.ts';
 

@@ -1,20 +1,27 @@
 /**
- * HTTP GET over Node's fetch, with the policies a package fetcher needs:
+ * HTTP over Node's fetch, with the policies package repositories and registries need:
  * - `User-Agent: lading/<version>`, `Accept-Encoding: identity` (we want the stored bytes, not a re-encoding);
- * - basic auth from the caller (URL userinfo, sent only to the URL's own origin) or from HTTP_AUTH (by host);
+ * - auth from the caller (URL userinfo, a registry token: sent only to the URL's own origin) or from HTTP_AUTH
+ *   (by host);
  * - redirects followed by hand so credentials never go to another origin, and https → http is refused;
  * - retries with exponential backoff (no jitter: a CLI makes few requests) on 5xx, 429 (Retry-After honoured
  *   up to a cap), connection failures, resets, idle timeouts and bodies shorter than Content-Length;
- * - other 4xx fail at once; a size limit; a cap on concurrent requests.
+ * - other 4xx fail at once, unless the caller accepts them (a registry answers 401 with a token challenge and
+ *   404 for a blob it lacks); a size limit; a cap on concurrent requests.
+ * `get` reads the body into a sink inside the retried attempt, so a broken download is fetched again.
+ * `request` sends any method, with a body opened again for each attempt, and hands the response to the caller.
  * Nothing here logs or throws a credential: requested URLs never carry userinfo, and URLs in messages drop
  * their query (a redirect may point at a pre-signed URL whose query is a credential).
  */
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import packageJson from '../../package.json' with { type: 'json' };
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { type BasicCredentials, credentialsForHost, type HttpAuthEntry } from './auth.ts';
+import { type Credentials, credentialsForHost, type HttpAuthEntry } from './auth.ts';
+import { describeUrl, reason, tooLarge } from './describe.ts';
 import { createLimiter, type Limiter } from './limit.ts';
+import { type HttpResponse, IdleTimer, respond } from './response.ts';
 
 export const DEFAULT_USER_AGENT = `lading/${packageJson.version}`;
 
@@ -44,24 +51,50 @@ export interface BodySink {
   discard(): Promise<void> | void;
 }
 
-export interface GetOptions<S extends BodySink> {
-  /** Credentials from the URL's userinfo; sent only to that URL's origin. */
-  credentials?: BasicCredentials;
-  /** Extra request headers (If-None-Match, If-Modified-Since). */
+interface CommonOptions {
+  /** Credentials for this request (URL userinfo, a registry token); sent only to the URL's own origin. */
+  credentials?: Credentials;
+  /** Extra request headers (If-None-Match, Accept, Content-Type, …). */
   headers?: Record<string, string>;
+  /** What is fetched or sent, for messages ("the index of repository …"); defaults to "file". */
+  what?: string;
+}
+
+export interface GetOptions<S extends BodySink> extends CommonOptions {
   /** Opens the sink for a 200 body. */
   sink: () => S | Promise<S>;
-  /** What is fetched, for messages ("index of repository …"); defaults to "file". */
-  what?: string;
 }
 
 export type GetResult<S> =
   | { status: 200; headers: Headers; sink: S; size: number }
   | { status: 304; headers: Headers };
 
+/** A request body: bytes, or a stream (a registry client streams layer blobs). */
+export type RequestBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RequestOptions extends CommonOptions {
+  /** Default GET. */
+  method?: HttpMethod;
+  /** Opens the body; called again for each attempt and for a 307/308 redirect, so a retry sends it whole. */
+  body?: () => RequestBody;
+  /**
+   * Statuses answered to the caller as they are, besides 2xx (e.g. 401 with a token challenge, 404 for a
+   * blob a registry lacks). Others fail: 5xx and 429 after the retries, the rest at once.
+   */
+  accept?: readonly number[];
+}
+
+export { describeUrl } from './describe.ts';
+export type { HttpResponse } from './response.ts';
+
 export interface HttpClient {
   readonly logger: Logger;
+  /** GET into a sink: 200, or 304 for a conditional request. The body is part of the retried attempt. */
   get<S extends BodySink>(url: string, options: GetOptions<S>): Promise<GetResult<S>>;
+  /** Any request, retried until a response arrives; the caller reads its body. */
+  request(url: string, options?: RequestOptions): Promise<HttpResponse>;
 }
 
 /** A failure worth another attempt. */
@@ -77,12 +110,6 @@ class SinkFailure extends Error {
   constructor(cause: unknown) {
     super('sink failed', { cause });
   }
-}
-
-/** `origin + path`, with any query replaced by `?…`; URLs we build never hold userinfo. */
-export function describeUrl(url: string | URL): string {
-  const u = typeof url === 'string' ? new URL(url) : url;
-  return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
 }
 
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
@@ -107,36 +134,48 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     maxRedirects: options.maxRedirects ?? 5,
   };
 
-  async function get<S extends BodySink>(url: string, opts: GetOptions<S>): Promise<GetResult<S>> {
+  /** Runs attempts until one does not fail transiently, or none are left. */
+  async function withRetries<T>(
+    method: HttpMethod,
+    url: string,
+    what: string | undefined,
+    attempt: (start: URL) => Promise<T>,
+  ): Promise<T> {
     const start = new URL(url);
     if (start.username !== '' || start.password !== '') {
       throw new Error('bug: URLs given to the HTTP client must not carry credentials; pass them as options');
     }
     const shown = describeUrl(start);
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        logger.debug(`GET ${shown}${attempt > 1 ? ` (attempt ${attempt} of ${attempts})` : ''}`);
-        return await limit(() => attemptGet(start, opts, settings));
+        logger.debug(`${method} ${shown}${n > 1 ? ` (attempt ${n} of ${attempts})` : ''}`);
+        return await limit(() => attempt(start));
       } catch (e) {
         if (!(e instanceof Transient)) throw e;
-        if (attempt >= attempts) {
+        if (n >= attempts) {
+          const verb = method === 'GET' || method === 'HEAD' ? 'fetch' : 'send';
           throw new LadingError(
             'repo.network',
-            `could not fetch ${opts.what ?? 'file'} from ${shown} after ${attempts} attempts: ${e.message}`,
+            `could not ${verb} ${what ?? 'file'} ${verb === 'fetch' ? 'from' : 'to'} ${shown} after ${attempts} attempts: ${e.message}`,
             { hint: 'check the network and the repository; --offline builds from the cache alone' },
           );
         }
-        const backoff = retryDelayMs * 2 ** (attempt - 1);
+        const backoff = retryDelayMs * 2 ** (n - 1);
         const delay = e.retryAfterMs === undefined ? backoff : Math.min(e.retryAfterMs, maxRetryAfterMs);
         logger.warn(
-          `GET ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${attempt + 1} of ${attempts})`,
+          `${method} ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${n + 1} of ${attempts})`,
         );
         await sleep(delay);
       }
     }
   }
 
-  return { logger, get };
+  return {
+    logger,
+    get: (url, opts) => withRetries('GET', url, opts.what, (start) => attemptGet(start, opts, settings)),
+    request: (url, opts = {}) =>
+      withRetries(opts.method ?? 'GET', url, opts.what, (start) => attemptRequest(start, opts, settings)),
+  };
 }
 
 interface AttemptSettings {
@@ -147,86 +186,134 @@ interface AttemptSettings {
   maxRedirects: number;
 }
 
-/** One attempt: follows redirects, then reads a 200 body into a fresh sink. Throws Transient to retry. */
+/**
+ * Sends the request and follows redirects (by hand: credentials stay with their origin, https never goes to
+ * http). Returns the final response, whatever its status. Throws Transient for a connection failure or timeout.
+ */
+async function send(
+  start: URL,
+  method: HttpMethod,
+  opts: CommonOptions & { body?: () => RequestBody },
+  settings: AttemptSettings,
+  timer: IdleTimer,
+): Promise<{ res: Response; url: URL; sentCredentials: boolean }> {
+  const what = opts.what ?? 'file';
+  let url = start;
+  for (let hop = 0; ; hop++) {
+    const headers: Record<string, string> = {
+      'user-agent': settings.userAgent,
+      'accept-encoding': 'identity',
+      ...opts.headers,
+    };
+    const credentials =
+      opts.credentials !== undefined && url.origin === start.origin
+        ? opts.credentials
+        : credentialsForHost(url.hostname, settings.auth);
+    if (credentials) headers.authorization = credentials.authorization();
+
+    timer.arm();
+    let res: Response;
+    try {
+      const body = opts.body?.();
+      const streamed = body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array);
+      res = await fetch(url, {
+        method,
+        headers,
+        redirect: 'manual',
+        signal: timer.controller.signal,
+        ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
+        ...(streamed ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (e) {
+      if (timer.aborted) throw new Transient(`no data for ${settings.timeoutMs} ms`);
+      throw connectionFailure(e, url, what);
+    }
+
+    const location = res.headers.get('location');
+    if ([301, 302, 303, 307, 308].includes(res.status) && location !== null) {
+      await res.body?.cancel().catch(() => {});
+      if (hop >= settings.maxRedirects) {
+        throw new LadingError('repo.http', `too many redirects fetching ${what} from ${describeUrl(start)}`);
+      }
+      const next = URL.parse(location, url.href);
+      if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
+        throw new LadingError('repo.http', `${describeUrl(url)} redirects to an unusable location (${what})`);
+      }
+      next.username = '';
+      next.password = '';
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new LadingError(
+          'repo.http',
+          `refusing redirect from ${describeUrl(url)} to insecure ${describeUrl(next)} (${what})`,
+          {
+            hint: 'ask the repository operator to redirect to https, or configure the http:// URL directly',
+          },
+        );
+      }
+      // 303 (and 301/302 after a POST, as browsers do) turn into a GET without a body
+      if (res.status === 303 || ((res.status === 301 || res.status === 302) && method === 'POST')) {
+        method = 'GET';
+        opts = { ...opts, body: undefined };
+      }
+      url = next;
+      continue;
+    }
+    return { res, url, sentCredentials: credentials !== undefined };
+  }
+}
+
+/** One GET attempt: follows redirects, then reads a 200 body into a fresh sink. Throws Transient to retry. */
 async function attemptGet<S extends BodySink>(
   start: URL,
   opts: GetOptions<S>,
   settings: AttemptSettings,
 ): Promise<GetResult<S>> {
   const what = opts.what ?? 'file';
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(), settings.timeoutMs);
-  };
-  const timedOut = () => new Transient(`no data for ${settings.timeoutMs} ms`);
+  const timer = new IdleTimer(settings.timeoutMs);
   try {
-    let url = start;
-    for (let hop = 0; ; hop++) {
-      const headers: Record<string, string> = {
-        'user-agent': settings.userAgent,
-        'accept-encoding': 'identity',
-        ...opts.headers,
-      };
-      const credentials =
-        opts.credentials !== undefined && url.origin === start.origin
-          ? opts.credentials
-          : credentialsForHost(url.hostname, settings.auth);
-      if (credentials) headers.authorization = credentials.authorization();
-
-      arm();
-      let res: Response;
-      try {
-        res = await fetch(url, { headers, redirect: 'manual', signal: controller.signal });
-      } catch (e) {
-        if (controller.signal.aborted) throw timedOut();
-        throw connectionFailure(e, url, what);
-      }
-
-      const location = res.headers.get('location');
-      if ([301, 302, 303, 307, 308].includes(res.status) && location !== null) {
-        await res.body?.cancel().catch(() => {});
-        if (hop >= settings.maxRedirects) {
-          throw new LadingError(
-            'repo.http',
-            `too many redirects fetching ${what} from ${describeUrl(start)}`,
-          );
-        }
-        const next = URL.parse(location, url.href);
-        if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
-          throw new LadingError(
-            'repo.http',
-            `${describeUrl(url)} redirects to an unusable location (${what})`,
-          );
-        }
-        next.username = '';
-        next.password = '';
-        if (url.protocol === 'https:' && next.protocol !== 'https:') {
-          throw new LadingError(
-            'repo.http',
-            `refusing redirect from ${describeUrl(url)} to insecure ${describeUrl(next)} (${what})`,
-            {
-              hint: 'ask the repository operator to redirect to https, or configure the http:// URL directly',
-            },
-          );
-        }
-        url = next;
-        continue;
-      }
-      if (res.status === 304) {
-        await res.body?.cancel().catch(() => {});
-        return { status: 304, headers: res.headers };
-      }
-      if (res.status !== 200) {
-        await res.body?.cancel().catch(() => {});
-        throw statusFailure(res, url, what, credentials !== undefined);
-      }
-      const body = await readBody(res, url, opts, settings, arm, () => controller.signal.aborted);
-      return { status: 200, headers: res.headers, ...body };
+    const { res, url, sentCredentials } = await send(start, 'GET', opts, settings, timer);
+    if (res.status === 304) {
+      await res.body?.cancel().catch(() => {});
+      return { status: 304, headers: res.headers };
     }
+    if (res.status !== 200) {
+      await res.body?.cancel().catch(() => {});
+      throw statusFailure(res, url, what, sentCredentials);
+    }
+    const body = await readBody(
+      res,
+      url,
+      opts,
+      settings,
+      () => timer.arm(),
+      () => timer.aborted,
+    );
+    return { status: 200, headers: res.headers, ...body };
   } finally {
-    clearTimeout(timer);
+    timer.clear();
+  }
+}
+
+/** One attempt of any request: the response once its headers arrived; the idle timer runs on while it is read. */
+async function attemptRequest(
+  start: URL,
+  opts: RequestOptions,
+  settings: AttemptSettings,
+): Promise<HttpResponse> {
+  const what = opts.what ?? 'file';
+  const timer = new IdleTimer(settings.timeoutMs);
+  let handedOver = false;
+  try {
+    const { res, url, sentCredentials } = await send(start, opts.method ?? 'GET', opts, settings, timer);
+    const ok = (res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status);
+    if (!ok) {
+      await res.body?.cancel().catch(() => {});
+      throw statusFailure(res, url, what, sentCredentials);
+    }
+    handedOver = true;
+    return respond(res, url, what, settings, timer);
+  } finally {
+    if (!handedOver) timer.clear();
   }
 }
 
@@ -272,28 +359,6 @@ async function readBody<S extends BodySink>(
     if (aborted()) throw new Transient(`no data for ${settings.timeoutMs} ms after ${size} bytes`);
     throw new Transient(`connection lost after ${size} bytes (${reason(e)})`);
   }
-}
-
-function tooLarge(url: URL, what: string | undefined, max: number): LadingError {
-  return new LadingError(
-    'repo.too-large',
-    `${what ?? 'file'} at ${describeUrl(url)} is larger than the limit of ${max} bytes`,
-    { hint: 'the limit protects against runaway downloads; check that the URL names the intended file' },
-  );
-}
-
-/** The most specific reason from fetch's wrapped errors (`fetch failed` → ECONNREFUSED …). */
-function reason(e: unknown): string {
-  let cur: unknown = e;
-  let text = 'unknown error';
-  for (let depth = 0; cur instanceof Error && depth < 4; depth++) {
-    const code = (cur as NodeJS.ErrnoException).code;
-    text = code
-      ? `${code}${cur.message && !cur.message.includes(code) ? ` ${cur.message}` : ''}`
-      : cur.message;
-    cur = cur.cause;
-  }
-  return text;
 }
 
 const PERMANENT_NETWORK = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'ERR_TLS_CERT_ALTNAME_INVALID']);

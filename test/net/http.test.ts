@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { BasicCredentials, credentialsForHost, parseHttpAuth } from '../../src/repo/auth.ts';
+import { BasicCredentials, BearerToken, credentialsForHost, parseHttpAuth } from '../../src/net/auth.ts';
 import {
   type BodySink,
   createHttpClient,
   DEFAULT_USER_AGENT,
   type HttpClientOptions,
-} from '../../src/repo/http.ts';
+} from '../../src/net/http.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { createLogger } from '../../src/util/log.ts';
 import { type RepoServer, repoDir, startRepoServer } from '../helpers/repo-server.ts';
@@ -283,5 +286,115 @@ describe('HTTP client against a real server', () => {
       code: 'repo.http',
       message: `${server.url}${INDEX} redirects to an unusable location (test file)`,
     });
+  });
+});
+
+describe('request(): any method, for the registry client', () => {
+  /** A server that records each request's method, path, Authorization and body, and answers from a script. */
+  type Seen = { method: string; path: string; auth?: string; body: string };
+  type Answer = { status: number; headers?: Record<string, string>; body?: string };
+  let seen: Seen[] = [];
+  let answers: ((s: Seen) => Answer)[] = [];
+  let server: Server;
+  let url = '';
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const s = {
+          method: req.method!,
+          path: req.url!,
+          auth: req.headers.authorization,
+          body: Buffer.concat(chunks).toString(),
+        };
+        seen.push(s);
+        const a: Answer = answers.shift()?.(s) ?? { status: 200 };
+        res.writeHead(a.status, a.headers).end(a.body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+  const reset = (...script: typeof answers) => {
+    seen = [];
+    answers = script;
+  };
+
+  it('sends a streamed body again on each attempt and hands back the response', async () => {
+    reset(
+      () => ({ status: 503 }),
+      () => ({ status: 201, headers: { location: '/v2/x/blobs/sha256:1' }, body: 'made' }),
+    );
+    const { http } = client();
+    let opened = 0;
+    const res = await http.request(`${url}/v2/x/blobs/uploads/1?digest=sha256:1`, {
+      method: 'PUT',
+      body: () => {
+        opened++;
+        return Readable.from([Buffer.from('layer '), Buffer.from('bytes')]);
+      },
+      credentials: new BearerToken('tok-secret'),
+      what: 'blob sha256:1',
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('location'), '/v2/x/blobs/sha256:1');
+    assert.equal((await res.bytes()).toString(), 'made');
+    assert.equal(opened, 2);
+    assert.deepEqual(
+      seen.map((s) => [s.method, s.body, s.auth]),
+      [
+        ['PUT', 'layer bytes', 'Bearer tok-secret'],
+        ['PUT', 'layer bytes', 'Bearer tok-secret'],
+      ],
+    );
+    assert.equal(`${new BearerToken('tok-secret')}`, '<redacted>');
+  });
+
+  it('answers accepted statuses and fails on the others', async () => {
+    const { http } = client();
+    reset(() => ({ status: 404 }));
+    const head = await http.request(`${url}/v2/x/blobs/sha256:2`, { method: 'HEAD', accept: [404] });
+    assert.equal(head.status, 404);
+    await head.cancel();
+    reset(() => ({ status: 401, headers: { 'www-authenticate': 'Bearer realm="x"' } }));
+    const challenge = await http.request(`${url}/v2/`, { accept: [401] });
+    assert.equal(challenge.headers.get('www-authenticate'), 'Bearer realm="x"');
+    assert.equal((await challenge.bytes()).length, 0);
+    reset(() => ({ status: 404 }));
+    await assert.rejects(http.request(`${url}/v2/x/manifests/1`, { what: 'manifest' }), {
+      code: 'repo.not-found',
+    });
+  });
+
+  it('follows 307 with the method and body, and 303 as a GET', async () => {
+    const { http } = client();
+    reset(
+      () => ({ status: 307, headers: { location: '/elsewhere' } }),
+      () => ({ status: 202, headers: { location: '/v2/x/blobs/uploads/2' } }),
+    );
+    const res = await http.request(`${url}/v2/x/blobs/uploads/`, { method: 'POST', body: () => 'b' });
+    assert.equal(res.status, 202);
+    assert.deepEqual(
+      seen.map((s) => [s.method, s.path, s.body]),
+      [
+        ['POST', '/v2/x/blobs/uploads/', 'b'],
+        ['POST', '/elsewhere', 'b'],
+      ],
+    );
+    reset(
+      () => ({ status: 303, headers: { location: '/done' } }),
+      () => ({ status: 200, body: 'ok' }),
+    );
+    const after303 = await http.request(`${url}/form`, { method: 'POST', body: () => 'x' });
+    assert.equal((await after303.bytes()).toString(), 'ok');
+    assert.deepEqual(
+      seen.map((s) => [s.method, s.body]),
+      [
+        ['POST', 'x'],
+        ['GET', ''],
+      ],
+    );
   });
 });

@@ -4,8 +4,9 @@
  * build later fails on a missing repository directory).
  */
 import { endianness } from 'node:os';
+import { compareBytes } from '../util/compare.ts';
 import { LadingError } from '../util/errors.ts';
-import { compareBytes, suggest } from './text.ts';
+import { suggest } from '../util/suggest.ts';
 
 /** Canonical (OCI) architecture names, the nine apko knows. */
 export const ARCHS = [
