@@ -8,6 +8,7 @@ import { registerClean } from './commands/clean.ts';
 import { registerDot } from './commands/dot.ts';
 import { registerIndex } from './commands/index-cmd.ts';
 import { registerKeygen } from './commands/keygen.ts';
+import { registerLogin } from './commands/login.ts';
 import { registerPackage } from './commands/package.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerShowConfig } from './commands/show-config.ts';
@@ -54,6 +55,7 @@ registerPackage(program);
 registerIndex(program);
 registerVerify(program);
 registerClean(program);
+registerLogin(program);
 
 // Options after the command name belong to the command (so `lading package --version 1.0-r0` is the
 // package version); the global options are accepted there too, as apko's persistent flags are.

@@ -1,0 +1,285 @@
+/**
+ * Pushing an image index, its images and their attached artifacts to one or more repositories, in the order
+ * that never leaves a tag pointing at something incomplete:
+ *   every repository: blobs (parallel, bounded) → image manifests → the index by digest → artifacts
+ *   (blobs, manifests, referrers fallback tags); then, only when all of that exists everywhere, the tags.
+ * - a blob: HEAD, skipped when the registry has it; else mounted from another repository of the same
+ *   registry that received it in this run; else one POST for an upload session and one streamed PUT with
+ *   an explicit Content-Length (a monolithic upload: never chunked transfer, never out-of-order chunks);
+ * - a manifest: HEAD by digest (or tag) and skipped when the registry has those bytes; else PUT with
+ *   `Content-Type` = its media type;
+ * - every answer's `Docker-Content-Digest` is checked against ours.
+ * Re-publishing an unchanged image therefore sends only HEAD and GET requests. Each operation is retried
+ * whole (HEAD → POST → PUT) on transient failures, so a half-finished upload session is never resumed.
+ */
+
+import type { Descriptor } from '../oci/types.ts';
+import { createLimiter } from '../repo/limit.ts';
+import { LadingError } from '../util/errors.ts';
+import { type Repository, repositoryName } from './reference.ts';
+import { attachReferrers } from './referrers.ts';
+import type { RegistryClient, RegistryResponse, RepositorySession } from './transport.ts';
+
+export interface PushBlob {
+  digest: string;
+  size: number;
+  /** The bytes, opened again for every attempt: streamed from disk for layers. */
+  open(): Buffer | AsyncIterable<Uint8Array>;
+}
+
+export interface PushManifest {
+  mediaType: string;
+  digest: string;
+  bytes: Buffer;
+}
+
+export interface PushImage {
+  manifest: PushManifest;
+  /** The config and the layers. */
+  blobs: PushBlob[];
+}
+
+/** A manifest that refers to another through `subject` (an SBOM), with the descriptor a referrers list shows. */
+export interface PushArtifact {
+  manifest: PushManifest;
+  blobs: PushBlob[];
+  /** The subject's digest. */
+  subject: string;
+  /** `mediaType`, `digest`, `size`, `artifactType` and the manifest's annotations. */
+  descriptor: Descriptor;
+}
+
+export interface PushPlan {
+  images: PushImage[];
+  index: PushManifest;
+  artifacts: PushArtifact[];
+}
+
+export interface PushTarget {
+  repository: Repository;
+  tags: string[];
+}
+
+export interface PushReport {
+  blobsUploaded: number;
+  bytesUploaded: number;
+  blobsMounted: number;
+  blobsExisting: number;
+  manifestsPut: number;
+  tagsPut: number;
+  /** How artifacts were made findable, per repository: the referrers API or the fallback tags. */
+  referrers: Record<string, 'api' | 'fallback'>;
+}
+
+export interface PushOptions {
+  /** Blob uploads in flight at once per repository (default 4, as ggcr). */
+  jobs?: number;
+}
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ');
+
+function short(digest: string): string {
+  return digest.slice(0, 19);
+}
+
+/** Where each blob is known to be on a registry in this run: a source for cross-repository mounts. */
+type Placements = Map<string, Map<string, string>>;
+
+export async function push(
+  client: RegistryClient,
+  plan: PushPlan,
+  targets: readonly PushTarget[],
+  options: PushOptions = {},
+): Promise<PushReport> {
+  const report: PushReport = {
+    blobsUploaded: 0,
+    bytesUploaded: 0,
+    blobsMounted: 0,
+    blobsExisting: 0,
+    manifestsPut: 0,
+    tagsPut: 0,
+    referrers: {},
+  };
+  const placements: Placements = new Map();
+  const sessions = targets.map((t) => client.session(t.repository, true));
+  for (const session of sessions) await pushContent(session, plan, placements, report, options.jobs ?? 4);
+  // every repository holds everything: now the tags
+  for (const [i, t] of targets.entries()) {
+    for (const tag of t.tags) {
+      const put = await putManifest(
+        sessions[i]!,
+        plan.index,
+        tag,
+        `tag ${tag} of ${repositoryName(t.repository)}`,
+      );
+      if (put.put) report.tagsPut++;
+    }
+  }
+  return report;
+}
+
+async function pushContent(
+  session: RepositorySession,
+  plan: PushPlan,
+  placements: Placements,
+  report: PushReport,
+  jobs: number,
+): Promise<void> {
+  const blobs = new Map<string, PushBlob>();
+  for (const b of [...plan.images.flatMap((i) => i.blobs), ...plan.artifacts.flatMap((a) => a.blobs)]) {
+    if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+  }
+  const limit = createLimiter(Math.max(1, jobs));
+  // largest first: the long uploads start early and the small ones fill in
+  const order = [...blobs.values()].sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
+  await Promise.all(order.map((b) => limit(() => pushBlob(session, b, placements, report))));
+  await Promise.all(
+    plan.images.map((img) =>
+      limit(async () => {
+        const r = await putManifest(
+          session,
+          img.manifest,
+          img.manifest.digest,
+          `image manifest ${short(img.manifest.digest)} of ${session.name}`,
+        );
+        if (r.put) report.manifestsPut++;
+      }),
+    ),
+  );
+  const idx = await putManifest(
+    session,
+    plan.index,
+    plan.index.digest,
+    `image index ${short(plan.index.digest)} of ${session.name}`,
+  );
+  if (idx.put) report.manifestsPut++;
+  if (plan.artifacts.length) {
+    const how = await attachReferrers(session, plan.artifacts, async (a) => {
+      const r = await putManifest(
+        session,
+        a.manifest,
+        a.manifest.digest,
+        `SBOM ${short(a.manifest.digest)} of ${short(a.subject)} in ${session.name}`,
+      );
+      if (r.put) report.manifestsPut++;
+      return r;
+    });
+    report.referrers[session.name] = how;
+  }
+}
+
+function checkDigest(res: RegistryResponse, expected: string, what: string, registry: string): void {
+  const got = res.headers.get('docker-content-digest');
+  if (got !== null && got !== '' && got !== expected) {
+    throw new LadingError(
+      'registry.digest',
+      `${registry} stored ${what} as ${got}, but its bytes hash to ${expected}`,
+      {
+        hint: 'the registry or a proxy changed the bytes; nothing was tagged',
+      },
+    );
+  }
+}
+
+async function pushBlob(
+  session: RepositorySession,
+  blob: PushBlob,
+  placements: Placements,
+  report: PushReport,
+): Promise<void> {
+  const { registry, path } = session.repository;
+  const what = `blob ${short(blob.digest)} (${blob.size} bytes) to ${session.name}`;
+  const base = `/v2/${path}/blobs`;
+  const outcome = await session.client.retry(`uploading ${what}`, async () => {
+    const head = await session.send({ method: 'HEAD', url: `${base}/${blob.digest}` });
+    if (head.status === 200) return 'existing' as const;
+    if (head.status !== 404) throw await session.failure(head, `HEAD of ${what}`);
+
+    let location: string | undefined;
+    const from = placements.get(registry)?.get(blob.digest);
+    if (from !== undefined && from !== path) {
+      session.addScope(`repository:${from}:pull`);
+      const q = new URLSearchParams({ mount: blob.digest, from });
+      const res = await session.send({ method: 'POST', url: `${base}/uploads/?${q}` });
+      if (res.status === 201) {
+        checkDigest(res, blob.digest, what, registry);
+        return 'mounted' as const;
+      }
+      // 202: the registry opened an upload instead; anything else: upload without mount (as ggcr)
+      if (res.status === 202) location = res.headers.get('location') ?? undefined;
+    }
+    if (location === undefined) {
+      const res = await session.send({ method: 'POST', url: `${base}/uploads/` });
+      if (res.status !== 202) throw await session.failure(res, `starting the upload of ${what}`);
+      location = res.headers.get('location') ?? undefined;
+      if (!location) {
+        throw new LadingError(
+          'registry.protocol',
+          `${registry} opened an upload for ${what} without a Location`,
+        );
+      }
+    }
+    const host = await session.client.host(registry);
+    const target = new URL(location, host.origin);
+    target.searchParams.set('digest', blob.digest);
+    const res = await session.send({
+      method: 'PUT',
+      url: target.href,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: { length: blob.size, open: () => blob.open() },
+    });
+    if (res.status !== 201 && res.status !== 204) throw await session.failure(res, `uploading ${what}`);
+    checkDigest(res, blob.digest, what, registry);
+    return 'uploaded' as const;
+  });
+  if (outcome === 'existing') report.blobsExisting++;
+  else if (outcome === 'mounted') report.blobsMounted++;
+  else {
+    report.blobsUploaded++;
+    report.bytesUploaded += blob.size;
+  }
+  let where = placements.get(registry);
+  if (!where) placements.set(registry, (where = new Map()));
+  if (!where.has(blob.digest)) where.set(blob.digest, path);
+}
+
+export interface ManifestPut {
+  /** False when the registry already had it. */
+  put: boolean;
+  /** The `OCI-Subject` header of the PUT's answer. */
+  ociSubject?: string;
+}
+
+/** Puts `manifest` under `ref` (its digest or a tag) unless the registry already has exactly it there. */
+export async function putManifest(
+  session: RepositorySession,
+  manifest: PushManifest,
+  ref: string,
+  what: string,
+): Promise<ManifestPut> {
+  const url = `/v2/${session.repository.path}/manifests/${ref}`;
+  return session.client.retry(`pushing ${what}`, async () => {
+    const head = await session.send({ method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } });
+    if (head.status === 200 && head.headers.get('docker-content-digest') === manifest.digest)
+      return { put: false };
+    // 404: absent; 403: some registries (Artifactory) answer that for a manifest they do not have
+    if (head.status !== 200 && head.status !== 404 && head.status !== 403)
+      throw await session.failure(head, `HEAD of ${what}`);
+    const res = await session.send({
+      method: 'PUT',
+      url,
+      headers: { 'content-type': manifest.mediaType },
+      body: { length: manifest.bytes.length, open: () => manifest.bytes },
+    });
+    if (res.status !== 201 && res.status !== 200 && res.status !== 202)
+      throw await session.failure(res, what);
+    checkDigest(res, manifest.digest, what, session.repository.registry);
+    const subject = res.headers.get('oci-subject');
+    return subject ? { put: true, ociSubject: subject } : { put: true };
+  });
+}

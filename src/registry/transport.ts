@@ -1,0 +1,656 @@
+/**
+ * Talking to an OCI distribution registry (go-containerregistry's `transport` in spirit, our own code):
+ * - ping: `GET /v2/` without credentials decides the scheme and the auth challenge. HTTPS always first;
+ *   plain HTTP only when HTTPS fails because the server does not speak TLS, and only for loopback
+ *   registries or with `insecureAllowHttp`. `insecureSkipTlsVerify` skips certificate checks (never allows
+ *   HTTP). Extra CAs come from NODE_EXTRA_CA_CERTS, as for every TLS connection of Node.
+ * - auth per repository session: HTTP Basic from the keychain, or Bearer tokens from the challenge's realm
+ *   (`service`, the session's scopes with push first, Basic credentials or an identity token, anonymous
+ *   otherwise; a registry token is used as is). A 401 carrying a scope not held yet adds it, fetches a new
+ *   token and resends the request once (this also renews an expired token).
+ * - `Authorization` goes only to the registry's own origin: never to a redirect target on another host.
+ * - responses are small on the push side (manifests, JSON errors, fallback indexes): they are read whole,
+ *   capped; a stall of `timeoutMs` without progress (upload chunks or response bytes) aborts the attempt.
+ * - 408, 429, 5xx and dropped connections are `Transient`; `retry()` repeats an operation with backoff,
+ *   honouring Retry-After, bounded in attempts and in each wait.
+ * Credentials never reach a message or a log line: messages name the credential's source, URLs lose
+ * their query (upload Locations carry session state).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_USER_AGENT, describeUrl, parseRetryAfter } from '../repo/http.ts';
+import { LadingError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { type Challenge, parseChallenges, scopeCovered } from './challenge.ts';
+import type { RegistryCredential } from './credentials.ts';
+import type { Keychain } from './keychain.ts';
+import type { Repository } from './reference.ts';
+
+export interface TransportOptions {
+  keychain: Keychain;
+  /** Allow plain HTTP to registries that are not on this machine (loopback always may). */
+  insecureAllowHttp?: boolean;
+  /** Do not verify TLS certificates. */
+  insecureSkipTlsVerify?: boolean;
+  logger?: Logger;
+  userAgent?: string;
+  /** Attempts per operation, including the first (default 4). */
+  attempts?: number;
+  /** First retry delay, doubled each time (default 500 ms). */
+  retryDelayMs?: number;
+  /** Longest wait for one retry, Retry-After included (default 30 s). */
+  maxRetryWaitMs?: number;
+  /** Longest time without progress in one request (default 60 s). */
+  timeoutMs?: number;
+}
+
+/** A request body that can be sent again on a retry. */
+export interface RequestBody {
+  length: number;
+  open(): Buffer | AsyncIterable<Uint8Array>;
+}
+
+export interface RegistryRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** A path (`/v2/…`) on the registry, or an absolute URL it gave (an upload Location). */
+  url: string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  /** The URL that answered (after redirects). */
+  url: URL;
+}
+
+/** A failure worth another attempt of the whole operation. */
+export class Transient extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+type HostAuth = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer'; realm: string; service?: string };
+
+interface RegistryHost {
+  registry: string;
+  /** `https://host[:port]` or `http://…`. */
+  origin: string;
+  auth: HostAuth;
+}
+
+const MAX_RESPONSE = 4 << 20; // distribution's manifest size limit
+const MAX_TOKEN_RESPONSE = 64 << 10;
+const MAX_REDIRECTS = 5;
+
+// biome-ignore lint/suspicious/noExplicitAny: the global fetch and undici's fetch differ only in their types
+type FetchFn = (input: URL, init: any) => Promise<Response>;
+
+/** `localhost`, `*.localhost`, 127.0.0.0/8 and ::1: the registries plain HTTP may reach without a flag. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1';
+}
+
+/** IP literals a registry must not send us to on another host (SSRF guard). */
+function isPrivateAddress(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return (
+    isLoopback(h) ||
+    /^(10\.|192\.168\.|169\.254\.|0\.)/.test(h) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
+    /^(f[cd]|fe80)/i.test(h)
+  );
+}
+
+/** The most specific reason from fetch's wrapped errors (`fetch failed` → ECONNREFUSED …). */
+function reason(e: unknown): { code: string; text: string } {
+  let cur: unknown = e;
+  let code = '';
+  let text = 'unknown error';
+  for (let depth = 0; cur instanceof Error && depth < 5; depth++) {
+    const c = (cur as NodeJS.ErrnoException).code;
+    if (c) code = c;
+    text = c ? `${c}${cur.message && !cur.message.includes(c) ? ` ${cur.message}` : ''}` : cur.message;
+    cur = cur.cause;
+  }
+  return { code, text };
+}
+
+function isCertificateError(r: { code: string; text: string }): boolean {
+  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/i.test(r.code) || /certificate/i.test(r.text);
+}
+
+/** The server answered TLS with something else: it speaks plain HTTP. */
+function isNotTls(r: { code: string; text: string }): boolean {
+  return /wrong version number|packet length too long|ERR_SSL_WRONG_VERSION|unknown protocol|http request/i.test(
+    `${r.code} ${r.text}`,
+  );
+}
+
+/** `CODE: message` of a registry's JSON error body, or a short text body; '' when there is none. */
+export function registryErrorText(body: Buffer): string {
+  const text = body.subarray(0, 4096).toString('utf8').trim();
+  try {
+    const v = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    if (Array.isArray(v.errors) && v.errors.length) {
+      return v.errors.map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ');
+    }
+  } catch {
+    // not JSON
+  }
+  return /^[\x20-\x7e]{1,200}$/.test(text) ? text : '';
+}
+
+function statusText(res: RegistryResponse): string {
+  const detail = registryErrorText(res.body);
+  return `HTTP ${res.status}${detail ? ` (${detail})` : ''}`;
+}
+
+export class RegistryClient {
+  readonly logger: Logger;
+  readonly #options: TransportOptions;
+  readonly #hosts = new Map<string, Promise<RegistryHost>>();
+  readonly #sessions = new Map<string, RepositorySession>();
+  #fetch: Promise<{ fetch: FetchFn; dispatcher?: unknown }> | undefined;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get attempts(): number {
+    return Math.max(1, this.#options.attempts ?? 4);
+  }
+
+  /** Global fetch; with --insecure-skip-tls-verify, undici's own fetch with an agent that skips the check. */
+  fetcher(): Promise<{ fetch: FetchFn; dispatcher?: unknown }> {
+    this.#fetch ??= (async () => {
+      if (!this.#options.insecureSkipTlsVerify) return { fetch: globalThis.fetch as FetchFn };
+      // undici's fetch with undici's Agent: a dispatcher must come from the same undici as the fetch
+      const loaded = await import('undici');
+      // bundled, the CommonJS module's exports arrive as `default`
+      const undici = (loaded.Agent ? loaded : (loaded as unknown as { default: typeof loaded }).default) as typeof loaded;
+      return {
+        fetch: undici.fetch as unknown as FetchFn,
+        dispatcher: new undici.Agent({ connect: { rejectUnauthorized: false } }),
+      };
+    })();
+    return this.#fetch;
+  }
+
+  /** The session for pushing to (`push`) or reading from a repository; one per repository and mode. */
+  session(repository: Repository, push: boolean): RepositorySession {
+    const key = `${repository.registry}/${repository.path}#${push ? 'push' : 'pull'}`;
+    let s = this.#sessions.get(key);
+    if (!s) {
+      s = new RepositorySession(this, repository, push, this.#options.keychain);
+      this.#sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Pings a registry once per run: its scheme and auth challenge. */
+  host(registry: string): Promise<RegistryHost> {
+    let h = this.#hosts.get(registry);
+    if (!h) {
+      h = this.retry(`contacting registry ${registry}`, () => this.#ping(registry));
+      this.#hosts.set(registry, h);
+      h.catch(() => this.#hosts.delete(registry));
+    }
+    return h;
+  }
+
+  async #ping(registry: string): Promise<RegistryHost> {
+    const hostname = registry.replace(/:\d+$/, '');
+    const mayHttp = isLoopback(hostname) || this.#options.insecureAllowHttp === true;
+    let res: RegistryResponse;
+    let origin = `https://${registry}`;
+    try {
+      res = await this.raw({ method: 'GET', url: `${origin}/v2/` }, origin, undefined);
+    } catch (e) {
+      if (!(e instanceof PlainHttpAnswer)) throw e;
+      if (!mayHttp) throw e;
+      origin = `http://${registry}`;
+      res = await this.raw({ method: 'GET', url: `${origin}/v2/` }, origin, undefined);
+    }
+    if (res.status === 200) return { registry, origin, auth: { kind: 'none' } };
+    if (res.status === 401) {
+      const challenges = parseChallenges(res.headers.get('www-authenticate'));
+      const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm);
+      if (bearer) {
+        const auth: HostAuth = {
+          kind: 'bearer',
+          realm: bearer.params.realm!,
+          service: bearer.params.service,
+        };
+        checkRealm(registry, origin, auth.realm);
+        return { registry, origin, auth };
+      }
+      if (challenges.some((c) => c.scheme === 'basic')) return { registry, origin, auth: { kind: 'basic' } };
+      throw new LadingError(
+        'registry.auth',
+        `${registry} asks for an authentication scheme lading does not speak (${challenges.map((c) => c.scheme).join(', ') || 'none given'})`,
+        { hint: 'lading speaks HTTP Basic and Bearer tokens, as docker does' },
+      );
+    }
+    throw new LadingError(
+      'registry.protocol',
+      `${registry} does not answer as an OCI registry: GET /v2/ gave ${statusText(res)}`,
+      {
+        hint: 'check the registry host and port',
+      },
+    );
+  }
+
+  /**
+   * One HTTP exchange with manual redirects; `authorization` goes only to `origin`. Throws Transient for
+   * dropped connections and 408/429/5xx, LadingError for certificate problems.
+   */
+  async raw(
+    req: RegistryRequest,
+    origin: string,
+    authorization: string | undefined,
+  ): Promise<RegistryResponse> {
+    const { fetch, dispatcher } = await this.fetcher();
+    const timeoutMs = this.#options.timeoutMs ?? 60_000;
+    let url = new URL(req.url, origin);
+    let method = req.method;
+    let body = req.body;
+    for (let hop = 0; ; hop++) {
+      const controller = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => controller.abort(), timeoutMs);
+      };
+      const headers: Record<string, string> = {
+        'user-agent': this.#options.userAgent ?? DEFAULT_USER_AGENT,
+        'accept-encoding': 'identity',
+        ...req.headers,
+      };
+      if (authorization && url.origin === origin) headers.authorization = authorization;
+      let payload: Buffer | AsyncIterable<Uint8Array> | undefined;
+      if (body) {
+        headers['content-length'] = String(body.length);
+        const opened = body.open();
+        payload = Buffer.isBuffer(opened) ? opened : progress(opened, arm);
+      } else if (method === 'PUT' || method === 'POST' || method === 'PATCH') {
+        headers['content-length'] = '0';
+      }
+      let response: Response;
+      let data: Buffer;
+      try {
+        arm();
+        try {
+          response = await fetch(url, {
+            method,
+            headers,
+            body: payload,
+            redirect: 'manual',
+            signal: controller.signal,
+            ...(payload && !Buffer.isBuffer(payload) ? { duplex: 'half' as const } : {}),
+            ...(dispatcher ? { dispatcher } : {}),
+          });
+        } catch (e) {
+          if (e instanceof SourceFailure) throw e.cause;
+          const r = reason(e);
+          if (controller.signal.aborted) throw new Transient(`no progress for ${timeoutMs} ms`);
+          if (isCertificateError(r)) {
+            throw new LadingError('registry.tls', `TLS certificate of ${url.host} not accepted: ${r.text}`, {
+              hint: 'add the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem, or pass --insecure-skip-tls-verify to skip the check',
+            });
+          }
+          if (isNotTls(r)) throw new PlainHttpAnswer(url.host, r.text);
+          throw new Transient(`connection failed (${r.text})`);
+        }
+        try {
+          data = method === 'HEAD' ? Buffer.alloc(0) : await readCapped(response, arm, MAX_RESPONSE);
+        } catch (e) {
+          if (e instanceof LadingError) throw e;
+          throw new Transient(`connection lost while reading the answer (${reason(e).text})`);
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      const res: RegistryResponse = { status: response.status, headers: response.headers, body: data, url };
+      this.logger.debug(`${method} ${describeUrl(url)} → ${res.status}`);
+      const location = response.headers.get('location');
+      if ([301, 302, 303, 307, 308].includes(res.status) && location !== null) {
+        if (hop >= MAX_REDIRECTS)
+          throw new LadingError('registry.protocol', `too many redirects from ${describeUrl(url)}`);
+        const next = URL.parse(location, url.href);
+        if (next === null || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
+          throw new LadingError('registry.protocol', `${describeUrl(url)} redirects to an unusable location`);
+        }
+        if (url.protocol === 'https:' && next.protocol === 'http:') {
+          throw new LadingError(
+            'registry.protocol',
+            `refusing the redirect from ${describeUrl(url)} to plain HTTP ${describeUrl(next)}`,
+          );
+        }
+        if (
+          next.host !== url.host &&
+          isPrivateAddress(next.hostname) &&
+          !isLoopback(new URL(origin).hostname)
+        ) {
+          throw new LadingError(
+            'registry.protocol',
+            `refusing the redirect from ${describeUrl(url)} to a private address ${next.host}`,
+          );
+        }
+        next.username = '';
+        next.password = '';
+        if (res.status === 303 || ((res.status === 301 || res.status === 302) && method !== 'HEAD')) {
+          method = 'GET';
+          body = undefined;
+        }
+        url = next;
+        continue;
+      }
+      if (
+        res.status === 408 ||
+        res.status === 429 ||
+        (res.status >= 500 && res.status !== 501 && res.status !== 505)
+      ) {
+        throw new Transient(
+          `${method} ${describeUrl(url)} answered ${statusText(res)}`,
+          parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+        );
+      }
+      return res;
+    }
+  }
+
+  /** Runs `operation` until it succeeds, fails for good, or has failed `attempts` times with Transient. */
+  async retry<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const attempts = this.attempts;
+    const base = this.#options.retryDelayMs ?? 500;
+    const cap = this.#options.maxRetryWaitMs ?? 30_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await operation();
+      } catch (e) {
+        if (!(e instanceof Transient)) throw e;
+        if (attempt >= attempts) {
+          throw new LadingError(
+            'registry.unavailable',
+            `${what} failed ${attempts} times; the last answer: ${e.message}`,
+            {
+              hint: 'the registry or the network is failing; try again later, or check the registry',
+            },
+          );
+        }
+        const backoff = base * 2 ** (attempt - 1) * (0.9 + Math.random() * 0.2);
+        const wait = Math.min(cap, e.retryAfterMs ?? backoff);
+        this.logger.warn(
+          `${what}: ${e.message}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${attempts})`,
+        );
+        await sleep(wait);
+      }
+    }
+  }
+}
+
+/** The server answered TLS with plain HTTP: the ping then tries http:// where that is allowed. */
+class PlainHttpAnswer extends LadingError {
+  constructor(host: string, why: string) {
+    super('registry.tls', `${host} does not speak HTTPS (${why})`, {
+      hint: `if ${host} is a plain-HTTP registry you trust, pass --insecure-allow-http`,
+    });
+  }
+}
+
+/** An error of the request body's source (a file), not of the network: passed on unchanged. */
+class SourceFailure extends Error {}
+
+async function* progress(source: AsyncIterable<Uint8Array>, arm: () => void): AsyncIterable<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw new SourceFailure('reading the upload failed', { cause: e });
+    }
+    if (r.done) return;
+    arm();
+    yield r.value;
+  }
+}
+
+async function readCapped(res: Response, arm: () => void, max: number): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    arm();
+    size += chunk.byteLength;
+    if (size > max) {
+      await res.body.cancel().catch(() => {});
+      throw new LadingError(
+        'registry.protocol',
+        `an answer from ${res.url ? describeUrl(res.url) : 'the registry'} is larger than ${max} bytes`,
+      );
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
+function checkRealm(registry: string, origin: string, realm: string): void {
+  const u = URL.parse(realm);
+  if (u === null || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
+    throw new LadingError('registry.auth', `${registry} names a token service that is not a URL`, {
+      hint: 'check the registry configuration (auth.token.realm)',
+    });
+  }
+  if (
+    u.protocol === 'http:' &&
+    !origin.startsWith('http:') &&
+    !(isLoopback(u.hostname) && isLoopback(registry.replace(/:\d+$/, '')))
+  ) {
+    throw new LadingError(
+      'registry.auth',
+      `${registry} sends credentials to a token service over plain HTTP (${describeUrl(u)}); refused`,
+      {
+        hint: 'the registry must name an https:// token realm',
+      },
+    );
+  }
+}
+
+/**
+ * Requests to one repository with the auth it needs: the registry's Basic credentials, or a Bearer token
+ * for the session's scopes (the repository's `push,pull` or `pull` first, then any other repository whose
+ * blobs are mounted from).
+ */
+export class RepositorySession {
+  readonly client: RegistryClient;
+  readonly repository: Repository;
+  readonly #keychain: Keychain;
+  #scopes: string[];
+  #credential: Promise<RegistryCredential | undefined> | undefined;
+  #token: Promise<string | undefined> | undefined;
+  /** An OAuth2 refresh token a token service handed back, used for later token requests. */
+  #refreshToken: string | undefined;
+
+  constructor(client: RegistryClient, repository: Repository, push: boolean, keychain: Keychain) {
+    this.client = client;
+    this.repository = repository;
+    this.#keychain = keychain;
+    this.#scopes = [`repository:${repository.path}:${push ? 'push,pull' : 'pull'}`];
+  }
+
+  get name(): string {
+    return `${this.repository.registry}/${this.repository.path}`;
+  }
+
+  credential(): Promise<RegistryCredential | undefined> {
+    this.#credential ??= this.#keychain.resolve(this.repository);
+    return this.#credential;
+  }
+
+  /** Asks for `scope` too from now on (a mount source's `repository:<path>:pull`). */
+  addScope(scope: string): void {
+    if (scopeCovered(this.#scopes, scope)) return;
+    this.#scopes = [...this.#scopes, scope];
+    this.#token = undefined;
+  }
+
+  /** One request with auth (one token renewal on a 401 that asks for it). Transient errors propagate. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const host = await this.client.host(this.repository.registry);
+    let authorization = await this.#authorization(host);
+    let res = await this.client.raw(req, host.origin, authorization);
+    if (res.status === 401 && host.auth.kind === 'bearer') {
+      const challenges = parseChallenges(res.headers.get('www-authenticate'));
+      const wanted = challenges
+        .filter((c: Challenge) => c.scheme === 'bearer')
+        .flatMap((c) => (c.params.scope ?? '').split(' '))
+        .filter((s) => s !== '' && !scopeCovered(this.#scopes, s));
+      // a new scope goes first: some token services read only the first
+      this.#scopes = [...wanted, ...this.#scopes];
+      this.#token = undefined;
+      authorization = await this.#authorization(host);
+      res = await this.client.raw(req, host.origin, authorization);
+    }
+    return res;
+  }
+
+  async #authorization(host: RegistryHost): Promise<string | undefined> {
+    const auth = host.auth;
+    if (auth.kind === 'none') return undefined;
+    const credential = await this.credential();
+    if (auth.kind === 'basic') return credential?.basicAuthorization();
+    this.#token ??= this.#fetchToken(host, auth, credential);
+    const p = this.#token;
+    p.catch(() => {
+      if (this.#token === p) this.#token = undefined;
+    });
+    const token = await p;
+    return token === undefined ? undefined : `Bearer ${token}`;
+  }
+
+  async #fetchToken(
+    host: RegistryHost,
+    auth: { realm: string; service?: string },
+    credential: RegistryCredential | undefined,
+  ): Promise<string | undefined> {
+    const direct = credential?.bearerToken();
+    if (direct) return direct;
+    const realm = new URL(auth.realm);
+    const refresh = this.#refreshToken ?? credential?.refreshToken();
+    let res: RegistryResponse | undefined;
+    if (refresh) {
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refresh,
+        client_id: 'lading',
+      });
+      if (auth.service) form.set('service', auth.service);
+      form.set('scope', this.#scopes.join(' '));
+      const body = Buffer.from(form.toString());
+      res = await this.client.raw(
+        {
+          method: 'POST',
+          url: realm.href,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: { length: body.length, open: () => body },
+        },
+        realm.origin,
+        undefined,
+      );
+      if (res.status === 404) res = undefined; // not every token service speaks OAuth2: GET below
+    }
+    if (!res) {
+      const u = new URL(realm.href);
+      for (const s of this.#scopes) u.searchParams.append('scope', s);
+      if (auth.service) u.searchParams.set('service', auth.service);
+      res = await this.client.raw(
+        { method: 'GET', url: u.href },
+        realm.origin,
+        credential?.basicAuthorization(),
+      );
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw credential
+        ? new LadingError(
+            'registry.auth',
+            `${host.registry} rejected the credentials from ${credential.source} (its token service answered HTTP ${res.status})`,
+            { hint: `check the user and password, then log in again: lading login ${host.registry}` },
+          )
+        : noCredentials(host.registry, this.repository);
+    }
+    if (res.status !== 200) {
+      throw new LadingError(
+        'registry.auth',
+        `the token service of ${host.registry} answered ${statusText(res)}`,
+        {
+          hint: 'check the registry and its token service',
+        },
+      );
+    }
+    if (res.body.length > MAX_TOKEN_RESPONSE) {
+      throw new LadingError(
+        'registry.auth',
+        `the token service of ${host.registry} answered more than ${MAX_TOKEN_RESPONSE} bytes`,
+      );
+    }
+    let parsed: { token?: unknown; access_token?: unknown; refresh_token?: unknown };
+    try {
+      parsed = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new LadingError(
+        'registry.auth',
+        `the token service of ${host.registry} answered something that is not JSON`,
+      );
+    }
+    if (typeof parsed.refresh_token === 'string' && parsed.refresh_token !== '')
+      this.#refreshToken = parsed.refresh_token;
+    const token = typeof parsed.token === 'string' && parsed.token ? parsed.token : parsed.access_token;
+    if (typeof token !== 'string' || token === '') {
+      throw new LadingError(
+        'registry.auth',
+        `the token service of ${host.registry} answered without a token`,
+      );
+    }
+    return token;
+  }
+
+  /** The error for a final (non-transient) answer that the caller did not expect. */
+  async failure(res: RegistryResponse, what: string): Promise<LadingError> {
+    const registry = this.repository.registry;
+    const credential = await this.credential();
+    if (res.status === 401 || (res.status === 403 && !credential)) {
+      if (!credential) return noCredentials(registry, this.repository, what);
+      return new LadingError(
+        'registry.auth',
+        `${registry} rejected the credentials from ${credential.source} for ${what} (${statusText(res)})`,
+        { hint: `check the user and password, then log in again: lading login ${registry}` },
+      );
+    }
+    if (res.status === 403) {
+      return new LadingError('registry.denied', `${registry} denied ${what} (${statusText(res)})`, {
+        hint: `the credentials from ${credential?.source} may not write to ${this.name}`,
+      });
+    }
+    return new LadingError('registry.protocol', `${registry} answered ${what} with ${statusText(res)}`, {
+      hint: 'the registry refused the request; its answer above says why',
+    });
+  }
+}
+
+function noCredentials(registry: string, repository: Repository, what?: string): LadingError {
+  return new LadingError(
+    'registry.auth',
+    `${registry} requires credentials${what ? ` for ${what}` : ` to push to ${repository.path}`} and none were found`,
+    {
+      hint: `log in with: lading login ${registry} -u USER --password-stdin (or docker login), or set REGISTRY_AUTH_FILE`,
+    },
+  );
+}
