@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { after, test } from 'node:test';
+import { inspect } from 'node:util';
 import type { RegistryCredential } from '../../src/registry/credentials.ts';
 import { createKeychain } from '../../src/registry/keychain.ts';
 import { parseReference } from '../../src/registry/reference.ts';
@@ -58,7 +58,8 @@ test('Docker config auths: auth, username/password, identitytoken, registrytoken
   assert.equal(await lookup(env, 'none.io/x'), undefined);
   // the secret never shows in a string, JSON or inspect form
   const c = await lookup(env, 'reg.io/a');
-  for (const text of [String(c), JSON.stringify({ c }), inspect(c)]) assert.doesNotMatch(text, /pa:ss|YWxpY2U/);
+  for (const text of [String(c), JSON.stringify({ c }), inspect(c)])
+    assert.doesNotMatch(text, /pa:ss|YWxpY2U/);
   assert.match(c!.source, /auths\["reg.io"\] in .*config.json/);
 });
 
@@ -89,7 +90,11 @@ test('REGISTRY_AUTH_FILE and containers auth.json: repository keys, and the orde
   const docker = join(tmp.path, 'd2');
   write(join(docker, 'config.json'), { auths: { 'a.io': { auth: b64('docker:a') } } });
   const authFile = write(join(tmp.path, 'auth.json'), {
-    auths: { 'a.io': { auth: b64('authfile:a') }, 'b.io/team': { auth: b64('team:b') }, 'b.io': { auth: b64('host:b') } },
+    auths: {
+      'a.io': { auth: b64('authfile:a') },
+      'b.io/team': { auth: b64('team:b') },
+      'b.io': { auth: b64('host:b') },
+    },
   });
   const runtime = join(tmp.path, 'run');
   write(join(runtime, 'containers', 'auth.json'), { auths: { 'c.io': { auth: b64('runtime:c') } } });
@@ -104,7 +109,10 @@ test('REGISTRY_AUTH_FILE and containers auth.json: repository keys, and the orde
 });
 
 test('GITHUB_TOKEN for ghcr.io only, after the files; broken files are named, never quoted', async () => {
-  assert.equal(shown(await lookup({ GITHUB_TOKEN: 'ght', GITHUB_ACTOR: 'octo' }, 'ghcr.io/o/app')), 'octo:ght');
+  assert.equal(
+    shown(await lookup({ GITHUB_TOKEN: 'ght', GITHUB_ACTOR: 'octo' }, 'ghcr.io/o/app')),
+    'octo:ght',
+  );
   assert.equal(shown(await lookup({ GITHUB_TOKEN: 'ght' }, 'ghcr.io/o/app')), 'unset:ght');
   assert.equal(await lookup({ GITHUB_TOKEN: 'ght' }, 'reg.io/o/app'), undefined);
   const dir = join(tmp.path, 'broken');

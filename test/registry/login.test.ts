@@ -25,8 +25,14 @@ describe('lading login and logout', () => {
   });
 
   /** Runs lading with a private Docker config dir, trusting the test CA unless `ca` is false. */
-  function ladingIn(dir: string, args: string[], input?: string, ca = true, extraEnv: NodeJS.ProcessEnv = {}) {
-    const env = { ...process.env, DOCKER_CONFIG: dir, HOME: tmp.path, ...extraEnv };
+  function ladingIn(
+    dir: string,
+    args: string[],
+    input?: string,
+    ca = true,
+    extraEnv: NodeJS.ProcessEnv = {},
+  ) {
+    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONFIG: dir, HOME: tmp.path, ...extraEnv };
     if (ca) env.NODE_EXTRA_CA_CERTS = reg.caFile;
     else delete env.NODE_EXTRA_CA_CERTS;
     const r = lading(args, { env, input });
@@ -61,7 +67,10 @@ describe('lading login and logout', () => {
     assert.match(r.stderr, new RegExp(`logged in to ${reg.host}`));
     const after = JSON.parse(readFileSync(config, 'utf8'));
     assert.deepEqual(after, {
-      auths: { 'other.io': { auth: b64('bob:pw') }, [reg.host]: { auth: b64(`${reg.user}:${reg.password}`) } },
+      auths: {
+        'other.io': { auth: b64('bob:pw') },
+        [reg.host]: { auth: b64(`${reg.user}:${reg.password}`) },
+      },
       psFormat: 'table {{.ID}}',
       proxies: { default: { httpProxy: '' } },
     });
@@ -73,7 +82,14 @@ describe('lading login and logout', () => {
     assert.equal(run('umoci', ['init', '--layout', layout]).status, 0);
     assert.equal(run('umoci', ['new', '--image', `${layout}:t`]).status, 0);
     const push = run(requireTool('skopeo'), [
-      'copy', '-q', '--authfile', config, '--dest-cert-dir', reg.certDir!, `oci:${layout}:t`, `docker://${reg.host}/demo/login:t`,
+      'copy',
+      '-q',
+      '--authfile',
+      config,
+      '--dest-cert-dir',
+      reg.certDir!,
+      `oci:${layout}:t`,
+      `docker://${reg.host}/demo/login:t`,
     ]);
     assert.equal(push.status, 0, push.stderr);
 
@@ -87,7 +103,12 @@ describe('lading login and logout', () => {
 
   it('--insecure-skip-tls-verify skips the certificate check; -p works and warns', () => {
     const dir = join(tmp.path, 'skip');
-    const r = ladingIn(dir, ['login', reg.host, '-u', reg.user, '-p', reg.password, '--insecure-skip-tls-verify'], undefined, false);
+    const r = ladingIn(
+      dir,
+      ['login', reg.host, '-u', reg.user, '-p', reg.password, '--insecure-skip-tls-verify'],
+      undefined,
+      false,
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /--password is visible to other users/);
     assert.equal(statSync(join(dir, 'config.json')).mode & 0o777, 0o600);

@@ -40,25 +40,45 @@ test('malformed references fail before any request, saying why', () => {
     [`reg.io/${'a'.repeat(250)}`, /longer than 255/],
   ];
   for (const [input, want] of bad) {
-    assert.throws(() => parseReference(input), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'registry.reference', input);
-      assert.match(e.message, want, input);
-      return true;
-    });
+    assert.throws(
+      () => parseReference(input),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'registry.reference', input);
+        assert.match(e.message, want, input);
+        return true;
+      },
+    );
   }
 });
 
 test('login servers: host[:port] or a URL; Docker Hub under its config key', () => {
-  assert.deepEqual(parseLoginServer(undefined), { registry: 'index.docker.io', configKey: 'https://index.docker.io/v1/' });
-  assert.deepEqual(parseLoginServer('docker.io'), { registry: 'index.docker.io', configKey: 'https://index.docker.io/v1/' });
-  assert.deepEqual(parseLoginServer('https://reg.io:5000/'), { registry: 'reg.io:5000', configKey: 'reg.io:5000' });
+  assert.deepEqual(parseLoginServer(undefined), {
+    registry: 'index.docker.io',
+    configKey: 'https://index.docker.io/v1/',
+  });
+  assert.deepEqual(parseLoginServer('docker.io'), {
+    registry: 'index.docker.io',
+    configKey: 'https://index.docker.io/v1/',
+  });
+  assert.deepEqual(parseLoginServer('https://reg.io:5000/'), {
+    registry: 'reg.io:5000',
+    configKey: 'reg.io:5000',
+  });
   assert.throws(() => parseLoginServer('reg.io/team'), /not a repository/);
 });
 
 test('WWW-Authenticate: several challenges, quoted values, scopes compared as sets', () => {
-  const h = 'Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push repository:c:pull", Basic realm="x\\"y"';
+  const h =
+    'Bearer realm="https://auth.io/token",service="reg.io",scope="repository:a/b:pull,push repository:c:pull", Basic realm="x\\"y"';
   assert.deepEqual(parseChallenges(h), [
-    { scheme: 'bearer', params: { realm: 'https://auth.io/token', service: 'reg.io', scope: 'repository:a/b:pull,push repository:c:pull' } },
+    {
+      scheme: 'bearer',
+      params: {
+        realm: 'https://auth.io/token',
+        service: 'reg.io',
+        scope: 'repository:a/b:pull,push repository:c:pull',
+      },
+    },
     { scheme: 'basic', params: { realm: 'x"y' } },
   ]);
   assert.deepEqual(parseChallenges('Basic realm=plain'), [{ scheme: 'basic', params: { realm: 'plain' } }]);
@@ -68,6 +88,8 @@ test('WWW-Authenticate: several challenges, quoted values, scopes compared as se
 });
 
 test('plain HTTP is automatic only for loopback registries', () => {
-  for (const h of ['localhost', 'app.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) assert.ok(isLoopback(h), h);
-  for (const h of ['10.0.0.1', '192.168.1.2', 'example.com', 'localhost.example.com', '128.0.0.1']) assert.ok(!isLoopback(h), h);
+  for (const h of ['localhost', 'app.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1'])
+    assert.ok(isLoopback(h), h);
+  for (const h of ['10.0.0.1', '192.168.1.2', 'example.com', 'localhost.example.com', '128.0.0.1'])
+    assert.ok(!isLoopback(h), h);
 });
