@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTool, run, tempDir } from './tools.ts';
 
 export interface Dockerd {
+  /** The engine's address as DOCKER_HOST names it (`unix://…/docker.sock`). */
+  host: string;
   /** Runs the docker CLI against this engine. */
   docker(args: string[], input?: string): { status: number; stdout: string; stderr: string };
   stop(): Promise<void>;
@@ -60,7 +62,7 @@ export async function startDockerd(): Promise<Dockerd> {
   };
   for (let i = 0; i < 300; i++) {
     if (proc.exitCode !== null) break;
-    if (docker(['version']).status === 0) return { docker, stop };
+    if (docker(['version']).status === 0) return { host: `unix://${sock}`, docker, stop };
     await sleep(50);
   }
   const why = readFileSync(join(d, 'dockerd.log'), 'utf8').slice(-2000);
