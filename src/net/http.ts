@@ -42,6 +42,8 @@ export interface HttpClientOptions {
   maxRedirects?: number;
   /** Requests in flight at once (default 8). */
   concurrency?: number;
+  /** Do not verify TLS certificates (a registry's --insecure-skip-tls-verify); never allows plain HTTP. */
+  insecureSkipTlsVerify?: boolean;
   logger?: Logger;
 }
 
@@ -81,9 +83,11 @@ export interface RequestOptions extends CommonOptions {
   body?: () => RequestBody;
   /**
    * Statuses answered to the caller as they are, besides 2xx (e.g. 401 with a token challenge, 404 for a
-   * blob a registry lacks). Others fail: 5xx and 429 after the retries, the rest at once.
+   * blob a registry lacks), or `'any'`. Others fail: 5xx and 429 after the retries, the rest at once.
    */
-  accept?: readonly number[];
+  accept?: readonly number[] | 'any';
+  /** Attempts for this request (default: the client's). 1 lets the caller retry a larger operation. */
+  attempts?: number;
 }
 
 export { describeUrl } from './describe.ts';
@@ -97,8 +101,11 @@ export interface HttpClient {
   request(url: string, options?: RequestOptions): Promise<HttpResponse>;
 }
 
-/** A failure worth another attempt. */
-class Transient extends Error {
+/**
+ * A failure worth another attempt: a dropped connection, a timeout, 429 or 5xx. When the attempts run out it
+ * is the `cause` of the LadingError thrown, so a caller that retries whole operations can recognise it.
+ */
+export class TransientHttpError extends Error {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs?: number) {
     super(message);
@@ -132,6 +139,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     timeoutMs: options.timeoutMs ?? 30_000,
     maxResponseBytes: options.maxResponseBytes ?? 1024 ** 3,
     maxRedirects: options.maxRedirects ?? 5,
+    fetch: options.insecureSkipTlsVerify ? unverifiedFetch() : undefined,
   };
 
   /** Runs attempts until one does not fail transiently, or none are left. */
@@ -140,6 +148,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     url: string,
     what: string | undefined,
     attempt: (start: URL) => Promise<T>,
+    tries = attempts,
   ): Promise<T> {
     const start = new URL(url);
     if (start.username !== '' || start.password !== '') {
@@ -151,19 +160,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         logger.debug(`${method} ${shown}${n > 1 ? ` (attempt ${n} of ${attempts})` : ''}`);
         return await limit(() => attempt(start));
       } catch (e) {
-        if (!(e instanceof Transient)) throw e;
-        if (n >= attempts) {
+        if (!(e instanceof TransientHttpError)) throw e;
+        if (n >= tries) {
           const verb = method === 'GET' || method === 'HEAD' ? 'fetch' : 'send';
           throw new LadingError(
             'repo.network',
-            `could not ${verb} ${what ?? 'file'} ${verb === 'fetch' ? 'from' : 'to'} ${shown} after ${attempts} attempts: ${e.message}`,
-            { hint: 'check the network and the repository; --offline builds from the cache alone' },
+            `could not ${verb} ${what ?? 'file'} ${verb === 'fetch' ? 'from' : 'to'} ${shown} after ${tries} attempt${tries === 1 ? '' : 's'}: ${e.message}`,
+            { hint: 'check the network and the repository; --offline builds from the cache alone', cause: e },
           );
         }
         const backoff = retryDelayMs * 2 ** (n - 1);
         const delay = e.retryAfterMs === undefined ? backoff : Math.min(e.retryAfterMs, maxRetryAfterMs);
         logger.warn(
-          `${method} ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${n + 1} of ${attempts})`,
+          `${method} ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${n + 1} of ${tries})`,
         );
         await sleep(delay);
       }
@@ -174,7 +183,13 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     logger,
     get: (url, opts) => withRetries('GET', url, opts.what, (start) => attemptGet(start, opts, settings)),
     request: (url, opts = {}) =>
-      withRetries(opts.method ?? 'GET', url, opts.what, (start) => attemptRequest(start, opts, settings)),
+      withRetries(
+        opts.method ?? 'GET',
+        url,
+        opts.what,
+        (start) => attemptRequest(start, opts, settings),
+        Math.max(1, opts.attempts ?? attempts),
+      ),
   };
 }
 
@@ -184,6 +199,29 @@ interface AttemptSettings {
   timeoutMs: number;
   maxResponseBytes: number;
   maxRedirects: number;
+  /** A fetch that skips certificate checks (lazily loaded), instead of the global one. */
+  fetch: Promise<FetchWithDispatcher> | undefined;
+}
+
+interface FetchWithDispatcher {
+  fetch: (url: URL, init: RequestInit & { dispatcher: object }) => Promise<Response>;
+  dispatcher: object;
+}
+
+/**
+ * undici's own fetch with an Agent that skips certificate checks: a dispatcher must come from the same undici
+ * as the fetch it is given to (Node's bundled undici may be another major version than the package's).
+ */
+async function unverifiedFetch(): Promise<FetchWithDispatcher> {
+  const loaded = await import('undici');
+  // bundled, the CommonJS module's exports arrive as `default`
+  const undici = (
+    loaded.Agent ? loaded : (loaded as unknown as { default: typeof loaded }).default
+  ) as typeof loaded;
+  return {
+    fetch: undici.fetch as unknown as FetchWithDispatcher['fetch'],
+    dispatcher: new undici.Agent({ connect: { rejectUnauthorized: false } }),
+  };
 }
 
 /**
@@ -216,16 +254,22 @@ async function send(
     try {
       const body = opts.body?.();
       const streamed = body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array);
-      res = await fetch(url, {
+      const init = {
         method,
         headers,
         redirect: 'manual',
         signal: timer.controller.signal,
         ...(body === undefined ? {} : { body: body as NonNullable<RequestInit['body']> }),
         ...(streamed ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      } as RequestInit;
+      const unverified = settings.fetch && (await settings.fetch);
+      res = unverified
+        ? await unverified.fetch(url, { ...init, dispatcher: unverified.dispatcher } as RequestInit & {
+            dispatcher: object;
+          })
+        : await fetch(url, init);
     } catch (e) {
-      if (timer.aborted) throw new Transient(`no data for ${settings.timeoutMs} ms`);
+      if (timer.aborted) throw new TransientHttpError(`no data for ${settings.timeoutMs} ms`);
       throw connectionFailure(e, url, what);
     }
 
@@ -305,7 +349,8 @@ async function attemptRequest(
   let handedOver = false;
   try {
     const { res, url, sentCredentials } = await send(start, opts.method ?? 'GET', opts, settings, timer);
-    const ok = (res.status >= 200 && res.status < 300) || opts.accept?.includes(res.status);
+    const ok =
+      (res.status >= 200 && res.status < 300) || opts.accept === 'any' || opts.accept?.includes(res.status);
     if (!ok) {
       await res.body?.cancel().catch(() => {});
       throw statusFailure(res, url, what, sentCredentials);
@@ -348,16 +393,16 @@ async function readBody<S extends BodySink>(
     }
     // fetch transparently decodes a Content-Encoding, after which Content-Length no longer applies.
     if (expected !== undefined && !encoded && size !== expected) {
-      throw new Transient(`body ended after ${size} of ${expected} bytes`);
+      throw new TransientHttpError(`body ended after ${size} of ${expected} bytes`);
     }
     return { sink, size };
   } catch (e) {
     await sink.discard();
     if (e instanceof SinkFailure) throw e.cause;
-    if (e instanceof LadingError || e instanceof Transient) throw e;
+    if (e instanceof LadingError || e instanceof TransientHttpError) throw e;
     if (res.body && !res.bodyUsed) await res.body.cancel().catch(() => {});
-    if (aborted()) throw new Transient(`no data for ${settings.timeoutMs} ms after ${size} bytes`);
-    throw new Transient(`connection lost after ${size} bytes (${reason(e)})`);
+    if (aborted()) throw new TransientHttpError(`no data for ${settings.timeoutMs} ms after ${size} bytes`);
+    throw new TransientHttpError(`connection lost after ${size} bytes (${reason(e)})`);
   }
 }
 
@@ -366,19 +411,28 @@ const PERMANENT_NETWORK = new Set(['ENOTFOUND', 'ERR_INVALID_URL', 'ERR_TLS_CERT
 function connectionFailure(e: unknown, url: URL, what: string): Error {
   const why = reason(e);
   const code = why.split(' ')[0]!;
-  if (PERMANENT_NETWORK.has(code) || /certificate|self[- ]signed/i.test(why)) {
+  if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(why)) {
+    return new LadingError(
+      'net.tls',
+      `the TLS certificate of ${url.host} is not trusted (${why}) fetching ${what}`,
+      {
+        hint: 'trust the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem',
+      },
+    );
+  }
+  if (PERMANENT_NETWORK.has(code)) {
     return new LadingError('repo.network', `could not fetch ${what} from ${describeUrl(url)}: ${why}`, {
       hint: 'check the host name in the repository URL and the network',
     });
   }
-  return new Transient(`connection failed (${why})`);
+  return new TransientHttpError(`connection failed (${why})`);
 }
 
 function statusFailure(res: Response, url: URL, what: string, sentCredentials: boolean): Error {
   const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   const shown = describeUrl(url);
   if (res.status === 429 || (res.status >= 500 && res.status !== 501 && res.status !== 505)) {
-    return new Transient(status, parseRetryAfter(res.headers.get('retry-after'), Date.now()));
+    return new TransientHttpError(status, parseRetryAfter(res.headers.get('retry-after'), Date.now()));
   }
   if (res.status === 404 || res.status === 410) {
     return new LadingError('repo.not-found', `${what} not found at ${shown} (${status})`, {

@@ -16,6 +16,12 @@ export type {
   RequestBody,
   RequestOptions,
 } from './http.ts';
-export { createHttpClient, DEFAULT_USER_AGENT, describeUrl, parseRetryAfter } from './http.ts';
+export {
+  createHttpClient,
+  DEFAULT_USER_AGENT,
+  describeUrl,
+  parseRetryAfter,
+  TransientHttpError,
+} from './http.ts';
 export type { Limiter } from './limit.ts';
 export { createLimiter, createSingleFlight } from './limit.ts';

@@ -13,12 +13,18 @@
  * whole (HEAD → POST → PUT) on transient failures, so a half-finished upload session is never resumed.
  */
 
+import { createLimiter } from '../net/limit.ts';
 import type { Descriptor } from '../oci/types.ts';
-import { createLimiter } from '../repo/limit.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Repository, repositoryName } from './reference.ts';
 import { attachReferrers } from './referrers.ts';
-import type { RegistryClient, RegistryResponse, RepositorySession } from './transport.ts';
+import {
+  isLoopback,
+  isPrivateAddress,
+  type RegistryClient,
+  type RegistryResponse,
+  type RepositorySession,
+} from './transport.ts';
 
 export interface PushBlob {
   digest: string;
@@ -226,6 +232,16 @@ async function pushBlob(
     }
     const host = await session.client.host(registry);
     const target = new URL(location, host.origin);
+    const origin = new URL(host.origin);
+    if (target.host !== origin.host && isPrivateAddress(target.hostname) && !isLoopback(origin.hostname)) {
+      throw new LadingError(
+        'registry.protocol',
+        `${registry} sent the upload of ${what} to a private address (${target.host}); refused`,
+        {
+          hint: 'a registry on the network must not direct clients to private addresses; check its configuration',
+        },
+      );
+    }
     target.searchParams.set('digest', blob.digest);
     const res = await session.send({
       method: 'PUT',

@@ -17,7 +17,15 @@
  * their query (upload Locations carry session state).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_USER_AGENT, describeUrl, parseRetryAfter } from '../repo/http.ts';
+import type { Credentials } from '../net/auth.ts';
+import {
+  createHttpClient,
+  describeUrl,
+  type HttpClient,
+  type HttpResponse,
+  parseRetryAfter,
+  TransientHttpError,
+} from '../net/http.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { type Challenge, parseChallenges, scopeCovered } from './challenge.ts';
@@ -85,10 +93,6 @@ interface RegistryHost {
 
 const MAX_RESPONSE = 4 << 20; // distribution's manifest size limit
 const MAX_TOKEN_RESPONSE = 64 << 10;
-const MAX_REDIRECTS = 5;
-
-// biome-ignore lint/suspicious/noExplicitAny: the global fetch and undici's fetch differ only in their types
-type FetchFn = (input: URL, init: any) => Promise<Response>;
 
 /** `localhost`, `*.localhost`, 127.0.0.0/8 and ::1: the registries plain HTTP may reach without a flag. */
 export function isLoopback(hostname: string): boolean {
@@ -97,7 +101,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 /** IP literals a registry must not send us to on another host (SSRF guard). */
-function isPrivateAddress(hostname: string): boolean {
+export function isPrivateAddress(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '');
   return (
     isLoopback(h) ||
@@ -107,28 +111,10 @@ function isPrivateAddress(hostname: string): boolean {
   );
 }
 
-/** The most specific reason from fetch's wrapped errors (`fetch failed` → ECONNREFUSED …). */
-function reason(e: unknown): { code: string; text: string } {
-  let cur: unknown = e;
-  let code = '';
-  let text = 'unknown error';
-  for (let depth = 0; cur instanceof Error && depth < 5; depth++) {
-    const c = (cur as NodeJS.ErrnoException).code;
-    if (c) code = c;
-    text = c ? `${c}${cur.message && !cur.message.includes(c) ? ` ${cur.message}` : ''}` : cur.message;
-    cur = cur.cause;
-  }
-  return { code, text };
-}
-
-function isCertificateError(r: { code: string; text: string }): boolean {
-  return /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/i.test(r.code) || /certificate/i.test(r.text);
-}
-
 /** The server answered TLS with something else: it speaks plain HTTP. */
-function isNotTls(r: { code: string; text: string }): boolean {
+function isNotTls(text: string): boolean {
   return /wrong version number|packet length too long|ERR_SSL_WRONG_VERSION|unknown protocol|http request/i.test(
-    `${r.code} ${r.text}`,
+    text,
   );
 }
 
@@ -156,31 +142,24 @@ export class RegistryClient {
   readonly #options: TransportOptions;
   readonly #hosts = new Map<string, Promise<RegistryHost>>();
   readonly #sessions = new Map<string, RepositorySession>();
-  #fetch: Promise<{ fetch: FetchFn; dispatcher?: unknown }> | undefined;
+  readonly #http: HttpClient;
 
   constructor(options: TransportOptions) {
     this.#options = options;
     this.logger = options.logger ?? silentLogger;
+    this.#http = createHttpClient({
+      userAgent: options.userAgent,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      maxResponseBytes: MAX_RESPONSE,
+      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      // uploads are bounded by the pusher; small requests may overlap them
+      concurrency: 16,
+      logger: this.logger,
+    });
   }
 
   get attempts(): number {
     return Math.max(1, this.#options.attempts ?? 4);
-  }
-
-  /** Global fetch; with --insecure-skip-tls-verify, undici's own fetch with an agent that skips the check. */
-  fetcher(): Promise<{ fetch: FetchFn; dispatcher?: unknown }> {
-    this.#fetch ??= (async () => {
-      if (!this.#options.insecureSkipTlsVerify) return { fetch: globalThis.fetch as FetchFn };
-      // undici's fetch with undici's Agent: a dispatcher must come from the same undici as the fetch
-      const loaded = await import('undici');
-      // bundled, the CommonJS module's exports arrive as `default`
-      const undici = (loaded.Agent ? loaded : (loaded as unknown as { default: typeof loaded }).default) as typeof loaded;
-      return {
-        fetch: undici.fetch as unknown as FetchFn,
-        dispatcher: new undici.Agent({ connect: { rejectUnauthorized: false } }),
-      };
-    })();
-    return this.#fetch;
   }
 
   /** The session for pushing to (`push`) or reading from a repository; one per repository and mode. */
@@ -248,122 +227,70 @@ export class RegistryClient {
   }
 
   /**
-   * One HTTP exchange with manual redirects; `authorization` goes only to `origin`. Throws Transient for
-   * dropped connections and 408/429/5xx, LadingError for certificate problems.
+   * One HTTP exchange (redirects followed by src/net, never retried there: operations are retried whole);
+   * `authorization` goes only to `origin`. Throws Transient for dropped connections and 408/429/5xx.
    */
   async raw(
     req: RegistryRequest,
     origin: string,
     authorization: string | undefined,
   ): Promise<RegistryResponse> {
-    const { fetch, dispatcher } = await this.fetcher();
-    const timeoutMs = this.#options.timeoutMs ?? 60_000;
-    let url = new URL(req.url, origin);
-    let method = req.method;
-    let body = req.body;
-    for (let hop = 0; ; hop++) {
-      const controller = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => controller.abort(), timeoutMs);
-      };
-      const headers: Record<string, string> = {
-        'user-agent': this.#options.userAgent ?? DEFAULT_USER_AGENT,
-        'accept-encoding': 'identity',
-        ...req.headers,
-      };
-      if (authorization && url.origin === origin) headers.authorization = authorization;
-      let payload: Buffer | AsyncIterable<Uint8Array> | undefined;
-      if (body) {
-        headers['content-length'] = String(body.length);
-        const opened = body.open();
-        payload = Buffer.isBuffer(opened) ? opened : progress(opened, arm);
-      } else if (method === 'PUT' || method === 'POST' || method === 'PATCH') {
-        headers['content-length'] = '0';
-      }
-      let response: Response;
-      let data: Buffer;
-      try {
-        arm();
-        try {
-          response = await fetch(url, {
-            method,
-            headers,
-            body: payload,
-            redirect: 'manual',
-            signal: controller.signal,
-            ...(payload && !Buffer.isBuffer(payload) ? { duplex: 'half' as const } : {}),
-            ...(dispatcher ? { dispatcher } : {}),
-          });
-        } catch (e) {
-          if (e instanceof SourceFailure) throw e.cause;
-          const r = reason(e);
-          if (controller.signal.aborted) throw new Transient(`no progress for ${timeoutMs} ms`);
-          if (isCertificateError(r)) {
-            throw new LadingError('registry.tls', `TLS certificate of ${url.host} not accepted: ${r.text}`, {
-              hint: 'add the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem, or pass --insecure-skip-tls-verify to skip the check',
-            });
-          }
-          if (isNotTls(r)) throw new PlainHttpAnswer(url.host, r.text);
-          throw new Transient(`connection failed (${r.text})`);
-        }
-        try {
-          data = method === 'HEAD' ? Buffer.alloc(0) : await readCapped(response, arm, MAX_RESPONSE);
-        } catch (e) {
-          if (e instanceof LadingError) throw e;
-          throw new Transient(`connection lost while reading the answer (${reason(e).text})`);
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-      const res: RegistryResponse = { status: response.status, headers: response.headers, body: data, url };
-      this.logger.debug(`${method} ${describeUrl(url)} → ${res.status}`);
-      const location = response.headers.get('location');
-      if ([301, 302, 303, 307, 308].includes(res.status) && location !== null) {
-        if (hop >= MAX_REDIRECTS)
-          throw new LadingError('registry.protocol', `too many redirects from ${describeUrl(url)}`);
-        const next = URL.parse(location, url.href);
-        if (next === null || (next.protocol !== 'https:' && next.protocol !== 'http:')) {
-          throw new LadingError('registry.protocol', `${describeUrl(url)} redirects to an unusable location`);
-        }
-        if (url.protocol === 'https:' && next.protocol === 'http:') {
-          throw new LadingError(
-            'registry.protocol',
-            `refusing the redirect from ${describeUrl(url)} to plain HTTP ${describeUrl(next)}`,
-          );
-        }
-        if (
-          next.host !== url.host &&
-          isPrivateAddress(next.hostname) &&
-          !isLoopback(new URL(origin).hostname)
-        ) {
-          throw new LadingError(
-            'registry.protocol',
-            `refusing the redirect from ${describeUrl(url)} to a private address ${next.host}`,
-          );
-        }
-        next.username = '';
-        next.password = '';
-        if (res.status === 303 || ((res.status === 301 || res.status === 302) && method !== 'HEAD')) {
-          method = 'GET';
-          body = undefined;
-        }
-        url = next;
-        continue;
-      }
-      if (
-        res.status === 408 ||
-        res.status === 429 ||
-        (res.status >= 500 && res.status !== 501 && res.status !== 505)
-      ) {
+    const url = new URL(req.url, origin);
+    const headers: Record<string, string> = { ...req.headers };
+    const body = req.body;
+    if (body) headers['content-length'] = String(body.length);
+    else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH')
+      headers['content-length'] = '0';
+    let res: HttpResponse;
+    let data: Buffer;
+    try {
+      res = await this.#http.request(url.href, {
+        method: req.method,
+        headers,
+        ...(body ? { body: () => body.open() } : {}),
+        ...(authorization && url.origin === origin ? { credentials: headerCredentials(authorization) } : {}),
+        accept: 'any',
+        attempts: 1,
+        what: `${req.method} ${describeUrl(url)}`,
+      });
+      if (req.method === 'HEAD') await res.cancel();
+      data = req.method === 'HEAD' ? Buffer.alloc(0) : await res.bytes();
+    } catch (e) {
+      if (!(e instanceof LadingError)) throw e;
+      const transient = e.cause instanceof TransientHttpError ? e.cause : undefined;
+      if (transient && isNotTls(transient.message)) throw new PlainHttpAnswer(url.host, transient.message);
+      if (transient)
         throw new Transient(
-          `${method} ${describeUrl(url)} answered ${statusText(res)}`,
-          parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+          `${req.method} ${describeUrl(url)}: ${transient.message}`,
+          transient.retryAfterMs,
         );
+      if (e.code === 'net.tls') {
+        throw new LadingError('registry.tls', e.message, {
+          hint: 'trust the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem, or pass --insecure-skip-tls-verify to skip the check',
+        });
       }
-      return res;
+      // a body cut short while reading: the connection dropped
+      if (e.code === 'repo.network') throw new Transient(e.message);
+      throw e;
     }
+    const answer: RegistryResponse = {
+      status: res.status,
+      headers: res.headers,
+      body: data,
+      url: new URL(res.url),
+    };
+    this.logger.debug(`${req.method} ${describeUrl(url)} → ${res.status}`);
+    if (
+      res.status === 408 ||
+      res.status === 429 ||
+      (res.status >= 500 && res.status !== 501 && res.status !== 505)
+    ) {
+      throw new Transient(
+        `${req.method} ${describeUrl(url)} answered ${statusText(answer)}`,
+        parseRetryAfter(res.headers.get('retry-after'), Date.now()),
+      );
+    }
+    return answer;
   }
 
   /** Runs `operation` until it succeeds, fails for good, or has failed `attempts` times with Transient. */
@@ -405,41 +332,13 @@ class PlainHttpAnswer extends LadingError {
   }
 }
 
-/** An error of the request body's source (a file), not of the network: passed on unchanged. */
-class SourceFailure extends Error {}
-
-async function* progress(source: AsyncIterable<Uint8Array>, arm: () => void): AsyncIterable<Uint8Array> {
-  const it = source[Symbol.asyncIterator]();
-  for (;;) {
-    let r: IteratorResult<Uint8Array>;
-    try {
-      r = await it.next();
-    } catch (e) {
-      throw new SourceFailure('reading the upload failed', { cause: e });
-    }
-    if (r.done) return;
-    arm();
-    yield r.value;
-  }
-}
-
-async function readCapped(res: Response, arm: () => void, max: number): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    arm();
-    size += chunk.byteLength;
-    if (size > max) {
-      await res.body.cancel().catch(() => {});
-      throw new LadingError(
-        'registry.protocol',
-        `an answer from ${res.url ? describeUrl(res.url) : 'the registry'} is larger than ${max} bytes`,
-      );
-    }
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
+/** An `Authorization` value as src/net's credentials; it prints as <redacted>. */
+function headerCredentials(value: string): Credentials {
+  return {
+    authorization: () => value,
+    toString: () => '<redacted>',
+    toJSON: () => '<redacted>',
+  } as Credentials;
 }
 
 function checkRealm(registry: string, origin: string, realm: string): void {
