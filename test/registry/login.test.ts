@@ -59,7 +59,10 @@ describe('lading login and logout', () => {
     // without the CA: a certificate error, nothing stored
     r = ladingIn(dir, ['login', reg.host, '-u', reg.user, '--password-stdin'], `${reg.password}\n`, false);
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /TLS certificate of 127\.0\.0\.1:\d+ is not trusted.*\n.*NODE_EXTRA_CA_CERTS.*--insecure-skip-tls-verify/);
+    assert.match(
+      r.stderr,
+      /TLS certificate of 127\.0\.0\.1:\d+ is not trusted.*\n.*NODE_EXTRA_CA_CERTS.*--insecure-skip-tls-verify/,
+    );
     assert.equal(readFileSync(config, 'utf8'), before);
 
     r = ladingIn(dir, ['login', reg.host, '-u', reg.user, '--password-stdin'], `${reg.password}\r\n`);
