@@ -18,9 +18,17 @@ function mib(n: number): string {
   return `${(n / (1 << 20)).toFixed(1)} MiB`;
 }
 
-export function createProgress(enabled: boolean): { onEvent: (e: BuildEvent) => void; done: () => void } {
+export interface Progress {
+  onEvent: (e: BuildEvent) => void;
+  /** Writes a log line: the progress line is cleared first, so the two never share a line. */
+  log: (text: string) => void;
+  done: () => void;
+}
+
+export function createProgress(enabled: boolean): Progress {
   const out = process.stderr;
-  if (!enabled || !out.isTTY) return { onEvent: () => {}, done: () => {} };
+  if (!enabled || !out.isTTY) return { onEvent: () => {}, log: (t) => out.write(t), done: () => {} };
+  let shown = false;
   let phase = '';
   let arch = '';
   let pkgs = '';
@@ -31,7 +39,15 @@ export function createProgress(enabled: boolean): { onEvent: (e: BuildEvent) => 
     if (!force && now - last < 80) return;
     last = now;
     const line = `${phase}${arch ? ` (${arch})` : ''}${pkgs ? ` ${pkgs}` : ''}${bytes ? `, ${mib(bytes)} downloaded` : ''}`;
-    out.write(`\r\x1b[2K${line.slice(0, (out.columns ?? 80) - 1)}`);
+    // one column short of the width so the line never wraps; a terminal that reports no width (0: `script`,
+    // some CI logs) gets the whole line
+    const width = out.columns ?? 0;
+    out.write(`\r\x1b[2K${width > 1 ? line.slice(0, width - 1) : line}`);
+    shown = true;
+  };
+  const clear = () => {
+    if (shown) out.write('\r\x1b[2K');
+    shown = false;
   };
   return {
     onEvent: (e) => {
@@ -48,6 +64,10 @@ export function createProgress(enabled: boolean): { onEvent: (e: BuildEvent) => 
         draw();
       }
     },
-    done: () => out.write('\r\x1b[2K'),
+    log: (text) => {
+      clear();
+      out.write(text);
+    },
+    done: clear,
   };
 }

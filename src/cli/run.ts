@@ -11,8 +11,8 @@ export interface GlobalOptions {
   workdir?: string;
 }
 
-export function loggerFor(options: GlobalOptions): Logger {
-  return createLogger(options.logLevel ? parseLogLevel(options.logLevel) : 'info');
+export function loggerFor(options: GlobalOptions, write?: (text: string) => void): Logger {
+  return createLogger(options.logLevel ? parseLogLevel(options.logLevel) : 'info', write);
 }
 
 export function fail(e: unknown): never {

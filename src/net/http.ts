@@ -155,13 +155,20 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       throw new Error('bug: URLs given to the HTTP client must not carry credentials; pass them as options');
     }
     const shown = describeUrl(start);
+    let retried = false;
     for (let n = 1; ; n++) {
       try {
         logger.debug(`${method} ${shown}${n > 1 ? ` (attempt ${n} of ${attempts})` : ''}`);
-        return await limit(() => attempt(start));
+        const result = await limit(() => attempt(start));
+        if (retried) retries.end(start.host, true);
+        return result;
       } catch (e) {
-        if (!(e instanceof TransientHttpError)) throw e;
+        if (!(e instanceof TransientHttpError)) {
+          if (retried) retries.end(start.host, false);
+          throw e;
+        }
         if (n >= tries) {
+          if (retried) retries.end(start.host, false);
           const verb = method === 'GET' || method === 'HEAD' ? 'fetch' : 'send';
           throw new LadingError(
             'repo.network',
@@ -171,13 +178,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         }
         const backoff = retryDelayMs * 2 ** (n - 1);
         const delay = e.retryAfterMs === undefined ? backoff : Math.min(e.retryAfterMs, maxRetryAfterMs);
-        logger.warn(
+        retries.retry(
+          start.host,
           `${method} ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${n + 1} of ${tries})`,
+          e.message,
+          !retried,
         );
+        retried = true;
         await sleep(delay);
       }
     }
   }
+  const retries = new RetryLog(logger);
 
   return {
     logger,
@@ -191,6 +203,56 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         Math.max(1, opts.attempts ?? attempts),
       ),
   };
+}
+
+/**
+ * Retries are said once per host, not once per request: when a host fails, every package fetched from it
+ * fails the same way, and 75 identical warnings bury the one error that matters. The first retry of an episode
+ * (from the first retried request to the moment none is retrying) is a warning, the others are debug lines,
+ * and the episode ends with a one-line summary when it held more than one retry.
+ */
+class RetryLog {
+  readonly #logger: Logger;
+  readonly #hosts = new Map<
+    string,
+    { retrying: number; retries: number; requests: number; failed: number; why: Map<string, number> }
+  >();
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** A request to `host` is retried; `first` when it is that request's first retry. */
+  retry(host: string, line: string, why: string, first: boolean): void {
+    let h = this.#hosts.get(host);
+    const shown = h === undefined;
+    if (h === undefined) {
+      h = { retrying: 0, retries: 0, requests: 0, failed: 0, why: new Map() };
+      this.#hosts.set(host, h);
+    }
+    if (first) {
+      h.retrying++;
+      h.requests++;
+    }
+    h.retries++;
+    h.why.set(why, (h.why.get(why) ?? 0) + 1);
+    if (shown) this.#logger.warn(`${line}; further retries from ${host} are summed up, not shown one by one`);
+    else this.#logger.debug(line);
+  }
+
+  /** A request that was retried has ended (`ok`: it succeeded in the end). */
+  end(host: string, ok: boolean): void {
+    const h = this.#hosts.get(host);
+    if (h === undefined) return;
+    if (!ok) h.failed++;
+    if (--h.retrying > 0) return;
+    this.#hosts.delete(host);
+    if (h.retries < 2) return;
+    const why = [...h.why].map(([w, n]) => (n > 1 ? `${w} ×${n}` : w)).join(', ');
+    const outcome = h.failed === 0 ? 'all then succeeded' : `${h.failed} failed`;
+    const files = h.requests === 1 ? '1 request' : `${h.requests} requests`;
+    this.#logger.warn(`${host}: ${h.retries} retries of ${files} (${why}); ${outcome}`);
+  }
 }
 
 interface AttemptSettings {

@@ -80,24 +80,61 @@ export function formatPackageList(
       hint: `use one of ${PACKAGE_LIST_FORMATS.join(', ')}, or a template such as "{{.Name}} {{.Version}}"`,
     });
   }
-  const unknown = [...template.matchAll(/\{\{\s*\.(\w+)\s*\}\}/g)]
-    .map((m) => m[1]!)
-    .filter((f) => !(f in FIELDS));
-  if (unknown.length) {
-    throw new LadingError(
-      'FORMAT_UNKNOWN',
-      `unknown field .${unknown[0]} in format ${JSON.stringify(format)}`,
-      {
-        hint: `fields: ${Object.keys(FIELDS)
-          .map((f) => `.${f}`)
-          .join(' ')}`,
-      },
-    );
-  }
+  checkTemplate(template, format);
   let out = '';
   for (const p of packages)
     out += `${template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, f: string) => FIELDS[f]!(p, arch))}\n`;
   return out;
+}
+
+/** Go's template builtins: known to a Go template, not to lading's `{{.Field}}` templates. */
+const GO_BUILTINS = new Set(
+  'and call html index slice js len not or print printf println urlquery eq ge gt le lt ne'.split(' '),
+);
+
+/**
+ * Every `{{ … }}` must be a known `.Field`: anything else (a pipe, a function, `if`/`range`) would be printed
+ * as it is, where apko's Go templates fail naming what they do not know. So does this.
+ */
+function checkTemplate(template: string, format: string): void {
+  const fields = `fields: ${Object.keys(FIELDS)
+    .map((f) => `.${f}`)
+    .join(' ')}`;
+  const fail = (message: string) =>
+    new LadingError('FORMAT_UNKNOWN', `${message} in format ${JSON.stringify(format)}`, {
+      hint: `lading's templates hold fields only, e.g. "{{.Name}} {{.Version}}"; ${fields}`,
+    });
+  let rest = template;
+  for (let open = rest.indexOf('{{'); open >= 0; open = rest.indexOf('{{')) {
+    const close = rest.indexOf('}}', open + 2);
+    if (close < 0) throw fail('unclosed action');
+    const action = rest.slice(open + 2, close).trim();
+    rest = rest.slice(close + 2);
+    const field = /^\.(\w+)$/.exec(action)?.[1];
+    if (field !== undefined) {
+      if (!(field in FIELDS))
+        throw new LadingError(
+          'FORMAT_UNKNOWN',
+          `unknown field .${field} in format ${JSON.stringify(format)}`,
+          {
+            hint: fields,
+          },
+        );
+      continue;
+    }
+    // the first word that is not a field: a function (`.Name | upper`, `upper .Name`) or a keyword (`if`)
+    const word = action
+      .split(/[\s|()]+/)
+      .find((w) => w !== '' && !w.startsWith('.') && !w.startsWith('"') && !w.startsWith('$'));
+    if (word === undefined) throw fail(`unsupported action {{${action}}}`);
+    if (['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block'].includes(word))
+      throw fail(`unsupported action {{${action}}}: "${word}" is not supported`);
+    throw fail(
+      GO_BUILTINS.has(word)
+        ? `function "${word}" is not supported (in {{${action}}})`
+        : `function "${word}" not defined (in {{${action}}})`,
+    );
+  }
 }
 
 /** The JSON form of one package: the fields people ask about, in a fixed order. */

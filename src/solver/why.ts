@@ -25,6 +25,10 @@ export interface WhyResult {
   chains: WhyStep[][];
   /** True when there were more chains than the limit. */
   truncated: boolean;
+  /** How many chains were found beyond the limit (a lower bound when the search hit its cap). */
+  more: number;
+  /** True when the search stopped at its cap, so there may be more chains than counted. */
+  capped: boolean;
 }
 
 /**
@@ -63,16 +67,21 @@ export function whyChains(resolution: Resolution, name: string, limit = 100): Wh
     { at: target, path: [], visited: new Set([target]) },
   ];
   let expansions = 0;
-  let truncated = false;
-  while (queue.length > 0 && !truncated) {
+  // chains past the limit are counted, not kept, so the output can say how many it leaves out
+  let more = 0;
+  let capped = false;
+  while (queue.length > 0 && !capped) {
     const next: typeof queue = [];
     for (const item of queue) {
       for (const e of incoming.get(item.at) ?? []) {
-        if (++expansions > 200_000) truncated = true;
+        if (++expansions > 200_000) {
+          capped = true;
+          break;
+        }
         if (e.from === -1) {
           if (chains.length >= limit) {
-            truncated = true;
-            break;
+            more++;
+            continue;
           }
           chains.push(
             [e, ...item.path].map((x) => ({
@@ -86,11 +95,12 @@ export function whyChains(resolution: Resolution, name: string, limit = 100): Wh
         if (item.visited.has(e.from)) continue;
         next.push({ at: e.from, path: [e, ...item.path], visited: new Set([...item.visited, e.from]) });
       }
-      if (truncated) break;
+      if (capped) break;
     }
     queue = next;
   }
-  const result: WhyResult = { target: resolution.packages[target]!, chains, truncated };
+  const truncated = more > 0 || capped;
+  const result: WhyResult = { target: resolution.packages[target]!, chains, truncated, more, capped };
   if (via !== undefined) result.via = via;
   return result;
 }
@@ -140,8 +150,11 @@ export function whyNotInstalled(index: PackageIndex, name: string, arch: string)
   });
 }
 
-/** `why` as text: one line per chain, `world[dep] → pkg-ver [dep] → … → target-ver`. */
-export function formatWhy(result: WhyResult): string {
+/**
+ * `why` as text: one line per chain, `world[dep] → pkg-ver [dep] → … → target-ver`, then how many were left
+ * out (`howToSeeAll` says how to see them, e.g. the CLI's flag).
+ */
+export function formatWhy(result: WhyResult, howToSeeAll = ''): string {
   const t = result.target;
   const what = result.via === undefined ? label(t) : `${label(t)} (provides ${result.via})`;
   if (result.chains.length === 0) return `${what} is installed, but no chain from the world reaches it\n`;
@@ -155,6 +168,10 @@ export function formatWhy(result: WhyResult): string {
     });
     lines.push(`  ${line}`);
   }
-  if (result.truncated) lines.push(`  … and more (showing ${result.chains.length})`);
+  if (result.truncated) {
+    const count =
+      result.more === 0 ? 'possibly more' : `${result.capped ? 'at least ' : ''}${result.more} more`;
+    lines.push(`  … and ${count}${howToSeeAll ? ` (${howToSeeAll})` : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -130,6 +130,23 @@ archs: [x86_64]
     assert.match(r.stderr, /unknown field \.Nope/);
   });
 
+  it('refuses a template function it does not know, as apko’s Go templates do', () => {
+    const missing = join(tmp.path, 'missing.yaml'); // the format is checked before the config is read
+    for (const [format, message] of [
+      ['{{.Name | upper}}', /function "upper" not defined \(in \{\{\.Name \| upper\}\}\)/],
+      ['{{ upper .Name }}', /function "upper" not defined/],
+      ['{{printf "%s" .Name}}', /function "printf" is not supported/],
+      ['{{if .Name}}x{{end}}', /"if" is not supported/],
+      ['{{.Name', /unclosed action/],
+    ] as const) {
+      const r = lading(['show-packages', missing, '--format', format]);
+      assert.equal(r.status, 1, format);
+      assert.equal(r.stdout, '', format);
+      assert.match(r.stderr, message, format);
+      assert.match(r.stderr, /hint: lading's templates hold fields only/, format);
+    }
+  });
+
   it('reuses a resolution only for the exact same index bytes', () => {
     const cacheDir = join(tmp.path, 'memo-cache');
     const swap = join(tmp.path, 'repo/swap');
@@ -326,7 +343,7 @@ describe('dot', () => {
 
 describe('why', () => {
   it('prints every chain from the world, shortest first', () => {
-    const out = ok(['why', base, 'busybox']).trimEnd().split('\n');
+    const out = ok(['why', base, 'busybox', '--all']).trimEnd().split('\n');
     assert.match(out[0]!, /^busybox-1\.36\.1-r\d+ is installed because of:$/);
     assert.ok(out.length > 2);
     for (const chain of out.slice(1))
@@ -342,7 +359,17 @@ describe('why', () => {
     );
     const limited = ok(['why', base, 'busybox', '--limit', '1']).trimEnd().split('\n');
     assert.equal(limited.length, 3);
-    assert.match(limited[2]!, /and more \(showing 1\)/);
+    assert.equal(limited[2], `  … and ${out.length - 2} more (--all shows every chain)`);
+  });
+
+  it('shows the 5 shortest chains and how many more; --all shows every one', () => {
+    const few = ok(['why', base, 'musl']).trimEnd().split('\n');
+    assert.equal(few.length, 1 + 5 + 1, few.join('\n'));
+    const more = Number(/^ {2}… and (\d+) more \(--all shows every chain\)$/.exec(few[6]!)?.[1]);
+    assert.ok(more > 20, few[6]);
+    const all = ok(['why', base, 'musl', '--all']).trimEnd().split('\n');
+    assert.equal(all.length, 1 + 5 + more);
+    assert.deepEqual(all.slice(0, 6), few.slice(0, 6));
   });
 
   it('explains a provided name through its provider', () => {

@@ -240,6 +240,36 @@ describe('HTTP client against a real server', () => {
     });
   });
 
+  it('a host that is down: one warning and one summary, not one line per retry', async () => {
+    const gone = await startRepoServer();
+    await gone.close();
+    const warnings: string[] = [];
+    const http = createHttpClient({
+      retryDelayMs: 2,
+      logger: createLogger('warn', (s) => warnings.push(s)),
+    });
+    // what an alpine-base build asks for: its 25 packages, 8 at a time
+    const files = Array.from({ length: 25 }, (_, i) => `${gone.url}/repo/x86_64/p${i}-1.0-r0.apk`);
+    const results = await Promise.allSettled(files.map((f) => getBytes(http, f)));
+    assert.ok(results.every((r) => r.status === 'rejected'));
+    const host = new URL(gone.url).host;
+    assert.equal(warnings.length, 2, warnings.join(''));
+    assert.match(
+      warnings[0]!,
+      new RegExp(`^warn: GET ${gone.url}/repo/x86_64/p\\d+-1\\.0-r0\\.apk: connection failed`),
+    );
+    assert.match(
+      warnings[0]!,
+      new RegExp(`further retries from ${host} are summed up, not shown one by one\n$`),
+    );
+    assert.match(
+      warnings[1]!,
+      new RegExp(
+        `^warn: ${host}: 75 retries of 25 requests \\(connection failed \\(ECONNREFUSED[^)]*\\) ×75\\); 25 failed\n$`,
+      ),
+    );
+  });
+
   it('404 fails at once', async () => {
     reset();
     const { http } = client();

@@ -75,12 +75,13 @@ export function registerBuild(program: Command): void {
     .action(
       action(async (config: string, tag: string, out: string, flags: BuildFlags, cmd: Command) => {
         const globals = cmd.optsWithGlobals() as GlobalOptions;
-        const logger = loggerFor(globals);
         const { build } = await import('../../build/pipeline.ts');
         const { createProgress } = await import('../progress.ts');
         const { parseBuildFlags } = await import('../../build/flags.ts');
+        const level = loggerFor(globals).level;
+        const progress = createProgress(level === 'info' || level === 'debug');
+        const logger = loggerFor(globals, progress.log);
         const parsed = parseBuildFlags(flags);
-        const progress = createProgress(logger.level === 'info' || logger.level === 'debug');
         try {
           const result = await build({
             config,

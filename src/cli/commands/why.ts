@@ -3,14 +3,20 @@ import { addResolveOptions, type ResolveFlags } from '../options.ts';
 import { action } from '../run.ts';
 import { resolveFromFlags } from './show-packages.ts';
 
-/** `lading why CONFIG PACKAGE`: every chain from a world entry to a package. */
+/** The chains `why` shows by default: the shortest few say why; dozens more bury them. */
+const DEFAULT_CHAINS = 5;
+
+type WhyFlags = ResolveFlags & { limit?: string; all?: boolean };
+
+/** `lading why CONFIG PACKAGE`: the chains from a world entry to a package. */
 export function registerWhy(program: Command): void {
   const cmd = program
     .command('why')
-    .summary('explain why a package is in the image: every chain from the world to it')
+    .summary('explain why a package is in the image: the chains from the world to it')
     .description(
-      'Resolve the packages of CONFIG as `lading build` does and print every dependency chain from a world ' +
-        'entry (contents.packages, -p) to PACKAGE, shortest first. PACKAGE may also be a name a package ' +
+      'Resolve the packages of CONFIG as `lading build` does and print the dependency chains from a world ' +
+        `entry (contents.packages, -p) to PACKAGE, shortest first: the ${DEFAULT_CHAINS} shortest and how many ` +
+        'more there are (--all shows every one). PACKAGE may also be a name a package ' +
         'provides (cmd:sh, so:libcrypto.so.3, pc:zlib). One architecture is explained: the first of archs: ' +
         'in OCI-name order (amd64 before arm64), also among several --arch. Exits with status 1 when PACKAGE is ' +
         'not installed, saying whether the repositories have it at all.',
@@ -21,7 +27,8 @@ export function registerWhy(program: Command): void {
   );
   cmd
     .argument('<package>', 'the package (or provided name) to explain')
-    .option('--limit <n>', 'show at most N chains (default 100)')
+    .option('--limit <n>', `show at most N chains, the shortest (default ${DEFAULT_CHAINS})`)
+    .option('--all', 'show every chain')
     .addHelpText(
       'after',
       `
@@ -35,19 +42,19 @@ Examples:
   lading why image.yaml cmd:sh --arch aarch64`,
     )
     .action(
-      action(async (config: string, name: string, flags: ResolveFlags & { limit?: string }, c: Command) => {
+      action(async (config: string, name: string, flags: WhyFlags, c: Command) => {
         const { whyInArch } = await import('../../build/resolve-config.ts');
         const { formatWhy } = await import('../../solver/format.ts');
         const { LadingError } = await import('../../util/errors.ts');
-        const limit = flags.limit === undefined ? undefined : Number(flags.limit);
-        if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+        const limit = flags.all ? Number.POSITIVE_INFINITY : Number(flags.limit ?? DEFAULT_CHAINS);
+        if (!flags.all && !(Number.isInteger(limit) && limit > 0)) {
           throw new LadingError(
             'USAGE',
             `--limit ${JSON.stringify(flags.limit)}: expected a positive integer`,
           );
         }
         const { archs } = await resolveFromFlags(config, flags, c, { firstArchOnly: true });
-        process.stdout.write(formatWhy(await whyInArch(archs[0]!, name, limit)));
+        process.stdout.write(formatWhy(await whyInArch(archs[0]!, name, limit), '--all shows every chain'));
       }),
     );
 }
