@@ -60,6 +60,8 @@ interface CommonOptions {
   headers?: Record<string, string>;
   /** What is fetched or sent, for messages ("the index of repository …"); defaults to "file". */
   what?: string;
+  /** What to do when the server has no such file (404, 410); the default says to check the URL. */
+  notFoundHint?: string;
 }
 
 export interface GetOptions<S extends BodySink> extends CommonOptions {
@@ -384,7 +386,7 @@ async function attemptGet<S extends BodySink>(
     }
     if (res.status !== 200) {
       await res.body?.cancel().catch(() => {});
-      throw statusFailure(res, url, what, sentCredentials);
+      throw statusFailure(res, url, what, sentCredentials, opts.notFoundHint);
     }
     const body = await readBody(
       res,
@@ -415,7 +417,7 @@ async function attemptRequest(
       (res.status >= 200 && res.status < 300) || opts.accept === 'any' || opts.accept?.includes(res.status);
     if (!ok) {
       await res.body?.cancel().catch(() => {});
-      throw statusFailure(res, url, what, sentCredentials);
+      throw statusFailure(res, url, what, sentCredentials, opts.notFoundHint);
     }
     handedOver = true;
     return respond(res, url, what, settings, timer);
@@ -490,7 +492,13 @@ function connectionFailure(e: unknown, url: URL, what: string): Error {
   return new TransientHttpError(`connection failed (${why})`);
 }
 
-function statusFailure(res: Response, url: URL, what: string, sentCredentials: boolean): Error {
+function statusFailure(
+  res: Response,
+  url: URL,
+  what: string,
+  sentCredentials: boolean,
+  notFoundHint = 'check the URL',
+): Error {
   const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   const shown = describeUrl(url);
   if (res.status === 429 || (res.status >= 500 && res.status !== 501 && res.status !== 505)) {
@@ -498,7 +506,7 @@ function statusFailure(res: Response, url: URL, what: string, sentCredentials: b
   }
   if (res.status === 404 || res.status === 410) {
     return new LadingError('repo.not-found', `${what} not found at ${shown} (${status})`, {
-      hint: 'check the repository URL and architecture; a package missing from its repository means a stale index',
+      hint: notFoundHint,
     });
   }
   if (res.status === 401 || res.status === 403) {

@@ -14,6 +14,7 @@
  * - `offline` never touches the network: everything comes from the cache or fails naming what is missing.
  */
 import { readFile } from 'node:fs/promises';
+import { basename, isAbsolute } from 'node:path';
 import { type BasicCredentials, parseHttpAuth } from '../net/auth.ts';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../net/http.ts';
 import { createSingleFlight } from '../net/limit.ts';
@@ -116,8 +117,10 @@ export async function createFetchOptions(settings: RepoSettings = {}): Promise<F
 export async function fetchIndex(repo: RepositoryRef, arch: string, options: FetchOptions): Promise<Fetched> {
   const location = indexLocation(repo, arch);
   const what = `the index of repository ${repo.display} (${arch})`;
-  if (repo.kind === 'local') return readLocal(location, what, 'check the repository path and architecture');
-  return fetchRevalidated(INDEXES, location, repo.credentials, what, options);
+  // the index itself is missing: a wrong URL, or a repository without this architecture (never a stale index)
+  const hint = `check the repository URL, and that the repository has ${arch} packages (${arch}/APKINDEX.tar.gz)`;
+  if (repo.kind === 'local') return readLocal(location, what, hint);
+  return fetchRevalidated(INDEXES, location, repo.credentials, what, options, hint);
 }
 
 /** The raw .apk of one package. */
@@ -159,6 +162,7 @@ export async function fetchPackage(
       credentials: repo.credentials,
       sink: () => writer(options),
       what,
+      notFoundHint: `the index of ${repo.display} lists it but the repository does not have it: the index is stale (the mirror is updating, or the cache holds an old index); build again later, or use another mirror`,
     });
     if (res.status !== 200) throw new LadingError('repo.http', `unexpected 304 for ${what} from ${location}`);
     const bytes = res.sink.bytes();
@@ -190,9 +194,17 @@ export async function forgetPackage(
 /** A public key from a path (relative to cwd), a file:// URL or an http(s) URL. */
 export async function fetchKey(source: string | KeySource, options: FetchOptions): Promise<Fetched> {
   const key = typeof source === 'string' ? parseKeySource(source, { cwd: options.cwd }) : source;
-  const what = `key ${key.display}`;
-  if (key.kind === 'local') return readLocal(key.path, what, 'check the keyring entry');
-  return fetchRevalidated(KEYS, key.url, key.credentials, what, options);
+  if (key.kind === 'local') {
+    const relative = !isAbsolute(key.display) && !key.display.includes('://');
+    const hint = relative
+      ? `relative keyring paths start in the working directory (${options.cwd ?? process.cwd()}), not in the config's; run lading from the directory the path is relative to, or pass --workdir DIR`
+      : 'check the keyring entry (contents.keyring, or --keyring-append)';
+    return readLocal(key.path, `key ${key.display}`, hint);
+  }
+  // the message shows the URL once (`… not found at URL`): name the key by its file here
+  const what = `key ${basename(new URL(key.url).pathname)}`;
+  const hint = 'check the key URL in contents.keyring (or --keyring-append)';
+  return fetchRevalidated(KEYS, key.url, key.credentials, what, options, hint);
 }
 
 const flights = new WeakMap<ContentCache, ReturnType<typeof createSingleFlight>>();
@@ -282,6 +294,7 @@ async function fetchRevalidated(
   credentials: BasicCredentials | undefined,
   what: string,
   options: FetchOptions,
+  notFoundHint: string,
 ): Promise<Fetched> {
   const { cache } = options;
   const logger = options.logger ?? silentLogger;
@@ -305,7 +318,13 @@ async function fetchRevalidated(
     if (cached?.ref.lastModified) conditional['if-modified-since'] = cached.ref.lastModified;
     let res: Awaited<ReturnType<HttpClient['get']>>;
     try {
-      res = await http.get(url, { credentials, headers: conditional, sink: () => writer(options), what });
+      res = await http.get(url, {
+        credentials,
+        headers: conditional,
+        sink: () => writer(options),
+        what,
+        notFoundHint,
+      });
     } catch (e) {
       // Unreachable is not wrong: keep building from the copy we have. Refusals (401, 404) still fail.
       if (cached && e instanceof LadingError && e.code === 'repo.network') {

@@ -264,6 +264,49 @@ describe('fetching through the cache', () => {
     assert.equal(results.length, allPackages.length * 2);
   });
 
+  it('a missing key, index or package: the URL once, and a hint about what is missing', async () => {
+    const { options } = await setup();
+    const keyUrl = `${server.url}/keys/nope.rsa.pub`;
+    await assert.rejects(fetchKey(keyUrl, options), (e: unknown) => {
+      assert.ok(e instanceof LadingError);
+      assert.equal(e.message, `key nope.rsa.pub not found at ${keyUrl} (HTTP 404 Not Found)`);
+      assert.equal(e.hint, 'check the key URL in contents.keyring (or --keyring-append)');
+      return true;
+    });
+    // an index that is not there: a wrong URL or architecture, never a stale index
+    await assert.rejects(
+      fetchIndex(parseRepositoryRef(`${server.url}/repo`), 'aarch64', options),
+      (e: unknown) => {
+        assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+        assert.doesNotMatch(`${e.message} ${e.hint}`, /stale/);
+        assert.match(e.hint ?? '', /has aarch64 packages \(aarch64\/APKINDEX\.tar\.gz\)/);
+        return true;
+      },
+    );
+    // a package its index lists that is not there: that is what a stale index means
+    const gone = { name: 'busybox', version: '9.9-r0' };
+    await assert.rejects(
+      fetchPackage(parseRepositoryRef(`${server.url}/repo`), ARCH, gone, options),
+      (e: unknown) => {
+        assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+        assert.match(e.hint ?? '', /lists it but the repository does not have it: the index is stale/);
+        return true;
+      },
+    );
+  });
+
+  it('a relative keyring path that is not there hints at the working directory and --workdir', async () => {
+    const d = tempDir('lading-key-cwd-');
+    dirs.push(d.remove);
+    const { options } = await setup();
+    await assert.rejects(fetchKey('keys/alpine.rsa.pub', { ...options, cwd: d.path }), (e: unknown) => {
+      assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+      assert.equal(e.message, `key keys/alpine.rsa.pub not found at ${join(d.path, 'keys/alpine.rsa.pub')}`);
+      assert.match(e.hint ?? '', new RegExp(`start in the working directory \\(${d.path}\\).*--workdir DIR`));
+      return true;
+    });
+  });
+
   it('names a missing local file', async () => {
     const { options } = await setup();
     const repo = parseRepositoryRef(repoDir);

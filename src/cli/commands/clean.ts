@@ -9,6 +9,7 @@ interface CleanFlags extends GlobalOptions {
 }
 
 const mib = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
+const files = (n: number) => (n === 1 ? '1 file' : `${n} files`);
 
 /** `lading clean`: empty, prune or check the cache. */
 export function registerClean(program: Command): void {
@@ -56,17 +57,17 @@ export function registerClean(program: Command): void {
           }
           const r = await m.pruneCache(dir, { olderThanMs: days * 86400_000 });
           logger.info(
-            `removed ${mib(r.removed.bytes)} in ${r.removed.files} files from ${dir}; kept ${mib(r.kept.bytes)} in ${r.kept.files}`,
+            `removed ${mib(r.removed.bytes)} in ${files(r.removed.files)} from ${dir}; kept ${mib(r.kept.bytes)} in ${files(r.kept.files)}`,
           );
           return;
         }
         const usage = await m.cacheUsage(dir);
         if (flags.dryRun) {
-          logger.info(`${dir}: ${mib(usage.bytes)} in ${usage.files} files would be removed`);
+          logger.info(`${dir}: ${mib(usage.bytes)} in ${files(usage.files)} would be removed`);
           return;
         }
         await m.cleanCache(dir);
-        logger.info(`removed ${mib(usage.bytes)} in ${usage.files} files from ${dir}`);
+        logger.info(`removed ${mib(usage.bytes)} in ${files(usage.files)} from ${dir}`);
       }),
     );
 }

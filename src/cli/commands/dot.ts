@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { addResolveOptions, type ResolveFlags } from '../options.ts';
-import { action } from '../run.ts';
+import { action, type GlobalOptions, loggerFor } from '../run.ts';
 import { resolveFromFlags } from './show-packages.ts';
+
+type DotFlags = ResolveFlags & { spanningTree?: boolean; web?: boolean };
 
 /** `lading dot CONFIG`: the resolved dependency graph in Graphviz dot. */
 export function registerDot(program: Command): void {
@@ -20,18 +22,29 @@ export function registerDot(program: Command): void {
     'the architecture to draw (OCI or apk name; default: the first of archs:, in OCI-name order)',
   )
     .option('-S, --spanning-tree', 'keep one incoming edge per package (a shortest path from the world)')
+    .option(
+      '--web',
+      "draw the graph as SVG with Graphviz's dot and serve it on 127.0.0.1 until interrupted (as apko's --web)",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   lading dot image.yaml | dot -Tsvg > graph.svg
-  lading dot -S image.yaml --arch aarch64`,
+  lading dot -S image.yaml --arch aarch64
+  lading dot --web image.yaml         (needs Graphviz; prints the URL to open)`,
     )
     .action(
-      action(async (config: string, flags: ResolveFlags & { spanningTree?: boolean }, c: Command) => {
+      action(async (config: string, flags: DotFlags, c: Command) => {
         const { formatDot } = await import('../../solver/format.ts');
         const { archs } = await resolveFromFlags(config, flags, c, { firstArchOnly: true });
-        process.stdout.write(formatDot(archs[0]!.resolution, { spanningTree: flags.spanningTree }));
+        const text = formatDot(archs[0]!.resolution, { spanningTree: flags.spanningTree });
+        if (!flags.web) {
+          process.stdout.write(text);
+          return;
+        }
+        const { serveDotGraph } = await import('../dot-web.ts');
+        await serveDotGraph(text, loggerFor(c.optsWithGlobals() as GlobalOptions));
       }),
     );
 }
