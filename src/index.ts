@@ -13,9 +13,6 @@ export { formatInstalledDb, formatTriggers, scriptsTar } from './apk/installed-d
 export { createKeyring, loadKeyring } from './apk/keyring.ts';
 export type { PackageInfo, RepositoryPackage } from './apk/types.ts';
 export { compareVersions, isValidVersion } from './apk/version.ts';
-export { Installer } from './build/install.ts';
-// the whole pipeline
-export { type BuildEvent, type BuildOptions, type BuildResult, build } from './build/pipeline.ts';
 // config (repository entries are parsed by repo's parseRepositoryRef)
 export * from './config/index.ts';
 // the image filesystem and install
@@ -25,8 +22,11 @@ export * from './net/index.ts';
 export { buildIndex as buildImageIndex } from './oci/image.ts';
 // OCI (its buildIndex makes an image index; the solver's buildIndex a package index)
 export * from './oci/index.ts';
+// the whole pipeline
+export { type BuildEvent, type BuildOptions, type BuildResult, build } from './pipeline/build.ts';
 export type { RepositoryRef } from './repo/index.ts';
 export * from './repo/index.ts';
+export { Installer } from './rootfs/install.ts';
 // SBOMs
 export * from './sbom/index.ts';
 // resolution

@@ -1,11 +1,11 @@
 /**
  * The no-op rebuild: `lading build …` run again with nothing changed answers from its build record without
- * loading the rest of lading (see src/build/record.ts for what makes a record valid). Any doubt — another
+ * loading the rest of lading (see build-record.ts for what makes a record valid). Any doubt — another
  * command, an unreadable record, a changed input or output — falls through to the real command.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { checkRecord, recordKey, recordPath } from '../build/record.ts';
 import { defaultCacheDir } from '../store/default-dir.ts';
+import { checkRecord, recordKey, recordPath } from './build-record.ts';
 import { invocation } from './invocation.ts';
 
 /** The --cache-dir value, or the default; undefined when the command line is not a plain build. */

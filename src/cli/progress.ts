@@ -2,7 +2,7 @@
  * A one-line progress display on a terminal (resolving, fetching N/M with bytes, installing, writing
  * layers); nothing when stderr is not a TTY or the log level is above info.
  */
-import type { BuildEvent } from '../build/pipeline.ts';
+import type { BuildEvent } from '../pipeline/build.ts';
 
 const PHASES: Record<string, string> = {
   config: 'loading config',

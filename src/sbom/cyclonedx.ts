@@ -1,7 +1,9 @@
 /** CycloneDX 1.6 JSON documents for an image and for an index, rendered from the same model as SPDX. */
+
+import type { Party, SbomElement, SbomModel } from './document.ts';
 import { byString, isoSeconds, uuidV5 } from './identifiers.ts';
 import { buildIndexModel } from './index-model.ts';
-import { buildImageModel, type Party, type SbomElement, type SbomModel } from './model.ts';
+import { buildImageModel } from './model.ts';
 import { formatJson } from './spdx.ts';
 import type { ImageSbomInput, IndexSbomInput } from './types.ts';
 

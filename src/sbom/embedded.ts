@@ -8,11 +8,17 @@
  * because the image document must stay schema-valid whatever a package ships.
  */
 import { LadingError } from '../util/errors.ts';
+import type {
+  SbomElement,
+  SpdxChecksum,
+  SpdxExternalRef,
+  SpdxPackage,
+  SpdxRelationship,
+} from './document.ts';
 import type { IdAllocator } from './identifiers.ts';
 import { byString, spdxIdPart } from './identifiers.ts';
 import type { LicenseRegistry } from './license-refs.ts';
 import { rewriteRefs } from './license-refs.ts';
-import type { SbomElement, SpdxChecksum, SpdxExternalRef, SpdxPackage, SpdxRelationship } from './model.ts';
 import type { EmbeddedSbom } from './types.ts';
 
 export interface ImportContext {

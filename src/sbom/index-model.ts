@@ -1,16 +1,13 @@
 /** The model of a multi-arch image index: the index, one element per architecture image, and links to their SBOMs. */
 import { createHash } from 'node:crypto';
 import { LadingError } from '../util/errors.ts';
+import type { Party, SbomElement, SbomModel, SpdxRelationship } from './document.ts';
 import { IdAllocator, isoSeconds, ociPurl, parseReference, sha256Hex } from './identifiers.ts';
 import {
   attachVcs,
   imageElementId,
   MEDIA_TYPES,
   osSupplier,
-  type Party,
-  type SbomElement,
-  type SbomModel,
-  type SpdxRelationship,
   sortRelationships,
   spdxOrganization,
 } from './model.ts';

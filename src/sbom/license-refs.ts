@@ -3,8 +3,9 @@
  * expression to be defined once (`hasExtractedLicensingInfos`), and matches ids case-insensitively,
  * so `custom` and `Custom` from two packages must end up as one id.
  */
+
+import type { ExtractedLicense } from './document.ts';
 import { normalizeLicense } from './license.ts';
-import type { ExtractedLicense } from './model.ts';
 
 interface RefEntry {
   /** Original spellings this reference stands for. */

@@ -1,7 +1,9 @@
 /** SPDX 2.3 JSON documents for an image and for an index. */
+
+import type { SbomModel } from './document.ts';
 import { isoSeconds, parseReference, sha256OfText, uuidV5 } from './identifiers.ts';
 import { buildIndexModel, type ExternalDocumentRef } from './index-model.ts';
-import { buildImageModel, type SbomModel } from './model.ts';
+import { buildImageModel } from './model.ts';
 import type { ImageSbomInput, IndexSbomInput } from './types.ts';
 
 const NAMESPACE_BASE = 'https://spdx.org/spdxdocs/lading';

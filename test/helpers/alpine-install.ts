@@ -9,8 +9,8 @@ import { gunzipSync } from 'node:zlib';
 import { parseApkIndexText } from '../../src/apk/apkindex-text.ts';
 import type { DbPackage } from '../../src/apk/installed-db.ts';
 import type { PackageInfo } from '../../src/apk/types.ts';
-import { type InstallablePackage, Installer } from '../../src/build/install.ts';
 import { ImageFS } from '../../src/fs/tree.ts';
+import { type InstallablePackage, Installer } from '../../src/rootfs/install.ts';
 import { readTar, type TarEntry } from '../../src/tar/reader.ts';
 import { fixture } from './paths.ts';
 

@@ -75,9 +75,9 @@ export function registerBuild(program: Command): void {
     .action(
       action(async (config: string, tag: string, out: string, flags: BuildFlags, cmd: Command) => {
         const globals = cmd.optsWithGlobals() as GlobalOptions;
-        const { build } = await import('../../build/pipeline.ts');
+        const { build } = await import('../../pipeline/build.ts');
         const { createProgress } = await import('../progress.ts');
-        const { parseBuildFlags } = await import('../../build/flags.ts');
+        const { parseBuildFlags } = await import('../build-flags.ts');
         const level = loggerFor(globals).level;
         const progress = createProgress(level === 'info' || level === 'debug');
         const logger = loggerFor(globals, progress.log);
@@ -112,7 +112,7 @@ export function registerBuild(program: Command): void {
           const stdout = `${result.digest}\n`;
           process.stdout.write(stdout);
           if (!result.inputs.remote) {
-            const { saveBuildRecord } = await import('../../build/record-cli.ts');
+            const { saveBuildRecord } = await import('../build-record.ts');
             const shown =
               logger.level === 'debug' || logger.level === 'info' ? info.map((l) => `${l}\n`).join('') : '';
             saveBuildRecord(result, flags.cacheDir, stdout, shown);

@@ -68,7 +68,7 @@ export function registerShowConfig(program: Command): void {
     .action(
       action(async (configPath: string, opts: ShowConfigOptions, cmd: Command) => {
         const { renderConfigYaml, toApkoDocument } = await import('../../config/render.ts');
-        const { loadBuildConfig } = await import('../../build/load-config.ts');
+        const { loadBuildConfig } = await import('../../pipeline/open.ts');
         const logger = loggerFor(cmd.optsWithGlobals() as GlobalOptions);
         const { config: result } = await loadBuildConfig(
           {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ResolveConfigOptions, ResolvedConfig } from '../../build/resolve-config.ts';
+import type { ResolveConfigOptions, ResolvedConfig } from '../../pipeline/resolve.ts';
 import { addResolveOptions, type ResolveFlags } from '../options.ts';
 import { action, type GlobalOptions, loggerFor } from '../run.ts';
 
@@ -10,7 +10,7 @@ export async function resolveFromFlags(
   cmd: Command,
   extra: Partial<ResolveConfigOptions> = {},
 ): Promise<ResolvedConfig> {
-  const { resolveConfig } = await import('../../build/resolve-config.ts');
+  const { resolveConfig } = await import('../../pipeline/resolve.ts');
   return resolveConfig({
     config,
     archs: flags.arch,

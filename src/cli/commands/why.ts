@@ -43,7 +43,7 @@ Examples:
     )
     .action(
       action(async (config: string, name: string, flags: WhyFlags, c: Command) => {
-        const { whyInArch } = await import('../../build/resolve-config.ts');
+        const { whyInArch } = await import('../../pipeline/resolve.ts');
         const { formatWhy } = await import('../../solver/format.ts');
         const { LadingError } = await import('../../util/errors.ts');
         const limit = flags.all ? Number.POSITIVE_INFINITY : Number(flags.limit ?? DEFAULT_CHAINS);

@@ -1,0 +1,45 @@
+/** Parsing of the build flags whose values need checking (kept out of the CLI file so it stays thin). */
+
+import type { SbomFormat } from '../pipeline/sbom.ts';
+import { LadingError } from '../util/errors.ts';
+
+export function parseBuildFlags(flags: {
+  sbom?: boolean | string;
+  sbomPath?: string;
+  sbomFormats?: string[];
+  compressionLevel?: string;
+}): {
+  sbom: boolean;
+  sbomPath?: string;
+  sbomFormats?: SbomFormat[];
+  compressionLevel?: number;
+} {
+  let sbom = true;
+  if (flags.sbom === false || flags.sbom === 'false' || flags.sbom === '0') sbom = false;
+  else if (flags.sbom !== undefined && flags.sbom !== true && flags.sbom !== 'true' && flags.sbom !== '1') {
+    throw new LadingError('USAGE', `--sbom ${JSON.stringify(flags.sbom)}: expected true or false`);
+  }
+  const out: ReturnType<typeof parseBuildFlags> = { sbom };
+  if (flags.sbomPath) out.sbomPath = flags.sbomPath;
+  if (flags.sbomFormats?.length) {
+    out.sbomFormats = flags.sbomFormats.map((f) => {
+      const v = f.toLowerCase();
+      if (v === 'spdx') return 'spdx';
+      if (v === 'cyclonedx' || v === 'cdx') return 'cyclonedx';
+      throw new LadingError('USAGE', `--sbom-formats: unknown format ${JSON.stringify(f)}`, {
+        hint: 'use spdx and/or cyclonedx',
+      });
+    });
+  }
+  if (flags.compressionLevel !== undefined) {
+    const n = Number(flags.compressionLevel);
+    if (!Number.isInteger(n) || n < 1 || n > 9) {
+      throw new LadingError(
+        'USAGE',
+        `--compression-level ${flags.compressionLevel}: expected a whole number from 1 to 9`,
+      );
+    }
+    out.compressionLevel = n;
+  }
+  return out;
+}

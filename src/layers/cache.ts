@@ -1,0 +1,47 @@
+/** The layer cache: a layer built before from identical entries is taken from the store, not written again. */
+import { layerCacheKey, writeLayer } from '../oci/layer.ts';
+import type { Layer, LayerEntry } from '../oci/types.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { LAYERS } from '../store/namespaces.ts';
+
+/**
+ * The layer for some entries, from the cache when an identical one was built before (same headers and
+ * content identities): a warm rebuild then skips tar and gzip entirely. `entries` is called once for the
+ * key and again to write.
+ */
+export async function cachedLayer(
+  entries: () => Iterable<LayerEntry>,
+  cache: ContentCache,
+  level?: number,
+): Promise<Layer> {
+  const layerOptions = level === undefined ? {} : { level };
+  const key = await layerCacheKey(entries(), layerOptions);
+  if (key !== null) {
+    // verified like every cached blob: by its stat fingerprint, recorded when the layer was written and hashed
+    const hit = await cache.openRef(LAYERS, key);
+    if (hit) {
+      await hit.file.close();
+      const { ref } = hit;
+      return {
+        mediaType: String(ref.meta?.mediaType),
+        digest: ref.blob.digest,
+        size: ref.blob.size,
+        diffId: String(ref.meta?.diffId),
+        uncompressedSize: Number(ref.meta?.uncompressedSize),
+        path: hit.file.path,
+      };
+    }
+  }
+  const tmp = await cache.tempFilePath();
+  const layer = await writeLayer(entries(), tmp, layerOptions);
+  const blob = await cache.adoptFile(tmp, layer.digest, layer.size);
+  if (key !== null) {
+    await cache.setRef(LAYERS, key, {
+      blob,
+      meta: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, mediaType: layer.mediaType },
+      // the writer hashed these bytes as it wrote them: the fingerprint stands for that check
+      ...(blob.fingerprint ? { verified: { [blob.digest]: blob.fingerprint } } : {}),
+    });
+  }
+  return { ...layer, path: cache.blobPath(blob.digest) };
+}

@@ -1,0 +1,167 @@
+/**
+ * Loads what resolution needs: the build keyring and every repository's index for one architecture,
+ * signature-verified (unless --ignore-signatures). Indexes are handed to the resolver as APKINDEX text,
+ * which it scans in place: parsing 23,000 records into objects only to format them back would cost more
+ * than the whole solve.
+ *
+ * Two steps, so a caller can stop after the first: fetchRepositoryIndexes gets and verifies the bytes (cheap:
+ * reading, hashing, one RSA check); readRepositoryTexts inflates them (all at once, on the thread pool). A
+ * resolution cached under the indexes' digests (see resolve.ts) needs only the first.
+ */
+import { basename } from 'node:path';
+import {
+  type ApkIndexParts,
+  readApkIndexTextAsync,
+  requireTrusted,
+  splitApkIndex,
+  verifyApkIndex,
+} from '../apk/apkindex.ts';
+import { createKeyring, type Keyring } from '../apk/keyring.ts';
+import { type FetchOptions, fetchIndex, fetchKey } from '../repo/fetch.ts';
+import { parseKeySource, parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
+import { type SolverRepository, scannableAsLatin1 } from '../solver/package-index.ts';
+import type { Logger } from '../util/log.ts';
+
+export interface BuildKey {
+  /** File name used for it in /etc/apk/keys (the key's own file name, as apk looks keys up by name). */
+  name: string;
+  content: Buffer;
+}
+
+export interface LoadedKeyring {
+  keyring: Keyring;
+  keys: BuildKey[];
+}
+
+export async function loadBuildKeyring(
+  entries: readonly string[],
+  fetch: FetchOptions,
+): Promise<LoadedKeyring> {
+  const sources = entries.map((entry) => parseKeySource(entry, { cwd: fetch.cwd }));
+  // Fetched concurrently; the first entry of a name wins, as before.
+  const fetched = await allInOrder(sources.map((source) => fetchKey(source, fetch)));
+  const keys: BuildKey[] = [];
+  const seen = new Set<string>();
+  sources.forEach((source, i) => {
+    const name = basename(source.kind === 'local' ? source.path : new URL(source.url).pathname);
+    if (seen.has(name)) return;
+    seen.add(name);
+    keys.push({ name, content: fetched[i]!.bytes });
+  });
+  const keyring = createKeyring(keys.map((k) => ({ name: k.name, pem: k.content })));
+  return { keyring, keys };
+}
+
+/** A repository whose index was fetched and verified, not yet inflated. */
+export interface FetchedRepository {
+  ref: RepositoryRef;
+  /** As configured, without `@tag` (RepositoryPackage.repository of its packages). */
+  repository: string;
+  tag?: string;
+  /** `sha256:<hex>` of the APKINDEX.tar.gz bytes: names everything derived from them. */
+  indexDigest: string;
+  /** Where the index was read from (path, or URL without credentials). */
+  location: string;
+  parts: ApkIndexParts;
+}
+
+export interface LoadedRepository extends SolverRepository {
+  ref: RepositoryRef;
+  /** sha256 of the index bytes (part of the build's identity). */
+  indexDigest: string;
+  /** The index's DESCRIPTION (e.g. `v3.19.1-643-gec825d20535`). */
+  description: string;
+  /** The APKINDEX text (always set here). */
+  text: string;
+}
+
+export interface LoadRepositoriesOptions {
+  fetch: FetchOptions;
+  arch: string;
+  keyring: Keyring;
+  ignoreSignatures?: boolean;
+  logger?: Logger;
+}
+
+/** Fetches each repository's index and checks its signature, keeping the configured order. */
+export async function fetchRepositoryIndexes(
+  entries: readonly string[],
+  options: LoadRepositoriesOptions,
+): Promise<FetchedRepository[]> {
+  const refs = dedupe(entries.map((e) => parseRepositoryRef(e, { cwd: options.fetch.cwd })));
+  return allInOrder(
+    refs.map(async (ref) => {
+      const fetched = await fetchIndex(ref, options.arch, options.fetch);
+      const parts = splitApkIndex(fetched.bytes, { file: fetched.location });
+      if (!options.ignoreSignatures) requireTrusted(verifyApkIndex(parts, options.keyring), fetched.location);
+      const repo: FetchedRepository = {
+        ref,
+        repository: ref.display,
+        indexDigest: fetched.digest,
+        location: fetched.location,
+        parts,
+      };
+      if (ref.tag !== undefined) repo.tag = ref.tag;
+      return repo;
+    }),
+  );
+}
+
+/**
+ * Starts inflating every fetched index at once (on the thread pool): one promise per repository, in order,
+ * so a caller can use each as soon as it is ready.
+ */
+export function inflateRepositories(repos: readonly FetchedRepository[]): Promise<LoadedRepository>[] {
+  return repos.map(async (r) => {
+    const read = await readApkIndexTextAsync(r.parts, { file: r.location, latin1: true });
+    let { text, latin1 } = read;
+    // non-ASCII in a name, version or dependency (never seen in Alpine): decode it all as UTF-8 after all
+    if (latin1 && !scannableAsLatin1(text)) {
+      text = Buffer.from(text, 'latin1').toString('utf8');
+      latin1 = false;
+    }
+    const repo: LoadedRepository = {
+      ref: r.ref,
+      repository: r.repository,
+      text,
+      file: r.location,
+      indexDigest: r.indexDigest,
+      description: read.description,
+    };
+    if (latin1) repo.latin1 = true;
+    if (r.tag !== undefined) repo.tag = r.tag;
+    return repo;
+  });
+}
+
+/** Inflates fetched indexes (concurrently, off the main thread) into the resolver's repositories. */
+export async function readRepositoryTexts(repos: readonly FetchedRepository[]): Promise<LoadedRepository[]> {
+  return allInOrder(inflateRepositories(repos));
+}
+
+/** Fetches, verifies and inflates each repository's index, keeping the configured order. */
+export async function loadRepositories(
+  entries: readonly string[],
+  options: LoadRepositoriesOptions,
+): Promise<LoadedRepository[]> {
+  return readRepositoryTexts(await fetchRepositoryIndexes(entries, options));
+}
+
+/** Promise.all that, when several fail, reports the first in configured order (not the first to finish). */
+async function allInOrder<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+}
+
+/** apk ignores a repository listed twice (the first position counts). */
+function dedupe(refs: RepositoryRef[]): RepositoryRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => {
+    const k = `${r.tag ?? ''} ${r.display}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}

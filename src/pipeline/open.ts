@@ -1,0 +1,85 @@
+/**
+ * The config as build, show-packages, dot and why see it: loaded, validated, with command-line overrides;
+ * and what they all need next: the cache and the build keyring.
+ */
+import { loadConfig } from '../config/load.ts';
+import { applyOverrides } from '../config/overrides.ts';
+import { formatProblem } from '../config/problems.ts';
+import type { ImageConfig } from '../config/types.ts';
+import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
+import { LadingError } from '../util/errors.ts';
+import type { Logger } from '../util/log.ts';
+import { type LoadedKeyring, loadBuildKeyring } from './indexes.ts';
+
+export interface ConfigFlags {
+  /** The apko YAML config. */
+  config: string;
+  cwd?: string;
+  includePaths?: string[];
+  /** `--arch`: replaces the config's archs. */
+  archs?: string[];
+  repositoryAppend?: string[];
+  buildRepositoryAppend?: string[];
+  keyringAppend?: string[];
+  packageAppend?: string[];
+  /** `key:value` strings. */
+  annotations?: string[];
+}
+
+/** Loads the config (warnings to the logger) and applies the command-line overrides. */
+export async function loadBuildConfig(
+  options: ConfigFlags,
+  logger: Logger,
+): Promise<{ config: ImageConfig; files: string[] }> {
+  const loaded = await loadConfig(options.config, { cwd: options.cwd, includePaths: options.includePaths });
+  for (const w of loaded.warnings) logger.warn(`${formatProblem(w)}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
+  const config = applyOverrides(loaded.config, {
+    repositories: options.repositoryAppend,
+    buildRepositories: options.buildRepositoryAppend,
+    keyring: options.keyringAppend,
+    packages: options.packageAppend,
+    archs: options.archs,
+    annotations: options.annotations,
+  });
+  return { config, files: loaded.files };
+}
+
+export interface OpenBuildOptions extends ConfigFlags {
+  ignoreSignatures?: boolean;
+  cacheDir?: string;
+  offline?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface OpenedBuild {
+  config: ImageConfig;
+  /** The config file and its includes, absolute. */
+  files: string[];
+  fetch: FetchOptions;
+  keyring: LoadedKeyring;
+}
+
+/** Config, cache and keyring: the common start of every command that resolves a config. */
+export async function openBuild(options: OpenBuildOptions, logger: Logger): Promise<OpenedBuild> {
+  const cwd = options.cwd ?? process.cwd();
+  const { config, files } = await loadBuildConfig({ ...options, cwd }, logger);
+  if (config.contents.packages.length === 0) {
+    throw new LadingError(
+      'CONFIG_NO_PACKAGES',
+      `${options.config}: contents.packages is empty: nothing to install`,
+      {
+        hint: 'list the packages of the image under contents.packages (or pass -p NAME)',
+      },
+    );
+  }
+  if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
+  const fetch = await createFetchOptions({
+    cacheDir: options.cacheDir,
+    offline: options.offline,
+    logger,
+    cwd,
+    env: options.env,
+  });
+  const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
+  return { config, files, fetch, keyring };
+}

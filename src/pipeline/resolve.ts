@@ -1,0 +1,241 @@
+/**
+ * Config → resolved packages, per architecture: what `show-packages`, `dot` and `why` print. It walks the
+ * same path as `lading build` (loadBuildConfig, loadBuildKeyring, the repositories' indexes, resolvePackages),
+ * so show-packages lists exactly what build installs.
+ *
+ * Resolutions are memoised in the content cache: the key is the sha256 of every index's bytes (in configured
+ * order, with tags), the world, the architecture and lading's version — everything the answer depends on —
+ * so a warm run reads and hashes the index files, checks their signatures, and loads a small result instead of
+ * inflating and scanning 23,000 records. Signatures are checked on every run, cached or not.
+ */
+import { announcedSize } from '../apk/apkindex.ts';
+import { targetArchitectures } from '../config/overrides.ts';
+import type { ImageConfig } from '../config/types.ts';
+import { type Arch, apkArch } from '../platform/arch.ts';
+import type { FetchOptions } from '../repo/fetch.ts';
+import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
+import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
+import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
+import { buildIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { RESOLUTIONS } from '../store/namespaces.ts';
+import { LadingError } from '../util/errors.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { LADING_BUILD_ID } from '../util/version.ts';
+import {
+  type FetchedRepository,
+  fetchRepositoryIndexes,
+  inflateRepositories,
+  type LoadedKeyring,
+} from './indexes.ts';
+import { openBuild } from './open.ts';
+
+export interface ResolveConfigOptions {
+  /** The apko YAML config. */
+  config: string;
+  /** `--arch`: overrides the config's archs (OCI or apk names, "host", "all"). */
+  archs?: string[];
+  repositoryAppend?: string[];
+  buildRepositoryAppend?: string[];
+  keyringAppend?: string[];
+  packageAppend?: string[];
+  includePaths?: string[];
+  ignoreSignatures?: boolean;
+  cacheDir?: string;
+  offline?: boolean;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Resolve only the first target architecture (as apko's `dot` does). */
+  firstArchOnly?: boolean;
+  /** Reuse and store resolutions in the cache (default true). */
+  memo?: boolean;
+  /** Part of every memo key: identifies the lading build (default: `lading <build id>`). */
+  memoSalt?: string;
+}
+
+export interface ResolvedArch {
+  arch: Arch;
+  /** The apk spelling (`x86_64`). */
+  apkArch: string;
+  resolution: Resolution;
+  /** The repositories resolved against, in configured order (build repositories last). */
+  repositories: FetchedRepository[];
+  /** True when the resolution was read from the cache. */
+  cached: boolean;
+  /** The resolver's index over the same repositories, built on first call (for what a resolution cannot answer). */
+  index(): Promise<PackageIndex>;
+}
+
+export interface ResolvedConfig {
+  config: ImageConfig;
+  archs: ResolvedArch[];
+}
+
+export async function resolveConfig(options: ResolveConfigOptions): Promise<ResolvedConfig> {
+  const logger = options.logger ?? silentLogger;
+  const cwd = options.cwd ?? process.cwd();
+  const { config, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
+  let archs = targetArchitectures(config);
+  if (options.firstArchOnly) archs = archs.slice(0, 1);
+  const out: ResolvedArch[] = [];
+  for (const arch of archs) {
+    out.push(
+      await resolveArch(config, arch, {
+        fetch,
+        keyring,
+        logger,
+        ignoreSignatures: options.ignoreSignatures,
+        memo: options.memo,
+        memoSalt: options.memoSalt,
+      }),
+    );
+  }
+  return { config, archs: out };
+}
+
+export interface ResolveArchContext {
+  fetch: FetchOptions;
+  keyring: LoadedKeyring;
+  ignoreSignatures?: boolean;
+  logger?: Logger;
+  /** Reuse and store resolutions in fetch.cache (default true). */
+  memo?: boolean;
+  memoSalt?: string;
+  /** The repositories' indexes, already fetched and verified (else fetched here). */
+  repositories?: FetchedRepository[];
+}
+
+/** One architecture: the config's repositories (build repositories included) and world, resolved. */
+export async function resolveArch(
+  config: ImageConfig,
+  arch: Arch,
+  ctx: ResolveArchContext,
+): Promise<ResolvedArch> {
+  const apk = apkArch(arch);
+  const started = performance.now();
+  const repositories =
+    ctx.repositories ??
+    (await fetchRepositoryIndexes([...config.contents.repositories, ...config.contents.buildRepositories], {
+      fetch: ctx.fetch,
+      arch: apk,
+      keyring: ctx.keyring.keyring,
+      ignoreSignatures: ctx.ignoreSignatures,
+      logger: ctx.logger,
+    }));
+  let index: Promise<PackageIndex> | undefined;
+  const makeIndex = () => {
+    if (index === undefined) {
+      const loaded = inflateRepositories(repositories);
+      index = buildIndexAsync({
+        repositories: repositories.map(solverRepository),
+        texts: loaded,
+        arch: apk,
+        // capped: the trailer is only a hint (a lie costs memory, not correctness)
+        expectedChars: Math.min(
+          repositories.reduce((n, r) => n + announcedSize(r.parts), 0),
+          32 * 1024 * 1024,
+        ),
+      });
+    }
+    return index;
+  };
+  const memo = ctx.memo !== false;
+  const { resolution, cached } = await resolveMemoized({
+    repositories,
+    world: config.contents.packages,
+    arch: apk,
+    cache: memo ? ctx.fetch.cache : undefined,
+    index: makeIndex,
+    logger: ctx.logger,
+    salt: ctx.memoSalt,
+  });
+  ctx.logger?.debug(
+    `${apk}: ${resolution.packages.length} packages, ${cached ? 'resolution from the cache' : 'resolved'} ` +
+      `in ${(performance.now() - started).toFixed(0)} ms`,
+  );
+  return { arch, apkArch: apk, resolution, repositories, cached, index: makeIndex };
+}
+
+export interface ResolveMemoizedInput {
+  repositories: readonly FetchedRepository[];
+  world: readonly string[];
+  arch: string;
+  /** Where resolutions are kept; none: always resolve. */
+  cache?: ContentCache;
+  /** The resolver's index over `repositories` (called only when the cache has no answer). */
+  index: () => Promise<PackageIndex>;
+  logger?: Logger;
+  /** Part of the key: identifies the lading build (default: `lading <build id>`). */
+  salt?: string;
+}
+
+/**
+ * Resolves the world, or reads the resolution stored for exactly these index bytes, world and architecture.
+ * Throws the resolver's LadingError (SOLVER_UNSATISFIABLE with apk's tree) when there is no solution; failures
+ * are not stored.
+ */
+export async function resolveMemoized(
+  input: ResolveMemoizedInput,
+): Promise<{ resolution: Resolution; cached: boolean }> {
+  const logger = input.logger ?? silentLogger;
+  const key = resolutionKey({
+    repositories: input.repositories.map((r) => ({
+      repository: r.repository,
+      digest: r.indexDigest,
+      ...(r.tag === undefined ? {} : { tag: r.tag }),
+    })),
+    world: input.world,
+    arch: input.arch,
+    salt: input.salt ?? `lading ${LADING_BUILD_ID}`,
+  });
+  const cache = input.cache;
+  if (cache) {
+    // an unreadable cache only means resolving again
+    const hit = await cache.readRef(RESOLUTIONS, key).catch((e: unknown) => {
+      if (e instanceof LadingError) return undefined;
+      throw e;
+    });
+    if (hit) {
+      try {
+        return { resolution: decodeResolution(hit.bytes.toString('utf8')), cached: true };
+      } catch (e) {
+        logger.warn(`${(e as Error).message}; resolving again`);
+        await cache.deleteRef(RESOLUTIONS, key);
+      }
+    }
+  }
+  const resolution = resolve(await input.index(), input.world);
+  if (cache) {
+    try {
+      const blob = await cache.putBytes(Buffer.from(encodeResolution(resolution), 'utf8'));
+      await cache.setRef(RESOLUTIONS, key, { blob, meta: { arch: input.arch } });
+    } catch (e) {
+      // a full or read-only cache costs the next run time, not this one its answer
+      if (!(e instanceof LadingError)) throw e;
+      logger.warn(`${e.message}; continuing without caching the resolution`);
+    }
+  }
+  return { resolution, cached: false };
+}
+
+/**
+ * `why` for one architecture: every chain from the world to `name` (a package name or a name a resolved
+ * package provides). Throws WHY_NOT_INSTALLED (the repositories have it, nothing needs it) or
+ * WHY_NO_SUCH_PACKAGE (with near names) when it is not in the resolution.
+ */
+export async function whyInArch(resolved: ResolvedArch, name: string, limit?: number): Promise<WhyResult> {
+  try {
+    return whyChains(resolved.resolution, name, limit);
+  } catch (e) {
+    if (!(e instanceof LadingError) || e.code !== 'WHY_NOT_INSTALLED') throw e;
+    throw whyNotInstalled(await resolved.index(), name, resolved.apkArch);
+  }
+}
+
+/** What the resolver needs of a repository (its text comes separately). */
+function solverRepository(r: FetchedRepository): SolverRepository {
+  const out: SolverRepository = { repository: r.repository, file: r.location };
+  if (r.tag !== undefined) out.tag = r.tag;
+  return out;
+}

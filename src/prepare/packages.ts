@@ -1,0 +1,271 @@
+/**
+ * Fetch, verify and expand the resolved packages, in parallel, through the cache. A package is used only
+ * after its control checksum matched the (signature-verified) index's C: and its data matched the
+ * .PKGINFO datahash. The expanded form — the uncompressed data tar plus a small JSON index of its
+ * entries and control data — is cached by the control checksum, so a warm build neither fetches nor
+ * inflates anything and the image filesystem points straight into the cached tars.
+ */
+
+import { listApkData } from '../apk/apk-data.ts';
+import { inflateApkData, readApk, verifyApk } from '../apk/apk-reader.ts';
+import type { Keyring } from '../apk/keyring.ts';
+import type { RepositoryPackage } from '../apk/types.ts';
+import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
+import { packageLocation, type RepositoryRef } from '../repo/ref.ts';
+import type { InstallablePackage } from '../rootfs/install.ts';
+import type { ContentCache } from '../store/cache.ts';
+import { EXPANDED_PACKAGES } from '../store/namespaces.ts';
+import type { TarEntry } from '../tar/reader.ts';
+import { LadingError } from '../util/errors.ts';
+
+/** Bump when the cached expanded form changes shape. */
+const EXPANDED_FORMAT = 1;
+
+/** A resolved package with what the build learned about it. */
+export interface PreparedPackage extends InstallablePackage {
+  resolved: RepositoryPackage;
+  /** Where the package was (or would be) downloaded from, without credentials. */
+  location: string;
+}
+
+export interface PrepareOptions {
+  fetch: FetchOptions;
+  /** Verifies the signatures of packages without a datahash. */
+  keyring: Keyring;
+  ignoreSignatures?: boolean;
+  arch: string;
+  /** The configured repositories by their RepositoryPackage.repository string. */
+  repositories: ReadonlyMap<string, RepositoryRef>;
+  /** Called when a package is ready (progress display). */
+  onReady?: (pkg: RepositoryPackage, fromCache: boolean) => void;
+  /** Uncompressed bytes allowed in memory at once while expanding (default 24 MiB). */
+  memoryBudget?: number;
+}
+
+interface ExpandedMeta {
+  format: number;
+  datahash: string;
+  replaces: string[];
+  replacesPriority?: number;
+  triggers: string[];
+  scripts: { name: string; data: string; mtime: number }[];
+  /** [name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor, dataOffset, sha1, xattrs(base64)] */
+  entries: unknown[][];
+}
+
+const TYPES: TarEntry['type'][] = ['file', 'directory', 'symlink', 'hardlink', 'chardev', 'blockdev', 'fifo'];
+
+function packEntry(e: TarEntry): unknown[] {
+  const x = Object.keys(e.xattrs).length
+    ? Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [k, v.toString('base64')]))
+    : 0;
+  return [
+    e.name,
+    TYPES.indexOf(e.type),
+    e.mode,
+    e.uid,
+    e.gid,
+    e.size,
+    e.mtime,
+    e.linkname,
+    e.devmajor,
+    e.devminor,
+    e.dataOffset,
+    e.pax['APK-TOOLS.checksum.SHA1'] ?? 0,
+    x,
+  ];
+}
+
+function unpackEntry(a: unknown[]): TarEntry {
+  const [name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor, dataOffset, sha1, x] = a as [
+    string,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    string,
+    number,
+    number,
+    number,
+    string | 0,
+    Record<string, string> | 0,
+  ];
+  return {
+    name,
+    type: TYPES[type]!,
+    mode,
+    uid,
+    gid,
+    uname: '',
+    gname: '',
+    size,
+    mtime,
+    linkname,
+    devmajor,
+    devminor,
+    pax: sha1 ? { 'APK-TOOLS.checksum.SHA1': sha1 } : {},
+    xattrs: x ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Buffer.from(v, 'base64')])) : {},
+    headerOffset: 0,
+    dataOffset,
+  };
+}
+
+function installable(
+  resolved: RepositoryPackage,
+  meta: ExpandedMeta,
+  tarPath: string,
+  location: string,
+): PreparedPackage {
+  const info = { ...resolved, replaces: meta.replaces };
+  if (meta.replacesPriority) info.replacesPriority = meta.replacesPriority;
+  return {
+    resolved,
+    location,
+    info,
+    checksum: resolved.checksum!,
+    triggers: meta.triggers,
+    scripts: meta.scripts.map((s) => ({ name: s.name, data: Buffer.from(s.data, 'base64'), mtime: s.mtime })),
+    entries: meta.entries.map(unpackEntry),
+    data: { kind: 'file', path: tarPath },
+    datahash: meta.datahash,
+  };
+}
+
+async function fromCache(
+  cache: ContentCache,
+  checksum: string,
+): Promise<{ meta: ExpandedMeta; path: string } | undefined> {
+  const hit = await cache.openRef(EXPANDED_PACKAGES, checksum);
+  if (!hit) return undefined;
+  const path = hit.file.path;
+  await hit.file.close();
+  const raw = await cache.readAttachment(hit.ref, 'meta');
+  if (!raw) return undefined;
+  try {
+    const meta = JSON.parse(raw.toString('utf8')) as ExpandedMeta;
+    return meta.format === EXPANDED_FORMAT ? { meta, path } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Downloads (or reads), verifies and expands one package into the cache. */
+async function expand(
+  pkg: RepositoryPackage,
+  repo: RepositoryRef,
+  options: PrepareOptions,
+): Promise<{ meta: ExpandedMeta; path: string }> {
+  const request = { name: pkg.name, version: pkg.version, checksum: pkg.checksum };
+  let apk: ReturnType<typeof readApk> | undefined;
+  const fetched = await fetchPackage(repo, options.arch, request, {
+    ...options.fetch,
+    verify: (bytes) => {
+      apk = readApk(bytes, { file: `${pkg.name}-${pkg.version}.apk`, verifyDataHash: false });
+      if (pkg.checksum && apk.checksum !== pkg.checksum) {
+        throw new LadingError(
+          'PACKAGE_CHECKSUM_MISMATCH',
+          `package ${pkg.name}-${pkg.version} from ${repo.display} does not match its index entry ` +
+            `(control checksum ${apk.checksum}, index says ${pkg.checksum})`,
+          { hint: 'the repository is inconsistent or the package was tampered with; refresh the repository' },
+        );
+      }
+    },
+  });
+  const parsed = apk!;
+  const file = fetched.location;
+  const expected = parsed.pkginfo.datahash;
+  if (expected === undefined && !options.ignoreSignatures) {
+    // C: covers only the control part; without a datahash only the package's own signature (over control and
+    // data, as old abuild wrote it) vouches for the data
+    const v = verifyApk(parsed, options.keyring);
+    if (v.status !== 'OK') {
+      throw new LadingError(
+        'PACKAGE_DATA_UNVERIFIED',
+        `package ${pkg.name}-${pkg.version} has no datahash and its own signature is ${v.status}: its data cannot be verified (${v.message})`,
+        {
+          file,
+          hint: 'add the key that signed the package to the keyring, or rebuild the package with a datahash',
+        },
+      );
+    }
+  }
+  if (expected !== undefined && expected !== parsed.dataHash) {
+    await forgetPackage(repo, options.arch, request, options.fetch);
+    throw new LadingError(
+      'PACKAGE_DATAHASH_MISMATCH',
+      `package ${pkg.name}-${pkg.version}: its data does not match the datahash in its .PKGINFO`,
+      { file, hint: 'the package is damaged or was tampered with; it was not used' },
+    );
+  }
+  const tar = await inflateApkData(parsed);
+  const entries = listApkData(tar, { file, allowEscapingSymlinks: true });
+  const meta: ExpandedMeta = {
+    format: EXPANDED_FORMAT,
+    datahash: parsed.dataHash,
+    replaces: parsed.info.replaces,
+    triggers: parsed.triggers,
+    scripts: parsed.scripts.map((s) => ({ name: s.name, data: s.data.toString('base64'), mtime: s.mtime })),
+    entries: entries.map(packEntry),
+  };
+  if (parsed.info.replacesPriority) meta.replacesPriority = parsed.info.replacesPriority;
+  const cache = options.fetch.cache;
+  const blob = await cache.putBytes(tar);
+  const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
+  await cache.setRef(EXPANDED_PACKAGES, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
+  return { meta, path: cache.blobPath(blob.digest) };
+}
+
+/** A limiter on the sum of a weight (bytes) in flight; a single item heavier than the budget runs alone. */
+function byteBudget(budget: number) {
+  let used = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(weight: number, task: () => Promise<T>): Promise<T> => {
+    const w = Math.min(weight, budget);
+    while (used > 0 && used + w > budget) await new Promise<void>((r) => waiting.push(r));
+    used += w;
+    try {
+      return await task();
+    } finally {
+      used -= w;
+      for (const r of waiting.splice(0)) r();
+    }
+  };
+}
+
+/**
+ * Prepares every resolved package (in parallel, memory-bounded), returning them in the resolution's
+ * install order.
+ */
+export async function preparePackages(
+  packages: readonly RepositoryPackage[],
+  options: PrepareOptions,
+): Promise<PreparedPackage[]> {
+  const limit = byteBudget(options.memoryBudget ?? 24 << 20);
+  return Promise.all(
+    packages.map(async (pkg) => {
+      const repo = options.repositories.get(pkg.repository);
+      if (repo === undefined)
+        throw new Error(`bug: package ${pkg.name} from unknown repository ${pkg.repository}`);
+      if (!pkg.checksum) {
+        throw new LadingError(
+          'INDEX_NO_CHECKSUM',
+          `the index of ${repo.display} lists ${pkg.name}-${pkg.version} without a C: checksum, so it cannot be verified`,
+          { hint: 'rebuild the index (lading index) so every package has its checksum' },
+        );
+      }
+      // where it comes from, the same whether it was in the cache or not (credentials never in it)
+      const location = packageLocation(repo, options.arch, pkg);
+      const cached = await fromCache(options.fetch.cache, pkg.checksum);
+      if (cached) {
+        options.onReady?.(pkg, true);
+        return installable(pkg, cached.meta, cached.path, location);
+      }
+      const weight = (pkg.installedSize ?? 0) + (pkg.size ?? 0);
+      const done = await limit(weight, () => expand(pkg, repo, options));
+      options.onReady?.(pkg, false);
+      return installable(pkg, done.meta, done.path, location);
+    }),
+  );
+}
