@@ -13,7 +13,6 @@
 
 import type { Descriptor } from '../oci/types.ts';
 import { LadingError } from '../util/errors.ts';
-import type { ManifestPut, PushArtifact } from './push.ts';
 import type { RepositorySession } from './transport.ts';
 
 const INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -23,10 +22,20 @@ export function fallbackTag(digest: string): string {
   return digest.replace(':', '-').slice(0, 128);
 }
 
-export async function attachReferrers(
+/** What attaching needs of an artifact and of its manifest PUT (push.ts's PushArtifact and ManifestPut). */
+interface Artifact {
+  subject: string;
+  descriptor: Descriptor;
+}
+interface ManifestPut {
+  put: boolean;
+  ociSubject?: string;
+}
+
+export async function attachReferrers<A extends Artifact>(
   session: RepositorySession,
-  artifacts: readonly PushArtifact[],
-  putArtifact: (a: PushArtifact) => Promise<ManifestPut>,
+  artifacts: readonly A[],
+  putArtifact: (a: A) => Promise<ManifestPut>,
 ): Promise<'api' | 'fallback'> {
   const puts: ManifestPut[] = [];
   for (const a of artifacts) puts.push(await putArtifact(a));
