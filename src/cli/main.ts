@@ -10,6 +10,7 @@ import { registerIndex } from './commands/index-cmd.ts';
 import { registerKeygen } from './commands/keygen.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerPackage } from './commands/package.ts';
+import { registerPublish } from './commands/publish.ts';
 import { registerSchema } from './commands/schema.ts';
 import { registerShowConfig } from './commands/show-config.ts';
 import { registerShowPackages } from './commands/show-packages.ts';
@@ -45,6 +46,7 @@ program.hook('preAction', (_program, cmd) => {
 });
 
 registerBuild(program);
+registerPublish(program);
 registerShowPackages(program);
 registerDot(program);
 registerWhy(program);

@@ -70,3 +70,58 @@ export function signingOptions(cmd: Command): Command {
       'sign with SHA-1 (.SIGN.RSA.) for apk-tools older than 2.12; default SHA-256 (.SIGN.RSA256.)',
     );
 }
+
+/** The flags of an image build besides resolution (build and publish). */
+export interface ImageFlags extends ResolveFlags {
+  buildDate?: string;
+  annotations?: string[];
+  sbom?: boolean | string;
+  sbomPath?: string;
+  sbomFormats?: string[];
+  compressionLevel?: string;
+}
+
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds the resolution flags and the image flags (build and publish); `sbomPathHelp` says where SBOMs go. */
+export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
+  return resolutionOptions(
+    cmd,
+    'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
+  )
+    .option(
+      '--build-date <time>',
+      "RFC 3339 date for the image and generated files; as in apko the date used is the newest of this and the packages' build dates, and SOURCE_DATE_EPOCH overrides both",
+    )
+    .option(
+      '--annotations <key:value>',
+      'set an annotation (manifest, index and config label); repeatable',
+      repeat,
+    )
+    .option('--sbom [enabled]', 'write SBOMs (default true; --sbom=false or --no-sbom to skip)')
+    .option('--no-sbom', 'do not write SBOMs')
+    .option('--sbom-path <dir>', sbomPathHelp)
+    .option(
+      '--sbom-formats <formats>',
+      'spdx and/or cyclonedx (comma-separated or repeated; default spdx)',
+      collect,
+    )
+    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5');
+}
+
+/** The build options the image flags give (the checked ones through parseBuildFlags). */
+export function imageBuildOptions(flags: ImageFlags) {
+  return {
+    archs: flags.arch,
+    buildDate: flags.buildDate,
+    repositoryAppend: flags.repositoryAppend,
+    buildRepositoryAppend: flags.buildRepositoryAppend,
+    keyringAppend: flags.keyringAppend,
+    packageAppend: flags.packageAppend,
+    annotations: flags.annotations,
+    includePaths: flags.includePaths,
+    ignoreSignatures: flags.ignoreSignatures,
+    cacheDir: flags.cacheDir,
+    offline: flags.offline,
+  };
+}

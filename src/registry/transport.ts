@@ -242,7 +242,6 @@ export class RegistryClient {
     else if (req.method === 'PUT' || req.method === 'POST' || req.method === 'PATCH')
       headers['content-length'] = '0';
     let res: HttpResponse;
-    let data: Buffer;
     try {
       res = await this.#http.request(url.href, {
         method: req.method,
@@ -251,10 +250,8 @@ export class RegistryClient {
         ...(authorization && url.origin === origin ? { credentials: headerCredentials(authorization) } : {}),
         accept: 'any',
         attempts: 1,
-        what: `${req.method} ${describeUrl(url)}`,
+        what: 'the registry API',
       });
-      if (req.method === 'HEAD') await res.cancel();
-      data = req.method === 'HEAD' ? Buffer.alloc(0) : await res.bytes();
     } catch (e) {
       if (!(e instanceof LadingError)) throw e;
       const transient = e.cause instanceof TransientHttpError ? e.cause : undefined;
@@ -269,8 +266,17 @@ export class RegistryClient {
           hint: 'trust the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem, or pass --insecure-skip-tls-verify to skip the check',
         });
       }
-      // a body cut short while reading: the connection dropped
-      if (e.code === 'repo.network') throw new Transient(e.message);
+      throw new LadingError('registry.unreachable', `cannot reach the registry ${url.host}: ${e.message}`, {
+        hint: 'check the registry name in the image reference and the network',
+      });
+    }
+    let data: Buffer;
+    try {
+      if (req.method === 'HEAD') await res.cancel();
+      data = req.method === 'HEAD' ? Buffer.alloc(0) : await res.bytes();
+    } catch (e) {
+      // the answer was cut short: the connection dropped
+      if (e instanceof LadingError && e.code === 'repo.network') throw new Transient(e.message);
       throw e;
     }
     const answer: RegistryResponse = {

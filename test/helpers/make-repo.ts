@@ -2,15 +2,15 @@
  * Builds a small signed repository with the real CLI (`lading keygen`, `lading package`, `lading index`):
  * REPO/x86_64/NAME-VERSION.apk + APKINDEX.tar.gz, and the public key in KEYS/.
  */
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lading } from './tools.ts';
 
 export interface PackageSpec {
   name: string;
   version?: string;
-  /** Relative path → content (a string is a file; { symlink } a link; { copy } a file of this machine). */
-  files: Record<string, string | { symlink: string } | { copy: string }>;
+  /** Relative path → content (a string is a file; { symlink } a link). */
+  files: Record<string, string | { symlink: string }>;
   origin?: string;
   depends?: string[];
   provides?: string[];
@@ -37,16 +37,17 @@ export function makeKey(dir: string, name = 'test@lading'): { key: string; priva
   return { key: `${base}.rsa.pub`, privateKey: `${base}.rsa` };
 }
 
-/** A repository holding `packages` for each of `archs` (the same files for every architecture). */
 export function makeRepo(
   dir: string,
   packages: PackageSpec[],
   key?: { key: string; privateKey: string },
-  archs: string[] = ['x86_64'],
 ): TestRepo {
   const keys = join(dir, 'keys');
   const k = key ?? makeKey(keys);
   const repo = join(dir, 'repo');
+  const archDir = join(repo, 'x86_64');
+  mkdirSync(archDir, { recursive: true });
+  const apks: string[] = [];
   for (const p of packages) {
     const src = join(dir, 'src', p.name);
     mkdirSync(src, { recursive: true });
@@ -54,25 +55,8 @@ export function makeRepo(
       const full = join(src, path);
       mkdirSync(dirname(full), { recursive: true });
       if (typeof content === 'string') writeFileSync(full, content);
-      else if ('copy' in content) copyFileSync(content.copy, full);
       else symlinkSync(content.symlink, full);
     }
-  }
-  for (const arch of archs) packArch(join(repo, arch), arch, dir, packages, k);
-  return { repo, keys: dirname(k.key), key: k.key, privateKey: k.privateKey };
-}
-
-function packArch(
-  archDir: string,
-  arch: string,
-  dir: string,
-  packages: PackageSpec[],
-  k: { key: string; privateKey: string },
-): void {
-  mkdirSync(archDir, { recursive: true });
-  const apks: string[] = [];
-  for (const p of packages) {
-    const src = join(dir, 'src', p.name);
     const version = p.version ?? '1.0-r0';
     const out = join(archDir, `${p.name}-${version}.apk`);
     const args = [
@@ -85,7 +69,7 @@ function packArch(
       '--version',
       version,
       '--arch',
-      arch,
+      'x86_64',
       '--key',
       k.privateKey,
     ];
@@ -100,6 +84,7 @@ function packArch(
     lading(['index', '--key', k.privateKey, '-o', join(archDir, 'APKINDEX.tar.gz'), ...apks]),
     'lading index',
   );
+  return { repo, keys: dirname(k.key), key: k.key, privateKey: k.privateKey };
 }
 
 /** A config for a test repository. */

@@ -67,7 +67,7 @@ describe('pushing to a registry', () => {
     ];
     return { index, plan: pushPlan(index, sboms), sboms };
   }
-  let repoOf: ReturnType<typeof makePublishRepo>;
+  let repoOf: Awaited<ReturnType<typeof makePublishRepo>>;
 
   const client = () => new RegistryClient({ keychain: createKeychain({}), retryDelayMs: 20 });
   const target = (host: string, repo: string, tags: string[]) => [
@@ -86,7 +86,7 @@ describe('pushing to a registry', () => {
   const writes = (log: ProxyRequest[]) => log.filter((l) => l.method !== 'GET' && l.method !== 'HEAD');
 
   before(async () => {
-    repoOf = makePublishRepo(join(tmp.path, 'repo'));
+    repoOf = await makePublishRepo(join(tmp.path, 'repo'));
     two = buildImage('two', ['x86_64', 'aarch64']);
     three = buildImage('three', ['x86_64'], ['shell', 'greeting', 'extra']);
     reg = await startRegistry();

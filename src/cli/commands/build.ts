@@ -1,17 +1,8 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type ResolveFlags, resolutionOptions } from '../options.ts';
-import { action, collect, type GlobalOptions, loggerFor } from '../run.ts';
+import { type ImageFlags, imageBuildOptions, imageOptions } from '../options.ts';
+import { action, type GlobalOptions, loggerFor } from '../run.ts';
 import { setUsageHint } from '../usage-errors.ts';
-
-interface BuildFlags extends ResolveFlags {
-  buildDate?: string;
-  annotations?: string[];
-  sbom?: boolean | string;
-  sbomPath?: string;
-  sbomFormats?: string[];
-  compressionLevel?: string;
-}
 
 /** A tarball name or a directory, which no image tag is (tags have no `/` at the end and no .tar). */
 function looksLikeOutput(arg: string): boolean {
@@ -22,8 +13,6 @@ function looksLikeOutput(arg: string): boolean {
     return false;
   }
 }
-
-const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** `lading build CONFIG TAG OUT`. */
 export function registerBuild(program: Command): void {
@@ -50,77 +39,45 @@ export function registerBuild(program: Command): void {
       return `${second} looks like an output; the TAG comes before it: lading build ${config} NAME:TAG ${second}`;
     return 'lading build CONFIG TAG OUT, e.g. lading build examples/alpine-base.yaml alpine-base:latest alpine-base.tar';
   });
-  resolutionOptions(
-    cmd,
-    'architectures to build (OCI or apk names, "host", "all"; repeatable); overrides archs:',
-  )
-    .option(
-      '--build-date <time>',
-      "RFC 3339 date for the image and generated files; as in apko the date used is the newest of this and the packages' build dates, and SOURCE_DATE_EPOCH overrides both",
-    )
-    .option(
-      '--annotations <key:value>',
-      'set an annotation (manifest, index and config label); repeatable',
-      repeat,
-    )
-    .option('--sbom [enabled]', 'write SBOMs (default true; --sbom=false or --no-sbom to skip)')
-    .option('--no-sbom', 'do not write SBOMs')
-    .option('--sbom-path <dir>', 'directory for the SBOM files (default: the directory of OUT)')
-    .option(
-      '--sbom-formats <formats>',
-      'spdx and/or cyclonedx (comma-separated or repeated; default spdx)',
-      collect,
-    )
-    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
-    .action(
-      action(async (config: string, tag: string, out: string, flags: BuildFlags, cmd: Command) => {
-        const globals = cmd.optsWithGlobals() as GlobalOptions;
-        const { build } = await import('../../pipeline/build.ts');
-        const { createProgress } = await import('../progress.ts');
-        const { parseBuildFlags } = await import('../build-flags.ts');
-        const level = loggerFor(globals).level;
-        const progress = createProgress(level === 'info' || level === 'debug');
-        const logger = loggerFor(globals, progress.log);
-        const parsed = parseBuildFlags(flags);
-        try {
-          const result = await build({
-            config,
-            tag,
-            output: out,
-            archs: flags.arch,
-            buildDate: flags.buildDate,
-            repositoryAppend: flags.repositoryAppend,
-            buildRepositoryAppend: flags.buildRepositoryAppend,
-            keyringAppend: flags.keyringAppend,
-            packageAppend: flags.packageAppend,
-            annotations: flags.annotations,
-            includePaths: flags.includePaths,
-            ignoreSignatures: flags.ignoreSignatures,
-            cacheDir: flags.cacheDir,
-            offline: flags.offline,
-            ...parsed,
-            reuse: true,
-            logger,
-            onEvent: progress.onEvent,
-          });
-          progress.done();
-          const info = [
-            ...result.summary.map((a) => `${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`),
-            `wrote ${result.outputs.join(', ')}`,
-          ];
-          for (const line of info) logger.info(line);
-          const stdout = `${result.digest}\n`;
-          process.stdout.write(stdout);
-          if (!result.inputs.remote) {
-            const { saveBuildRecord } = await import('../build-record.ts');
-            const shown =
-              logger.level === 'debug' || logger.level === 'info' ? info.map((l) => `${l}\n`).join('') : '';
-            saveBuildRecord(result, flags.cacheDir, stdout, shown);
-          }
-        } catch (e) {
-          progress.done();
-          throw e;
+  imageOptions(cmd, 'directory for the SBOM files (default: the directory of OUT)').action(
+    action(async (config: string, tag: string, out: string, flags: ImageFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals() as GlobalOptions;
+      const { build } = await import('../../pipeline/build.ts');
+      const { createProgress } = await import('../progress.ts');
+      const { parseBuildFlags } = await import('../build-flags.ts');
+      const level = loggerFor(globals).level;
+      const progress = createProgress(level === 'info' || level === 'debug');
+      const logger = loggerFor(globals, progress.log);
+      const parsed = parseBuildFlags(flags);
+      try {
+        const result = await build({
+          config,
+          tag,
+          output: out,
+          ...imageBuildOptions(flags),
+          ...parsed,
+          reuse: true,
+          logger,
+          onEvent: progress.onEvent,
+        });
+        progress.done();
+        const info = [
+          ...result.summary.map((a) => `${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`),
+          `wrote ${result.outputs.join(', ')}`,
+        ];
+        for (const line of info) logger.info(line);
+        const stdout = `${result.digest}\n`;
+        process.stdout.write(stdout);
+        if (!result.inputs.remote) {
+          const { saveBuildRecord } = await import('../build-record.ts');
+          const shown =
+            logger.level === 'debug' || logger.level === 'info' ? info.map((l) => `${l}\n`).join('') : '';
+          saveBuildRecord(result, flags.cacheDir, stdout, shown);
         }
-      }),
-    );
+      } catch (e) {
+        progress.done();
+        throw e;
+      }
+    }),
+  );
 }

@@ -1,22 +1,29 @@
 /**
- * `lading login` / `lading logout` against a real registry with htpasswd Basic auth over TLS (a CA made by the
- * test): credentials checked before anything is stored, the Docker config kept intact and private, credential
- * helpers used when configured, TLS verified unless told otherwise, and the password shown nowhere.
+ * Basic auth against a real registry with htpasswd over TLS (a CA made by the test). `lading login` /
+ * `lading logout`: credentials checked before anything is stored, the Docker config kept intact and private,
+ * credential helpers used when configured, TLS verified unless told otherwise. `lading publish`: credentials
+ * found in the Docker config, a credential helper or REGISTRY_AUTH_FILE; none or wrong ones give a clear
+ * error and no tag. The password and its base64 are shown nowhere, not even at debug level.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeFakeCredentialHelper } from '../helpers/credential-helper.ts';
+import { makePublishRepo, publishConfig } from '../helpers/publish-images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { lading, requireTool, run, tempDir } from '../helpers/tools.ts';
 
-describe('lading login and logout', () => {
+describe('Basic auth over TLS: login, logout, publish', () => {
   const tmp = tempDir('lading-login-');
   let reg: TestRegistry;
   const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+  let config = '';
   before(async () => {
+    const repo = await makePublishRepo(join(tmp.path, 'repo'));
+    config = join(tmp.path, 'app.yaml');
+    writeFileSync(config, publishConfig(repo, ['x86_64']));
     reg = await startRegistry({ tls: true, auth: 'htpasswd' });
   });
   after(async () => {
@@ -133,5 +140,83 @@ describe('lading login and logout', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(helper.stored(), {});
     assert.deepEqual(helper.calls(), [`store ${reg.host} ${reg.user}`, `erase ${reg.host}`]);
+  });
+
+  /** Tags of demo/app, read with the right credentials. */
+  async function tags(): Promise<string[]> {
+    const r = run(requireTool('skopeo'), [
+      'list-tags',
+      '--creds',
+      `${reg.user}:${reg.password}`,
+      '--cert-dir',
+      reg.certDir!,
+      `docker://${reg.host}/demo/app`,
+    ]);
+    return r.status === 0
+      ? (JSON.parse(r.stdout).Tags as string[]).filter((t) => !t.startsWith('sha256-')).sort()
+      : [];
+  }
+  const publish = (dir: string, tag: string, extraEnv: NodeJS.ProcessEnv = {}) =>
+    ladingIn(
+      dir,
+      [
+        'publish',
+        config,
+        `${reg.host}/demo/app:${tag}`,
+        '--cache-dir',
+        join(tmp.path, 'cache'),
+        '--log-level',
+        'debug',
+      ],
+      undefined,
+      true,
+      extraEnv,
+    );
+
+  it('publish: no credentials or a wrong password fail clearly and tag nothing', async () => {
+    let r = publish(join(tmp.path, 'none'), 'none');
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(`${reg.host} requires credentials.*none were found\n.*lading login ${reg.host}`),
+    );
+    const wrong = join(tmp.path, 'wrong');
+    mkdirSync(wrong);
+    writeFileSync(
+      join(wrong, 'config.json'),
+      JSON.stringify({ auths: { [reg.host]: { auth: b64(`${reg.user}:wrong-pass`) } } }),
+    );
+    r = publish(wrong, 'wrong');
+    assert.notEqual(r.status, 0);
+    assert.match(
+      r.stderr,
+      new RegExp(`${reg.host} rejected the credentials from auths\\["${reg.host}"\\] in .*config.json`),
+    );
+    assert.deepEqual(await tags(), []);
+  });
+
+  it('publish: credentials from the Docker config, a credential helper, or REGISTRY_AUTH_FILE', async () => {
+    const auths = { auths: { [reg.host]: { auth: b64(`${reg.user}:${reg.password}`) } } };
+    const docker = join(tmp.path, 'docker-auths');
+    mkdirSync(docker);
+    writeFileSync(join(docker, 'config.json'), JSON.stringify(auths));
+    let r = publish(docker, 'config');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^${reg.host}/demo/app@sha256:[0-9a-f]{64}\n$`));
+
+    const helper = makeFakeCredentialHelper(join(tmp.path, 'publish-helper'), 'fake');
+    helper.set(reg.host, reg.user, reg.password);
+    const viaHelper = join(tmp.path, 'docker-helper');
+    mkdirSync(viaHelper);
+    writeFileSync(join(viaHelper, 'config.json'), JSON.stringify({ credHelpers: { [reg.host]: 'fake' } }));
+    r = publish(viaHelper, 'helper', { PATH: `${helper.bin}:${process.env.PATH}` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(helper.calls(), [`get ${reg.host}`]);
+
+    const authFile = join(tmp.path, 'auth.json');
+    writeFileSync(authFile, JSON.stringify(auths));
+    r = publish(join(tmp.path, 'empty-docker'), 'authfile', { REGISTRY_AUTH_FILE: authFile });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(await tags(), ['authfile', 'config', 'helper']);
   });
 });
