@@ -1,36 +1,30 @@
 /**
- * `lading build`: config → resolved packages → filesystem → layer → image → outputs (+ SBOMs).
- * Each stage is a function in its own module; this one only wires them and owns the outputs.
+ * `lading build`: the phases in order, each a function with its own small input:
+ *   open → fetch indexes (all architectures) → resolve (all architectures, in one place) →
+ *   per architecture: prepare → rootfs → layers → image → index → SBOMs → destination.
+ * This module only wires them, reports progress and remembers finished images (the image memo).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
+
+import { resolve as resolvePath } from 'node:path';
+import type { Keyring } from '../apk/keyring.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
-import { cachedLayer } from '../layers/cache.ts';
-import { type LayerPlan, MAX_LAYERS, planLayers } from '../layers/plan.ts';
-import { writeDockerArchive } from '../oci/docker-archive.ts';
-import { buildImage, buildIndex } from '../oci/image.ts';
-import { writeLayout } from '../oci/layout.ts';
-import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
-import type { HistoryEntry, Image, ImageIndex, Layer } from '../oci/types.ts';
-import { type Arch, apkArch, ociPlatform } from '../platform/arch.ts';
-import { type PreparedPackage, preparePackages } from '../prepare/packages.ts';
+import { buildIndex } from '../oci/image.ts';
+import { imageAnnotations } from '../oci/metadata.ts';
+import type { ImageIndex } from '../oci/types.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
-import { indexLocation, packageLocation, parseKeySource, type RepositoryRef } from '../repo/ref.ts';
-import { type BuiltFilesystem, buildFilesystem } from '../rootfs/filesystem.ts';
-import { buildDateEpoch } from '../rootfs/steps/time.ts';
-import type { Resolution } from '../solver/resolve.ts';
-import { sha256Hex } from '../util/digest.ts';
+import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { tempPath } from '../util/write-file.ts';
+import { archBuildDate, imageForArch, layersForArch, prepareArch, rootfsForArch } from './arch.ts';
 import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
-import { type FetchedRepository, fetchRepositoryIndexes, type LoadedKeyring } from './indexes.ts';
-import { openBuild } from './open.ts';
-import { resolveArch } from './resolve.ts';
-import { archSboms, indexSboms, type SbomFile, type SbomFormat } from './sbom.ts';
-import type { BuildInputs, BuildSummary } from './types.ts';
+import { type ArchIndexes, type BuildKey, fetchArchIndexes } from './indexes.ts';
+import { addIndexInputs, addPackageInputs, openedInputs } from './inputs.ts';
+import { type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
+import { isLayoutOutput, writeOutputs } from './outputs.ts';
+import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
+import { buildSboms, type SbomFile, type SbomFormat } from './sbom.ts';
+import type { BuildInputs, BuildSummary, BuiltArch } from './types.ts';
 
 export type BuildEvent =
   | {
@@ -41,9 +35,7 @@ export type BuildEvent =
   | { type: 'package'; arch: string; done: number; total: number; fromCache: boolean }
   | { type: 'bytes'; n: number };
 
-export interface BuildOptions {
-  /** The apko YAML config. */
-  config: string;
+export interface BuildOptions extends OpenBuildOptions {
   /** `NAME[:TAG]` recorded in the outputs. */
   tag: string;
   /**
@@ -51,19 +43,8 @@ export interface BuildOptions {
    * docker-archive tarball at this path (missing parent directories are created).
    */
   output: string;
-  archs?: string[];
   /** `--build-date` (RFC 3339); SOURCE_DATE_EPOCH wins. */
   buildDate?: string;
-  repositoryAppend?: string[];
-  buildRepositoryAppend?: string[];
-  keyringAppend?: string[];
-  packageAppend?: string[];
-  /** `key:value` strings. */
-  annotations?: string[];
-  includePaths?: string[];
-  ignoreSignatures?: boolean;
-  cacheDir?: string;
-  offline?: boolean;
   /** Write SBOMs (default true) in these formats (default spdx) into sbomPath (default: beside the output). */
   sbom?: boolean;
   sbomFormats?: SbomFormat[];
@@ -75,25 +56,11 @@ export interface BuildOptions {
    * The CLI sets it; library callers get the full build (with its filesystem and resolution) by default.
    */
   reuse?: boolean;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
   logger?: Logger;
   onEvent?: (e: BuildEvent) => void;
 }
 
-export interface BuiltArch {
-  arch: Arch;
-  apkArch: string;
-  image: Image;
-  buildDate: number;
-  resolution: Resolution;
-  packages: PreparedPackage[];
-  filesystem: BuiltFilesystem;
-  /** The repositories packages came from, by RepositoryPackage.repository. */
-  repositories: ReadonlyMap<string, RepositoryRef>;
-}
-
-export type { BuildInputs, BuildSummary } from './types.ts';
+export type { BuildInputs, BuildSummary, BuiltArch } from './types.ts';
 
 export interface BuildResult {
   index: ImageIndex;
@@ -123,116 +90,8 @@ function parseBuildDate(value: string | undefined): number | undefined {
   return Math.floor(ms / 1000);
 }
 
-interface ArchContext {
-  inputs: BuildInputs;
-  config: ImageConfig;
-  fetch: FetchOptions;
-  keyring: LoadedKeyring;
-  options: BuildOptions;
-  logger: Logger;
-  level?: number;
-}
-
-async function buildArch(arch: Arch, ctx: ArchContext, fetched: FetchedRepository[]): Promise<BuiltArch> {
-  const { config, fetch, options } = ctx;
-  const apk = apkArch(arch);
-  const emit = options.onEvent ?? (() => {});
-  const resolved = await resolveArch(config, arch, {
-    fetch,
-    keyring: ctx.keyring,
-    ignoreSignatures: options.ignoreSignatures,
-    logger: ctx.logger,
-    repositories: fetched,
-  });
-  const { resolution, repositories: repos } = resolved;
-  const byRepository = new Map<string, RepositoryRef>(repos.map((r) => [r.repository, r.ref]));
-  for (const p of resolution.packages) {
-    const ref = byRepository.get(p.repository);
-    if (ref?.kind === 'local') ctx.inputs.statted.push(packageLocation(ref, apk, p));
-  }
-
-  emit({ type: 'phase', arch: apk, phase: 'fetch' });
-  let done = 0;
-  const total = resolution.packages.length;
-  const packages = await preparePackages(resolution.packages, {
-    fetch,
-    keyring: ctx.keyring.keyring,
-    ignoreSignatures: options.ignoreSignatures,
-    arch: apk,
-    repositories: byRepository,
-    onReady: (_p, fromCache) => emit({ type: 'package', arch: apk, done: ++done, total, fromCache }),
-  });
-
-  emit({ type: 'phase', arch: apk, phase: 'install' });
-  const buildDate = buildDateEpoch({
-    sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH,
-    buildDate: parseBuildDate(options.buildDate),
-    packageBuildTimes: packages.map((p) => p.info.buildTime),
-  });
-  const filesystem = buildFilesystem({
-    config,
-    arch: apk,
-    packages,
-    world: config.contents.packages,
-    keys: ctx.keyring.keys,
-    runtimeRepositories: [...config.contents.repositories, ...config.contents.runtimeRepositories],
-    mtime: buildDate,
-  });
-  for (const w of filesystem.post.warnings) ctx.logger.warn(w);
-
-  emit({ type: 'phase', arch: apk, phase: 'layer' });
-  const plans = planLayers(filesystem, config.layering);
-  if (config.layering && config.layering.budget > MAX_LAYERS - 1) {
-    ctx.logger.warn(
-      `layering budget ${config.layering.budget} is above ${MAX_LAYERS - 1}; using ${MAX_LAYERS - 1} package layers (runtimes refuse more than ${MAX_LAYERS} layers)`,
-    );
-  }
-  const layers: Layer[] = [];
-  for (const plan of plans) layers.push(await cachedLayer(() => plan.entries(), fetch.cache, ctx.level));
-  const annotations = imageAnnotations({
-    annotations: config.annotations,
-    vcsUrl: config.vcsUrl,
-    created: buildDate,
-  });
-  const platform = ociPlatform(arch);
-  const image = buildImage(
-    {
-      platform: {
-        architecture: platform.architecture,
-        os: 'linux',
-        ...(platform.variant ? { variant: platform.variant } : {}),
-      },
-      created: buildDate,
-      author: 'github.com/lading',
-      history: layerHistory(plans, buildDate, annotations),
-      config: {
-        Entrypoint: imageEntrypoint(config),
-        Cmd: imageCmd(config),
-        Env: imageEnv(config),
-        User: filesystem.post.user,
-        WorkingDir: config.workDir,
-        StopSignal: config.stopSignal,
-        Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
-        Labels: annotations,
-      },
-      annotations,
-    },
-    layers,
-  );
-  return {
-    arch,
-    apkArch: apk,
-    image,
-    buildDate,
-    resolution,
-    packages,
-    filesystem,
-    repositories: byRepository,
-  };
-}
-
 /** Wraps the event callback: at debug level, logs how long each phase took and the memory in use. */
-function timedEvents(options: BuildOptions, logger: Logger): (e: BuildEvent) => void {
+function timedEvents(options: Pick<BuildOptions, 'onEvent'>, logger: Logger): (e: BuildEvent) => void {
   const inner = options.onEvent ?? (() => {});
   if (logger.level !== 'debug') return inner;
   // what came before the first phase: starting Node and loading lading
@@ -252,161 +111,93 @@ function timedEvents(options: BuildOptions, logger: Logger): (e: BuildEvent) => 
   };
 }
 
-/**
- * One history entry per layer. A single layer gets apko's comment; several get what each layer holds (apko
- * leaves them empty), unless title and vendor annotations are set, which apko puts on every entry.
- */
-function layerHistory(
-  plans: readonly LayerPlan[],
-  created: number,
-  annotations: Record<string, string>,
-): HistoryEntry[] {
-  const history = imageHistory({ layerCount: plans.length, created, annotations });
-  if (plans.length === 1 || history[0]?.comment) return history;
-  return history.map((h, i) => ({ ...h, comment: plans[i]!.comment }));
-}
-
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const logger = options.logger ?? silentLogger;
   const emit = timedEvents(options, logger);
-  options = { ...options, onEvent: emit };
   const cwd = options.cwd ?? process.cwd();
   // a malformed SOURCE_DATE_EPOCH or --build-date fails now, not after every package was downloaded
-  buildDateEpoch({
+  const date: BuildDateInputs = {
     sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH,
     buildDate: parseBuildDate(options.buildDate),
-  });
+  };
+  buildDateEpoch(date);
   // so is an OUT/ that names a file
   isLayoutOutput(options.output, resolvePath(cwd, options.output));
+
+  // open: the config, the store and the build keyring
   emit({ type: 'phase', phase: 'config' });
   const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   refuseUnsupported(config, options.config);
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
-  const inputs: BuildInputs = {
-    hashed: files.map((path) => ({ path, sha256: sha256Hex(readFileSync(path)) })),
-    statted: [],
-    remote: false,
-  };
-  for (const k of config.contents.keyring) {
-    const source = parseKeySource(k, { cwd });
-    if (source.kind === 'local') {
-      const key = keyring.keys.find((k) => k.name === basename(source.path));
-      inputs.hashed.push({ path: source.path, sha256: sha256Hex(key?.content ?? readFileSync(source.path)) });
-    } else inputs.remote = true;
-  }
-  const ctx: ArchContext = {
-    inputs,
-    config,
-    fetch,
-    keyring,
-    options,
-    logger,
-    level: options.compressionLevel,
-  };
+  const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
 
-  // every architecture's indexes, fetched and signature-checked first: they are part of the image's identity
-  const targets = targetArchitectures(config);
-  const fetched: FetchedRepository[][] = [];
-  for (const arch of targets) {
-    emit({ type: 'phase', arch: apkArch(arch), phase: 'resolve' });
-    const repos = await fetchRepositoryIndexes(
-      [...config.contents.repositories, ...config.contents.buildRepositories],
-      {
-        fetch,
-        arch: apkArch(arch),
-        keyring: keyring.keyring,
-        ignoreSignatures: options.ignoreSignatures,
-        logger,
-      },
-    );
-    for (const r of repos) {
-      if (r.ref.kind === 'local')
-        inputs.hashed.push({ path: indexLocation(r.ref, apkArch(arch)), sha256: r.indexDigest.slice(7) });
-      else inputs.remote = true;
-    }
-    fetched.push(repos);
-  }
-  const memoKey = options.reuse
-    ? imageMemoKey({
-        config,
-        archs: targets.map((a, i) => ({
-          apkArch: apkArch(a),
-          indexes: fetched[i]!.map((r) => ({ repository: r.repository, tag: r.tag, digest: r.indexDigest })),
-        })),
-        keys: keyring.keys,
-        outputOptions: {
-          tag: options.tag,
-          sbom: options.sbom !== false ? (options.sbomFormats ?? ['spdx']) : false,
-          level: options.compressionLevel ?? null,
-          buildDate: options.buildDate ?? null,
-          sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH ?? null,
-        },
-      })
-    : undefined;
+  // fetch indexes: every architecture's, signature-checked; they are part of the image's identity
+  const indexes = await fetchArchIndexes(config.contents, targetArchitectures(config), {
+    fetch,
+    keyring: keyring.keyring,
+    ignoreSignatures: options.ignoreSignatures,
+    logger,
+    onArch: (arch) => emit({ type: 'phase', arch, phase: 'resolve' }),
+  });
+  addIndexInputs(inputs, indexes);
+  const sbomFormats: SbomFormat[] | false =
+    options.sbom === false ? false : options.sbomFormats?.length ? options.sbomFormats : ['spdx'];
+  const output = { output: options.output, tag: options.tag, sbomPath: options.sbomPath, cwd };
+
+  const memoKey = options.reuse ? memoKeyOf(config, indexes, keyring.keys, options) : undefined;
   const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);
   if (memo) {
     logger.debug('the same inputs were built before: writing that image');
     inputs.statted.push(...memo.inputs.statted);
-    const written = await writeOutputs(memo.index, memo.sbomFiles, options, cwd, emit, logger);
-    return {
-      index: memo.index,
-      archs: [],
-      summary: memo.summary,
-      reused: true,
-      ...written,
-      digest: memo.index.index.digest,
-      inputs,
-    };
+    emit({ type: 'phase', phase: 'output' });
+    const written = await writeOutputs(memo.index, memo.sbomFiles, output, logger);
+    const { index, summary } = memo;
+    return { index, archs: [], summary, reused: true, ...written, digest: index.index.digest, inputs };
   }
 
-  const archs: BuiltArch[] = [];
-  for (const [i, arch] of targets.entries()) archs.push(await buildArch(arch, ctx, fetched[i]!));
+  // resolve: every architecture, in one place
+  const resolved = await resolveArchitectures({
+    world: config.contents.packages,
+    indexes,
+    cache: fetch.cache,
+    logger,
+  });
 
+  const archs: BuiltArch[] = [];
+  for (const r of resolved) {
+    addPackageInputs(inputs, r);
+    archs.push(
+      await buildArch(
+        r,
+        { config, fetch, keys: keyring.keys, keyring: keyring.keyring, date },
+        options,
+        emit,
+        logger,
+      ),
+    );
+  }
+
+  // index: every architecture's image, annotated with the newest build date
   const created = Math.max(...archs.map((a) => a.buildDate));
   const index = buildIndex(
     archs.map((a) => a.image),
     { annotations: imageAnnotations({ annotations: config.annotations, vcsUrl: config.vcsUrl, created }) },
   );
 
-  // SBOM texts are computed before anything is written, so a failure leaves no output behind.
-  const sbomFiles: SbomFile[] = [];
-  if (options.sbom !== false) {
+  // SBOMs, before anything is written: a failure leaves no output behind
+  let sbomFiles: SbomFile[] = [];
+  if (sbomFormats) {
     emit({ type: 'phase', phase: 'sbom' });
-    const formats = options.sbomFormats?.length ? options.sbomFormats : (['spdx'] as SbomFormat[]);
-    const perArch = archs.map((a) => {
-      const r = archSboms(
-        {
-          arch: a.arch,
-          image: a.image,
-          reference: options.tag,
-          buildDate: a.buildDate,
-          fs: a.filesystem.fs,
-          installer: a.filesystem.installer,
-          packages: a.packages,
-          resolution: a.resolution,
-          repositories: a.repositories,
-          vcsUrl: config.vcsUrl,
-        },
-        formats,
-      );
-      sbomFiles.push(...r.files);
-      return { arch: a.arch, image: a.image, osRelease: r.osRelease, spdx: r.spdx };
+    sbomFiles = buildSboms(archs, index, {
+      formats: sbomFormats,
+      reference: options.tag,
+      vcsUrl: config.vcsUrl,
     });
-    sbomFiles.push(
-      ...indexSboms(
-        {
-          reference: options.tag,
-          indexDigest: index.index.digest,
-          buildDate: created,
-          images: perArch,
-          vcsUrl: config.vcsUrl,
-        },
-        formats,
-      ),
-    );
   }
 
-  const written = await writeOutputs(index, sbomFiles, options, cwd, emit, logger);
+  // destination
+  emit({ type: 'phase', phase: 'output' });
+  const written = await writeOutputs(index, sbomFiles, output, logger);
   const summary = archs.map((a) => ({
     apkArch: a.apkArch,
     packages: a.packages.length,
@@ -422,136 +213,69 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   return { index, archs, summary, reused: false, ...written, digest: index.index.digest, inputs };
 }
 
-/**
- * Config features lading reads but cannot build yet: refused rather than built into an image that would not
- * work (a service bundle without its /sv tree, an image without its base).
- */
-function refuseUnsupported(config: ImageConfig, file: string): void {
-  const e = config.entrypoint;
-  if (e.type === 'service-bundle' || Object.keys(e.services).length > 0) {
-    throw new LadingError(
-      'UNSUPPORTED',
-      `${file}: entrypoint services (s6 service bundles) are not supported by lading build yet`,
-      {
-        hint: 'run one process with entrypoint.command, or build the image with apko for now',
-      },
-    );
-  }
-  if (config.contents.baseimage !== undefined) {
-    throw new LadingError(
-      'UNSUPPORTED',
-      `${file}: contents.baseimage (building on a base image) is not supported by lading build yet`,
-      {
-        hint: 'list every package of the image in contents.packages instead',
-      },
-    );
-  }
-}
-
-/**
- * Writes the image (a layout into an existing directory, else a docker archive) and the SBOMs. The SBOMs are
- * written first under temporary names, so a bad --sbom-path fails before anything else is written; they get
- * their names only after the image is in place.
- */
-async function writeOutputs(
-  index: ImageIndex,
-  sbomFiles: readonly SbomFile[],
-  options: BuildOptions,
-  cwd: string,
+/** One architecture's phases after resolution: prepare → rootfs → layers → image. */
+async function buildArch(
+  resolved: ResolvedArch,
+  opened: {
+    config: ImageConfig;
+    fetch: FetchOptions;
+    keyring: Keyring;
+    keys: readonly BuildKey[];
+    date: BuildDateInputs;
+  },
+  options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel'>,
   emit: (e: BuildEvent) => void,
   logger: Logger,
-): Promise<{ outputs: string[]; outputFiles: string[] }> {
-  emit({ type: 'phase', phase: 'output' });
-  const output = resolvePath(cwd, options.output);
-  const sbomDir = resolvePath(cwd, options.sbomPath ?? dirname(output));
-  const staged: { tmp: string; path: string }[] = [];
-  const outputs = [output];
-  const outputFiles: string[] = [];
-  try {
-    if (sbomFiles.length) {
-      try {
-        mkdirSync(sbomDir, { recursive: true });
-        for (const f of sbomFiles) {
-          const path = join(sbomDir, f.name);
-          const tmp = tempPath(path);
-          staged.push({ tmp, path });
-          writeFileSync(tmp, f.text);
-        }
-      } catch (e) {
-        throw new LadingError(
-          'OUTPUT_FAILED',
-          `cannot write the SBOMs to ${sbomDir}: ${(e as Error).message}`,
-          {
-            hint: 'choose a writable directory with --sbom-path, or --sbom=false',
-            cause: e,
-          },
-        );
-      }
-    }
-    // after the SBOMs: an OUT that --sbom-path just created is a directory, so it gets a layout
-    if (prepareOutputPath(options.output, output, logger)) {
-      await writeLayout(output, index, { tag: options.tag });
-      outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
-      for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
-    } else {
-      await writeDockerArchive(output, index, { tag: options.tag });
-      outputFiles.push(output);
-    }
-    for (const s of staged) {
-      renameSync(s.tmp, s.path);
-      outputs.push(s.path);
-      outputFiles.push(s.path);
-    }
-  } catch (e) {
-    for (const s of staged) rmSync(s.tmp, { force: true });
-    throw e;
-  }
-  return { outputs, outputFiles };
+): Promise<BuiltArch> {
+  const { config, fetch } = opened;
+  const { arch, apkArch, resolution } = resolved;
+
+  emit({ type: 'phase', arch: apkArch, phase: 'fetch' });
+  let done = 0;
+  const total = resolution.packages.length;
+  const { packages, repositories } = await prepareArch(resolved, {
+    fetch,
+    keyring: opened.keyring,
+    ignoreSignatures: options.ignoreSignatures,
+    onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
+  });
+
+  emit({ type: 'phase', arch: apkArch, phase: 'install' });
+  const buildDate = archBuildDate(packages, opened.date);
+  const filesystem = rootfsForArch({ config, apkArch, packages, keys: opened.keys, buildDate });
+  for (const w of filesystem.post.warnings) logger.warn(w);
+
+  emit({ type: 'phase', arch: apkArch, phase: 'layer' });
+  const layers = await layersForArch(filesystem, {
+    layering: config.layering,
+    cache: fetch.cache,
+    compressionLevel: options.compressionLevel,
+    logger,
+  });
+  const image = imageForArch({ config, arch, user: filesystem.post.user, buildDate, layers });
+  return { arch, apkArch, image, buildDate, resolution, packages, filesystem, repositories };
 }
 
-/**
- * Whether `given` asks for an OCI layout: an existing directory, or a path ending in `/` (created when missing);
- * anything else is a tarball. A path ending in `/` that names a file is refused.
- */
-function isLayoutOutput(given: string, output: string): boolean {
-  const existing = statSync(output, { throwIfNoEntry: false });
-  if (existing?.isDirectory()) return true;
-  if (!/[\\/]$/.test(given)) return false;
-  if (existing) {
-    throw new LadingError('OUTPUT_NOT_DIRECTORY', `${given} ends in / but ${output} is not a directory`, {
-      hint: 'name a directory for an OCI layout, or drop the / to write a tarball',
-    });
-  }
-  return true;
-}
-
-/**
- * Makes the output's place: a missing layout directory, or a tarball's missing parent directories. Each
- * creation is said, so a mistyped path does not go unnoticed. Returns whether the output is a layout.
- */
-function prepareOutputPath(given: string, output: string, logger: Logger): boolean {
-  const layout = isLayoutOutput(given, output);
-  const dir = layout ? output : dirname(output);
-  if (existsSync(dir)) return layout;
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new LadingError('OUTPUT_FAILED', `cannot create ${dir} for the output: ${(e as Error).message}`, {
-      hint: 'choose a writable location for OUT',
-      cause: e,
-    });
-  }
-  logger.info(layout ? `created ${dir}/ for the OCI layout` : `created ${dir}/ for ${basename(output)}`);
-  return layout;
-}
-
-/** Every blob a layout of this index holds. */
-function layoutBlobDigests(index: ImageIndex): string[] {
-  const out = new Set<string>([index.index.digest]);
-  for (const img of index.images) {
-    out.add(img.manifest.digest);
-    out.add(img.config.digest);
-    for (const l of img.layers) out.add(l.digest);
-  }
-  return [...out];
+/** The image memo's key: everything the image's bytes depend on (see image-memo.ts). */
+function memoKeyOf(
+  config: ImageConfig,
+  indexes: readonly ArchIndexes[],
+  keys: readonly BuildKey[],
+  options: BuildOptions,
+): string {
+  return imageMemoKey({
+    config,
+    archs: indexes.map((a) => ({
+      apkArch: a.apkArch,
+      indexes: a.repositories.map((r) => ({ repository: r.repository, tag: r.tag, digest: r.indexDigest })),
+    })),
+    keys,
+    outputOptions: {
+      tag: options.tag,
+      sbom: options.sbom !== false ? (options.sbomFormats ?? ['spdx']) : false,
+      level: options.compressionLevel ?? null,
+      buildDate: options.buildDate ?? null,
+      sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH ?? null,
+    },
+  });
 }

@@ -20,7 +20,7 @@ const FORMAT = 2;
 export interface ImageMemoKeyInput {
   config: unknown;
   archs: { apkArch: string; indexes: { repository: string; tag?: string; digest: string }[] }[];
-  keys: { name: string; content: Buffer }[];
+  keys: readonly { name: string; content: Buffer }[];
   outputOptions: Record<string, unknown>;
 }
 

@@ -17,6 +17,8 @@ import {
   verifyApkIndex,
 } from '../apk/apkindex.ts';
 import { createKeyring, type Keyring } from '../apk/keyring.ts';
+import type { ImageConfig } from '../config/types.ts';
+import { type Arch, apkArch } from '../platform/arch.ts';
 import { type FetchOptions, fetchIndex, fetchKey } from '../repo/fetch.ts';
 import { parseKeySource, parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
 import { type SolverRepository, scannableAsLatin1 } from '../solver/package-index.ts';
@@ -105,6 +107,39 @@ export async function fetchRepositoryIndexes(
       return repo;
     }),
   );
+}
+
+/** One architecture's repositories (build repositories last), fetched and signature-checked. */
+export interface ArchIndexes {
+  arch: Arch;
+  /** The apk spelling (`x86_64`): the repository sub-directory. */
+  apkArch: string;
+  repositories: FetchedRepository[];
+}
+
+/**
+ * The fetch-indexes phase: every target architecture's indexes, fetched and signature-checked before anything
+ * is resolved (their digests are part of the image's identity). In target order; `onArch` is told each start.
+ */
+export async function fetchArchIndexes(
+  contents: Pick<ImageConfig['contents'], 'repositories' | 'buildRepositories'>,
+  archs: readonly Arch[],
+  options: Omit<LoadRepositoriesOptions, 'arch'> & { onArch?: (apkArch: string) => void },
+): Promise<ArchIndexes[]> {
+  const out: ArchIndexes[] = [];
+  for (const arch of archs) {
+    const apk = apkArch(arch);
+    options.onArch?.(apk);
+    const repositories = await fetchRepositoryIndexes(
+      [...contents.repositories, ...contents.buildRepositories],
+      {
+        ...options,
+        arch: apk,
+      },
+    );
+    out.push({ arch, apkArch: apk, repositories });
+  }
+  return out;
 }
 
 /**

@@ -83,3 +83,29 @@ export async function openBuild(options: OpenBuildOptions, logger: Logger): Prom
   const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
   return { config, files, fetch, keyring };
 }
+
+/**
+ * Config features lading reads but cannot build yet: refused rather than built into an image that would not
+ * work (a service bundle without its /sv tree, an image without its base).
+ */
+export function refuseUnsupported(config: ImageConfig, file: string): void {
+  const e = config.entrypoint;
+  if (e.type === 'service-bundle' || Object.keys(e.services).length > 0) {
+    throw new LadingError(
+      'UNSUPPORTED',
+      `${file}: entrypoint services (s6 service bundles) are not supported by lading build yet`,
+      {
+        hint: 'run one process with entrypoint.command, or build the image with apko for now',
+      },
+    );
+  }
+  if (config.contents.baseimage !== undefined) {
+    throw new LadingError(
+      'UNSUPPORTED',
+      `${file}: contents.baseimage (building on a base image) is not supported by lading build yet`,
+      {
+        hint: 'list every package of the image in contents.packages instead',
+      },
+    );
+  }
+}

@@ -11,8 +11,7 @@
 import { announcedSize } from '../apk/apkindex.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
-import { type Arch, apkArch } from '../platform/arch.ts';
-import type { FetchOptions } from '../repo/fetch.ts';
+import type { Arch } from '../platform/arch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
 import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
@@ -23,10 +22,10 @@ import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
 import {
+  type ArchIndexes,
   type FetchedRepository,
-  fetchRepositoryIndexes,
+  fetchArchIndexes,
   inflateRepositories,
-  type LoadedKeyring,
 } from './indexes.ts';
 import { openBuild } from './open.ts';
 
@@ -78,51 +77,54 @@ export async function resolveConfig(options: ResolveConfigOptions): Promise<Reso
   const { config, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
   let archs = targetArchitectures(config);
   if (options.firstArchOnly) archs = archs.slice(0, 1);
-  const out: ResolvedArch[] = [];
-  for (const arch of archs) {
-    out.push(
-      await resolveArch(config, arch, {
-        fetch,
-        keyring,
-        logger,
-        ignoreSignatures: options.ignoreSignatures,
-        memo: options.memo,
-        memoSalt: options.memoSalt,
-      }),
-    );
-  }
-  return { config, archs: out };
+  const indexes = await fetchArchIndexes(config.contents, archs, {
+    fetch,
+    keyring: keyring.keyring,
+    ignoreSignatures: options.ignoreSignatures,
+    logger,
+  });
+  const resolved = await resolveArchitectures({
+    world: config.contents.packages,
+    indexes,
+    ...(options.memo === false ? {} : { cache: fetch.cache }),
+    memoSalt: options.memoSalt,
+    keepIndexes: true,
+    logger,
+  });
+  return { config, archs: resolved };
 }
 
-export interface ResolveArchContext {
-  fetch: FetchOptions;
-  keyring: LoadedKeyring;
-  ignoreSignatures?: boolean;
-  logger?: Logger;
-  /** Reuse and store resolutions in fetch.cache (default true). */
-  memo?: boolean;
+export interface ResolveInput {
+  /** The world: the config's packages (with -p extras). */
+  world: readonly string[];
+  /** Every target architecture's repositories, fetched and verified (the fetch-indexes phase). */
+  indexes: readonly ArchIndexes[];
+  /** Where resolutions are remembered; none: always resolve. */
+  cache?: ContentCache;
+  /** Part of every memo key: identifies the lading build (default: `lading <build id>`). */
   memoSalt?: string;
-  /** The repositories' indexes, already fetched and verified (else fetched here). */
-  repositories?: FetchedRepository[];
+  /**
+   * Keep each architecture's resolver index for `ResolvedArch.index()` (why, dot). Off, an index is dropped once
+   * its architecture is resolved (index() builds it again when asked): a build never holds several at once.
+   */
+  keepIndexes?: boolean;
+  logger?: Logger;
 }
 
-/** One architecture: the config's repositories (build repositories included) and world, resolved. */
-export async function resolveArch(
-  config: ImageConfig,
-  arch: Arch,
-  ctx: ResolveArchContext,
-): Promise<ResolvedArch> {
-  const apk = apkArch(arch);
+/**
+ * The resolve phase: every architecture resolved, in one place. This is where all architectures' answers are
+ * known together: where a lockfile is read and written, and where versions can be made the same across them.
+ */
+export async function resolveArchitectures(input: ResolveInput): Promise<ResolvedArch[]> {
+  const out: ResolvedArch[] = [];
+  for (const indexes of input.indexes) out.push(await resolveArch(indexes, input));
+  return out;
+}
+
+/** One architecture: its repositories (build repositories included) and the world, resolved. */
+async function resolveArch(indexes: ArchIndexes, input: ResolveInput): Promise<ResolvedArch> {
+  const { arch, apkArch: apk, repositories } = indexes;
   const started = performance.now();
-  const repositories =
-    ctx.repositories ??
-    (await fetchRepositoryIndexes([...config.contents.repositories, ...config.contents.buildRepositories], {
-      fetch: ctx.fetch,
-      arch: apk,
-      keyring: ctx.keyring.keyring,
-      ignoreSignatures: ctx.ignoreSignatures,
-      logger: ctx.logger,
-    }));
   let index: Promise<PackageIndex> | undefined;
   const makeIndex = () => {
     if (index === undefined) {
@@ -140,17 +142,17 @@ export async function resolveArch(
     }
     return index;
   };
-  const memo = ctx.memo !== false;
   const { resolution, cached } = await resolveMemoized({
     repositories,
-    world: config.contents.packages,
+    world: input.world,
     arch: apk,
-    cache: memo ? ctx.fetch.cache : undefined,
+    cache: input.cache,
     index: makeIndex,
-    logger: ctx.logger,
-    salt: ctx.memoSalt,
+    logger: input.logger,
+    salt: input.memoSalt,
   });
-  ctx.logger?.debug(
+  if (!input.keepIndexes) index = undefined;
+  input.logger?.debug(
     `${apk}: ${resolution.packages.length} packages, ${cached ? 'resolution from the cache' : 'resolved'} ` +
       `in ${(performance.now() - started).toFixed(0)} ms`,
   );

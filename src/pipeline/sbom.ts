@@ -1,7 +1,7 @@
 /** Assembles the SBOM inputs from what the build knows, and renders the requested documents. */
 
 import type { ImageFS } from '../fs/tree.ts';
-import type { Image } from '../oci/types.ts';
+import type { Image, ImageIndex } from '../oci/types.ts';
 import type { Arch } from '../platform/arch.ts';
 import { apkArch, ociPlatform } from '../platform/arch.ts';
 import type { PreparedPackage } from '../prepare/packages.ts';
@@ -18,6 +18,7 @@ import {
 import type { EmbeddedSbom, OsRelease, SbomArch, SbomPackage } from '../sbom/types.ts';
 import type { Resolution } from '../solver/resolve.ts';
 import { LADING_VERSION } from '../util/version.ts';
+import type { BuiltArch } from './types.ts';
 
 export type SbomFormat = 'spdx' | 'cyclonedx';
 
@@ -142,5 +143,53 @@ export function indexSboms(
   if (formats.includes('spdx')) files.push({ name: 'sbom-index.spdx.json', text: spdxIndexDocument(doc) });
   if (formats.includes('cyclonedx'))
     files.push({ name: 'sbom-index.cdx.json', text: cyclonedxIndexDocument(doc) });
+  return files;
+}
+
+export interface SbomOptions {
+  formats: readonly SbomFormat[];
+  /** The image reference the documents name (the tag). */
+  reference: string;
+  vcsUrl?: string;
+}
+
+/**
+ * The SBOM phase: one document per architecture and one for the index, in each format. Computed before
+ * anything is written, so a failure leaves no output behind.
+ */
+export function buildSboms(archs: readonly BuiltArch[], index: ImageIndex, options: SbomOptions): SbomFile[] {
+  const files: SbomFile[] = [];
+  const images = archs.map((a) => {
+    const r = archSboms(
+      {
+        arch: a.arch,
+        image: a.image,
+        reference: options.reference,
+        buildDate: a.buildDate,
+        fs: a.filesystem.fs,
+        installer: a.filesystem.installer,
+        packages: a.packages,
+        resolution: a.resolution,
+        repositories: a.repositories,
+        vcsUrl: options.vcsUrl,
+      },
+      options.formats,
+    );
+    files.push(...r.files);
+    return { arch: a.arch, image: a.image, osRelease: r.osRelease, spdx: r.spdx };
+  });
+  const created = Math.max(...archs.map((a) => a.buildDate));
+  files.push(
+    ...indexSboms(
+      {
+        reference: options.reference,
+        indexDigest: index.index.digest,
+        buildDate: created,
+        images,
+        vcsUrl: options.vcsUrl,
+      },
+      options.formats,
+    ),
+  );
   return files;
 }

@@ -1,4 +1,23 @@
-/** What a build reports beside its image: shared by the build and the image memo that replays it. */
+/** What a build makes and reports: shared by the phases, the build and the image memo that replays it. */
+import type { Image } from '../oci/types.ts';
+import type { Arch } from '../platform/arch.ts';
+import type { PreparedPackage } from '../prepare/packages.ts';
+import type { RepositoryRef } from '../repo/ref.ts';
+import type { BuiltFilesystem } from '../rootfs/filesystem.ts';
+import type { Resolution } from '../solver/resolve.ts';
+
+/** Everything built for one architecture. */
+export interface BuiltArch {
+  arch: Arch;
+  apkArch: string;
+  image: Image;
+  buildDate: number;
+  resolution: Resolution;
+  packages: PreparedPackage[];
+  filesystem: BuiltFilesystem;
+  /** The repositories packages came from, by RepositoryPackage.repository. */
+  repositories: ReadonlyMap<string, RepositoryRef>;
+}
 
 /** One line per architecture, as the CLI reports it. */
 export interface BuildSummary {

@@ -6,12 +6,10 @@
 import { LadingError } from '../util/errors.ts';
 import { redactUrl } from '../util/redact.ts';
 import type {
-  ExtractedLicense,
   Party,
   SbomElement,
   SbomModel,
   SpdxChecksum,
-  SpdxExternalRef,
   SpdxPackage,
   SpdxRelationship,
 } from './document.ts';

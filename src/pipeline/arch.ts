@@ -1,0 +1,159 @@
+/**
+ * The per-architecture phases of a build, each from its own small input: prepare (fetch, verify, expand the
+ * resolved packages), rootfs (install them and run the post-install steps), layers (plan and write, through
+ * the layer cache) and image (config and manifest).
+ */
+import type { Keyring } from '../apk/keyring.ts';
+import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
+import type { ImageConfig, Layering } from '../config/types.ts';
+import { cachedLayer } from '../layers/cache.ts';
+import { type LayerPlan, MAX_LAYERS, planLayers } from '../layers/plan.ts';
+import { buildImage } from '../oci/image.ts';
+import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
+import type { HistoryEntry, Image, Layer } from '../oci/types.ts';
+import { type Arch, ociPlatform } from '../platform/arch.ts';
+import { type PreparedPackage, preparePackages } from '../prepare/packages.ts';
+import type { FetchOptions } from '../repo/fetch.ts';
+import type { RepositoryRef } from '../repo/ref.ts';
+import { type BuiltFilesystem, buildFilesystem } from '../rootfs/filesystem.ts';
+import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
+import type { ContentCache } from '../store/cache.ts';
+import type { Logger } from '../util/log.ts';
+import type { BuildKey } from './indexes.ts';
+import type { ResolvedArch } from './resolve.ts';
+
+export interface PreparedArch {
+  /** In the resolution's install order. */
+  packages: PreparedPackage[];
+  /** The repositories packages came from, by RepositoryPackage.repository. */
+  repositories: ReadonlyMap<string, RepositoryRef>;
+}
+
+/** Prepare: every resolved package fetched (or read), verified and expanded into the store. */
+export async function prepareArch(
+  resolved: Pick<ResolvedArch, 'apkArch' | 'resolution' | 'repositories'>,
+  options: {
+    fetch: FetchOptions;
+    keyring: Keyring;
+    ignoreSignatures?: boolean;
+    onReady?: (fromCache: boolean) => void;
+  },
+): Promise<PreparedArch> {
+  const repositories = new Map<string, RepositoryRef>(
+    resolved.repositories.map((r) => [r.repository, r.ref]),
+  );
+  const packages = await preparePackages(resolved.resolution.packages, {
+    fetch: options.fetch,
+    keyring: options.keyring,
+    ignoreSignatures: options.ignoreSignatures,
+    arch: resolved.apkArch,
+    repositories,
+    onReady: (_p, fromCache) => options.onReady?.(fromCache),
+  });
+  return { packages, repositories };
+}
+
+/** The build date of one architecture's image: SOURCE_DATE_EPOCH, else the newest of --build-date and its packages. */
+export function archBuildDate(packages: readonly PreparedPackage[], date: BuildDateInputs): number {
+  return buildDateEpoch({ ...date, packageBuildTimes: packages.map((p) => p.info.buildTime) });
+}
+
+/** Rootfs: the packages installed and the config's post-install steps applied, in memory. */
+export function rootfsForArch(input: {
+  config: ImageConfig;
+  apkArch: string;
+  packages: readonly PreparedPackage[];
+  keys: readonly BuildKey[];
+  buildDate: number;
+}): BuiltFilesystem {
+  const { config } = input;
+  return buildFilesystem({
+    config,
+    arch: input.apkArch,
+    packages: input.packages,
+    world: config.contents.packages,
+    keys: input.keys,
+    runtimeRepositories: [...config.contents.repositories, ...config.contents.runtimeRepositories],
+    mtime: input.buildDate,
+  });
+}
+
+export interface ArchLayers {
+  plans: LayerPlan[];
+  layers: Layer[];
+}
+
+/** Layers: the layering plan, each layer taken from the layer cache or written into it. */
+export async function layersForArch(
+  filesystem: BuiltFilesystem,
+  options: { layering: Layering | undefined; cache: ContentCache; compressionLevel?: number; logger: Logger },
+): Promise<ArchLayers> {
+  const { layering } = options;
+  const plans = planLayers(filesystem, layering);
+  if (layering && layering.budget > MAX_LAYERS - 1) {
+    options.logger.warn(
+      `layering budget ${layering.budget} is above ${MAX_LAYERS - 1}; using ${MAX_LAYERS - 1} package layers (runtimes refuse more than ${MAX_LAYERS} layers)`,
+    );
+  }
+  const layers: Layer[] = [];
+  for (const plan of plans) {
+    layers.push(await cachedLayer(() => plan.entries(), options.cache, options.compressionLevel));
+  }
+  return { plans, layers };
+}
+
+/** Image: the image config (from the config and the filesystem's user) and manifest over the layers. */
+export function imageForArch(input: {
+  config: ImageConfig;
+  arch: Arch;
+  /** The OCI `User`, resolved against the image's /etc/passwd. */
+  user: string | undefined;
+  buildDate: number;
+  layers: ArchLayers;
+}): Image {
+  const { config, buildDate } = input;
+  const annotations = imageAnnotations({
+    annotations: config.annotations,
+    vcsUrl: config.vcsUrl,
+    created: buildDate,
+  });
+  const platform = ociPlatform(input.arch);
+  return buildImage(
+    {
+      platform: {
+        architecture: platform.architecture,
+        os: 'linux',
+        ...(platform.variant ? { variant: platform.variant } : {}),
+      },
+      created: buildDate,
+      author: 'github.com/lading',
+      history: layerHistory(input.layers.plans, buildDate, annotations),
+      config: {
+        Entrypoint: imageEntrypoint(config),
+        Cmd: imageCmd(config),
+        Env: imageEnv(config),
+        User: input.user,
+        WorkingDir: config.workDir,
+        StopSignal: config.stopSignal,
+        Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
+        Labels: annotations,
+      },
+      annotations,
+    },
+    input.layers.layers,
+  );
+}
+
+/**
+ * One history entry per layer. A single layer gets apko's comment; several get what each layer holds (apko
+ * leaves them empty), unless title and vendor annotations are set, which apko puts on every entry.
+ */
+function layerHistory(
+  plans: readonly LayerPlan[],
+  created: number,
+  annotations: Record<string, string>,
+): HistoryEntry[] {
+  const history = imageHistory({ layerCount: plans.length, created, annotations });
+  if (plans.length === 1 || history[0]?.comment) return history;
+  return history.map((h, i) => ({ ...h, comment: plans[i]!.comment }));
+}

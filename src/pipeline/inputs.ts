@@ -1,0 +1,55 @@
+/**
+ * What a build read, for the no-op build record: small files by the hash of the bytes the build used, large
+ * ones (packages of local repositories) by stat, and whether the network was an input at all.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { indexLocation, packageLocation, parseKeySource } from '../repo/ref.ts';
+import { sha256Hex } from '../util/digest.ts';
+import type { ArchIndexes, BuildKey } from './indexes.ts';
+import type { ResolvedArch } from './resolve.ts';
+import type { BuildInputs } from './types.ts';
+
+/** The config and its includes, and the keyring's local keys (as the build read them). */
+export function openedInputs(
+  files: readonly string[],
+  keyring: { entries: readonly string[]; keys: readonly BuildKey[] },
+  cwd: string,
+): BuildInputs {
+  const inputs: BuildInputs = {
+    hashed: files.map((path) => ({ path, sha256: sha256Hex(readFileSync(path)) })),
+    statted: [],
+    remote: false,
+  };
+  for (const entry of keyring.entries) {
+    const source = parseKeySource(entry, { cwd });
+    if (source.kind === 'local') {
+      const key = keyring.keys.find((k) => k.name === basename(source.path));
+      inputs.hashed.push({ path: source.path, sha256: sha256Hex(key?.content ?? readFileSync(source.path)) });
+    } else inputs.remote = true;
+  }
+  return inputs;
+}
+
+/** Local indexes by the digest of the bytes used; a remote one makes the network an input. */
+export function addIndexInputs(inputs: BuildInputs, indexes: readonly ArchIndexes[]): void {
+  for (const { apkArch, repositories } of indexes) {
+    for (const r of repositories) {
+      if (r.ref.kind === 'local') {
+        inputs.hashed.push({ path: indexLocation(r.ref, apkArch), sha256: r.indexDigest.slice(7) });
+      } else inputs.remote = true;
+    }
+  }
+}
+
+/** The packages of local repositories, by stat. */
+export function addPackageInputs(
+  inputs: BuildInputs,
+  resolved: Pick<ResolvedArch, 'apkArch' | 'resolution' | 'repositories'>,
+): void {
+  const byRepository = new Map(resolved.repositories.map((r) => [r.repository, r.ref]));
+  for (const p of resolved.resolution.packages) {
+    const ref = byRepository.get(p.repository);
+    if (ref?.kind === 'local') inputs.statted.push(packageLocation(ref, resolved.apkArch, p));
+  }
+}
