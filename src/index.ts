@@ -3,7 +3,8 @@
  * config → resolved packages → filesystem → layers → image → outputs.
  */
 
-export { inflateApkData, readApk, verifyApk } from './apk/apk-reader.ts';
+export { inflateApkData } from './apk/apk-data.ts';
+export { readApk, readApkData, verifyApk } from './apk/apk-reader.ts';
 export { createApk } from './apk/apk-writer.ts';
 export { readApkIndex, verifyApkIndex, writeApkIndex } from './apk/apkindex.ts';
 // APK formats

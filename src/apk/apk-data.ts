@@ -1,15 +1,21 @@
 /**
- * The entries of a package's data tar, checked for safety: clean relative paths, hardlinks to earlier
- * files of the same package, no entry below one of the package's own symlinks, and (by default) no
- * relative symlink that climbs above the image root.
+ * A package's data part: inflated as a stream, never into one buffer, under a size limit; every entry checked
+ * with the package content rules (rules.ts) and, when asked, every file against its APK-TOOLS.checksum.SHA1.
+ * The inflated tar goes to a sink chunk by chunk (the build streams it into the cache), so memory stays
+ * flat whatever the package inflates to, and a decompression bomb ends at its limit with a clear error.
  */
-import { createHash } from 'node:crypto';
-import { entryData, readTar, type TarEntry } from '../tar/reader.ts';
+import { createHash, type Hash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { TarEntry } from '../tar/reader.ts';
+import { TarStreamParser } from '../tar/stream.ts';
 import { LadingError, withFile } from '../util/errors.ts';
-import { safeEntryPath, symlinkEscapes } from './paths.ts';
+import { zlibError } from './gzip-members.ts';
+import { PackageContentRules } from './rules.ts';
 
 export interface ApkDataEntry extends TarEntry {
-  /** The clean relative path (safeEntryPath of `name`). */
+  /** The clean relative path. */
   path: string;
   /** For hardlinks, the clean path of the file linked to. */
   linkPath?: string;
@@ -17,13 +23,31 @@ export interface ApkDataEntry extends TarEntry {
   sha1?: string;
 }
 
-export interface ListApkDataOptions {
-  file?: string;
-  /** Accept relative symlinks that climb above the root (default false: they are an error). */
-  allowEscapingSymlinks?: boolean;
+export const CHECKSUM_PAX_KEY = 'APK-TOOLS.checksum.SHA1';
+
+/** The most a data part may inflate to, whatever its package declares (the largest real packages are a few GiB). */
+export const MAX_DATA_SIZE = 16 * 1024 ** 3;
+/** Room above the declared installed size for tar headers and padding (and packages that declare too little). */
+export const DATA_SIZE_SLACK = 64 * 1024 ** 2;
+/** The most entries one package may hold (the largest real packages have some tens of thousands). */
+export const MAX_ENTRIES = 500_000;
+
+/**
+ * The most bytes a package's data may inflate to: twice its declared installed size (the .PKGINFO `size`),
+ * at least the declared size plus DATA_SIZE_SLACK, never more than MAX_DATA_SIZE.
+ */
+export function dataSizeLimit(installedSize: number | undefined): number {
+  const declared = installedSize ?? 0;
+  return Math.min(MAX_DATA_SIZE, declared + Math.max(declared, DATA_SIZE_SLACK));
 }
 
-export const CHECKSUM_PAX_KEY = 'APK-TOOLS.checksum.SHA1';
+export interface CheckApkDataOptions {
+  file?: string;
+  /** Check every file's content (and symlink target) against its APK-TOOLS.checksum.SHA1 (verify, index). */
+  checkChecksums?: boolean;
+  /** Keep the entries and return them (default true); verify and index only check. */
+  keepEntries?: boolean;
+}
 
 function bad(message: string, file?: string): LadingError {
   return new LadingError('APK_BAD_DATA', message, {
@@ -43,76 +67,149 @@ export function parseChecksumValue(value: string, entry: string, file?: string):
 }
 
 /**
- * Lists and checks the entries of a data tar, in archive order. Entries naming the root itself
- * (`./`) are dropped. Throws a LadingError for unsafe paths and broken links.
+ * Checks a data tar fed in chunks, in archive order: tar structure, the package content rules, and (when asked)
+ * file checksums. Entries naming the root itself (`./`) are dropped.
  */
-export function listApkData(tar: Buffer, options: ListApkDataOptions = {}): ApkDataEntry[] {
-  const file = options.file;
-  try {
-    return listUnchecked(tar, options);
-  } catch (e) {
-    throw file === undefined ? e : withFile(e, file);
-  }
-}
+export class ApkDataChecker {
+  readonly entries: ApkDataEntry[] = [];
+  /** Overlay xattrs removed, as `path: name` (the build says so). */
+  readonly dropped: string[] = [];
+  readonly #parser: TarStreamParser;
+  readonly #options: CheckApkDataOptions;
+  readonly #rules: PackageContentRules;
+  #count = 0;
+  #hash: Hash | undefined;
 
-function listUnchecked(tar: Buffer, options: ListApkDataOptions): ApkDataEntry[] {
-  const file = options.file;
-  const out: ApkDataEntry[] = [];
-  const types = new Map<string, TarEntry['type']>();
-  const symlinks = new Set<string>();
-  for (const e of readTar(tar)) {
-    if (/^(\.\/?)+$/.test(e.name)) continue; // the root directory itself
-    const path = safeEntryPath(e.name, file);
-    if (symlinks.size > 0) {
-      for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
-        if (symlinks.has(path.slice(0, i))) {
-          throw bad(`${path} lies below ${path.slice(0, i)}, a symlink of the same package`, file);
-        }
-      }
+  constructor(options: CheckApkDataOptions = {}) {
+    this.#options = options;
+    this.#rules = new PackageContentRules(options.file);
+    this.#parser = new TarStreamParser({
+      entry: (e) => this.#entry(e),
+      data: (_e, chunk) => this.#hash?.update(chunk),
+      entryEnd: (e) => this.#entryEnd(e as ApkDataEntry),
+    });
+  }
+
+  push(chunk: Buffer): void {
+    this.#wrap(() => this.#parser.push(chunk));
+  }
+
+  /** The tar ended; returns the entries (empty unless kept). */
+  end(): ApkDataEntry[] {
+    this.#wrap(() => this.#parser.end());
+    return this.entries;
+  }
+
+  #wrap(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      throw this.#options.file === undefined ? e : withFile(e, this.#options.file);
+    }
+  }
+
+  #entry(e: TarEntry): void {
+    const file = this.#options.file;
+    const checked = this.#rules.check(e);
+    if (checked === undefined) return;
+    if (++this.#count > MAX_ENTRIES) {
+      throw bad(`the package holds more than ${MAX_ENTRIES} entries; refusing it`, file);
     }
     const entry = e as ApkDataEntry;
-    entry.path = path;
+    entry.path = checked.path;
+    if (checked.linkPath !== undefined) entry.linkPath = checked.linkPath;
+    for (const x of checked.dropped ?? []) this.dropped.push(`${checked.path}: ${x}`);
     const sum = e.pax[CHECKSUM_PAX_KEY];
-    if (sum !== undefined) entry.sha1 = parseChecksumValue(sum, path, file);
-    if (e.type === 'hardlink') {
-      const target = safeEntryPath(e.linkname, file);
-      if (types.get(target) !== 'file') {
-        throw bad(`hardlink ${path} points to ${target}, which is not an earlier file of the package`, file);
-      }
-      entry.linkPath = target;
-    } else if (e.type === 'symlink') {
-      if (e.linkname === '') throw bad(`symlink ${path} has an empty target`, file);
-      if (!options.allowEscapingSymlinks && symlinkEscapes(path, e.linkname)) {
-        throw bad(`symlink ${path} -> ${e.linkname} points outside the image root`, file);
-      }
-      symlinks.add(path);
+    if (sum !== undefined) entry.sha1 = parseChecksumValue(sum, checked.path, file);
+    if (this.#options.checkChecksums && entry.sha1 !== undefined) {
+      if (e.type === 'file') this.#hash = createHash('sha1');
+      // hardlinks carry their target's checksum (melange) or none (abuild)
+      else if (e.type === 'symlink')
+        this.#checkSum(entry, createHash('sha1').update(e.linkname).digest('hex'));
     }
-    types.set(path, e.type);
-    out.push(entry);
+    if (this.#options.keepEntries !== false) this.entries.push(entry);
   }
-  return out;
-}
 
-/**
- * Checks every regular file's content (and symlink target) against its `APK-TOOLS.checksum.SHA1`.
- * Throws naming the first entry that does not match.
- */
-export function checkDataChecksums(tar: Buffer, entries: readonly ApkDataEntry[], file?: string): void {
-  for (const e of entries) {
-    if (e.sha1 === undefined) continue;
-    let actual: string;
-    if (e.type === 'file') actual = createHash('sha1').update(entryData(tar, e)).digest('hex');
-    else if (e.type === 'symlink') actual = createHash('sha1').update(e.linkname).digest('hex');
-    else continue; // hardlinks carry their target's checksum (melange) or none (abuild)
+  #entryEnd(e: ApkDataEntry): void {
+    if (this.#hash === undefined) return;
+    const actual = this.#hash.digest('hex');
+    this.#hash = undefined;
+    this.#checkSum(e, actual);
+  }
+
+  #checkSum(e: ApkDataEntry, actual: string): void {
     if (actual !== e.sha1) {
       throw new LadingError(
         'APK_FILE_CHECKSUM_MISMATCH',
         `${e.path}: content does not match its ${CHECKSUM_PAX_KEY}`,
         {
-          file,
+          file: this.#options.file,
           hint: 'the package is damaged; download or rebuild it',
         },
       );
     }
   }
+}
+
+/** Lists and checks the entries of a data tar held in memory (a small package, a test). */
+export function listApkData(tar: Buffer, options: CheckApkDataOptions = {}): ApkDataEntry[] {
+  const checker = new ApkDataChecker(options);
+  checker.push(tar);
+  return checker.end();
+}
+
+export interface InflateApkDataOptions extends CheckApkDataOptions {
+  /** The most bytes the data may inflate to (dataSizeLimit of the declared size). */
+  maxSize: number;
+  /** Receives the inflated tar in order; awaited before more is inflated. */
+  sink?: (chunk: Buffer) => Promise<void>;
+}
+
+export interface InflatedApkData {
+  entries: ApkDataEntry[];
+  /** Overlay xattrs removed (`path: name`). */
+  dropped: string[];
+  /** Bytes of the inflated tar. */
+  size: number;
+}
+
+const INPUT_SLICE = 256 * 1024;
+
+/**
+ * Inflates a package's data part (every gzip member of it) as a stream, checking the tar as it goes and
+ * stopping with GZIP_TOO_LARGE past `maxSize`. Holds a few chunks at a time, whatever the size.
+ */
+export async function inflateApkData(data: Buffer, options: InflateApkDataOptions): Promise<InflatedApkData> {
+  const checker = new ApkDataChecker(options);
+  if (data.length === 0) return { entries: checker.end(), dropped: [], size: 0 };
+  const what = { what: 'data part', file: options.file };
+  let size = 0;
+  try {
+    await pipeline(
+      Readable.from(slices(data), { objectMode: false }),
+      createGunzip({ chunkSize: 128 * 1024 }),
+      async (inflated: AsyncIterable<Buffer>) => {
+        for await (const chunk of inflated) {
+          size += chunk.length;
+          if (size > options.maxSize) {
+            throw new LadingError(
+              'GZIP_TOO_LARGE',
+              `data part inflates to more than ${options.maxSize} bytes, the most its declared installed size allows; refusing it (a decompression bomb?)`,
+              { file: options.file, hint: 'the package is broken or malicious; do not install it' },
+            );
+          }
+          checker.push(chunk);
+          await options.sink?.(chunk);
+        }
+      },
+    );
+  } catch (e) {
+    if (e instanceof LadingError) throw e;
+    throw zlibError(e, what, options.maxSize);
+  }
+  return { entries: checker.end(), dropped: checker.dropped, size };
+}
+
+function* slices(data: Buffer): Generator<Buffer> {
+  for (let off = 0; off < data.length; off += INPUT_SLICE) yield data.subarray(off, off + INPUT_SLICE);
 }

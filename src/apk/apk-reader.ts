@@ -4,13 +4,20 @@
  * readApk does the cheap part in one pass over the small members: it finds the member boundaries,
  * parses the signature and control tars and .PKGINFO, computes the package checksum (C:) and the data
  * hash, and checks the data hash against .PKGINFO. The data is left compressed (`apk.data`, a view into
- * the input) so the expensive inflate can run later, on the thread pool (inflateApkData).
+ * the input) so the expensive inflate can run later, as a stream and only once the package is trusted
+ * (readApkData).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { gunzip, gunzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 import { entryData, readTar, type TarEntry } from '../tar/reader.ts';
 import { LadingError, withFile } from '../util/errors.ts';
+import {
+  dataSizeLimit,
+  type InflateApkDataOptions,
+  type InflatedApkData,
+  inflateApkData,
+} from './apk-data.ts';
 import { type InflateMemberOptions, inflateGzipMember, peekGzipMember, zlibError } from './gzip-members.ts';
 import type { Keyring } from './keyring.ts';
 import { type PkgInfo, parsePkgInfo } from './pkginfo.ts';
@@ -200,7 +207,7 @@ export function checkApkDataHash(apk: ApkFile): void {
   if (expected !== undefined && expected !== apk.dataHash) {
     throw corrupt(
       'APK_DATAHASH_MISMATCH',
-      `data part does not match .PKGINFO datahash (expected ${expected}, got ${apk.dataHash})`,
+      `data part does not match .PKGINFO datahash: the file is truncated or was altered (expected ${expected}, got ${apk.dataHash})`,
       apk.file,
     );
   }
@@ -230,27 +237,36 @@ export function verifyApk(apk: ApkFile, keyring: Keyring): VerifyResult {
   return verifySignatures(apk.signatures, apk.signedBytes, keyring);
 }
 
-export interface InflateDataOptions {
-  /** Refuse data that inflates to more than this many bytes. */
-  maxSize?: number;
+/** The most bytes the package's data may inflate to, from its declared installed size (dataSizeLimit). */
+export function apkDataLimit(apk: ApkFile): number {
+  return dataSizeLimit(apk.pkginfo.package.installedSize);
 }
 
-/** Inflates the data part (all of its members) into the data tar, on the libuv thread pool. */
-export function inflateApkData(apk: ApkFile, options: InflateDataOptions = {}): Promise<Buffer> {
-  if (apk.data.length === 0) return Promise.resolve(Buffer.alloc(0));
-  return new Promise((resolve, reject) => {
-    gunzip(apk.data, options.maxSize ? { maxOutputLength: options.maxSize } : {}, (err, out) => {
-      if (err) reject(zlibError(err, { what: 'data part', file: apk.file }, options.maxSize));
-      else resolve(out);
-    });
+/**
+ * Inflates and checks the data part as a stream (apk-data.ts), under the limit the package's declared installed
+ * size allows. Call it only after the signature and data hash were checked: nothing untrusted is inflated.
+ */
+export function readApkData(
+  apk: ApkFile,
+  options: Omit<InflateApkDataOptions, 'maxSize' | 'file'> & { maxSize?: number } = {},
+): Promise<InflatedApkData> {
+  return inflateApkData(apk.data, {
+    ...options,
+    maxSize: options.maxSize ?? apkDataLimit(apk),
+    file: apk.file,
   });
 }
 
-export function inflateApkDataSync(apk: ApkFile, options: InflateDataOptions = {}): Buffer {
+/**
+ * The whole data tar in one buffer, for small packages held in memory (tests, tools); limited like
+ * readApkData. Builds and commands use readApkData, which never holds it.
+ */
+export function inflateApkDataSync(apk: ApkFile, options: { maxSize?: number } = {}): Buffer {
   if (apk.data.length === 0) return Buffer.alloc(0);
+  const maxSize = options.maxSize ?? apkDataLimit(apk);
   try {
-    return gunzipSync(apk.data, options.maxSize ? { maxOutputLength: options.maxSize } : {});
+    return gunzipSync(apk.data, { maxOutputLength: maxSize });
   } catch (e) {
-    throw zlibError(e, { what: 'data part', file: apk.file }, options.maxSize);
+    throw zlibError(e, { what: 'data part', file: apk.file }, maxSize);
   }
 }

@@ -19,8 +19,8 @@ import { LadingError } from '../util/errors.ts';
 import { CHECKSUM_PAX_KEY } from './apk-data.ts';
 import { APK_SCRIPT_NAMES, q1 } from './apk-reader.ts';
 import { gzipDeterministic } from './gzip-members.ts';
-import { safeEntryPath } from './paths.ts';
 import { formatPkgInfo, pkgInfoFields } from './pkginfo.ts';
+import { checkPackageIdentity, PackageContentRules } from './rules.ts';
 import { createSignatureMember, type SignatureAlgorithm, type SigningKey } from './signature.ts';
 import { emptyPackage, type PackageInfo } from './types.ts';
 
@@ -144,11 +144,34 @@ function buildDataTar(
   const chunks: Buffer[] = [];
   const fileSums = new Map<string, string>();
   const seen = new Set<string>();
+  // the rules build, verify and index apply: a package lading makes is one they accept
+  const rules = new PackageContentRules();
   let installedSize = 0;
   for (const e of entries) {
-    const path = safeEntryPath(e.path);
+    const xattrs = { ...e.xattrs };
+    const checked = rules.check({
+      name: e.path,
+      type: e.type,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      uname: '',
+      gname: '',
+      size: 0,
+      mtime,
+      linkname: e.linkTarget ?? '',
+      devmajor: 0,
+      devminor: 0,
+      pax: {},
+      xattrs,
+      headerOffset: 0,
+      dataOffset: 0,
+    });
+    const path = checked?.path;
     if (path !== e.path)
-      throw invalid(`entry path ${JSON.stringify(e.path)} is not clean (expected ${path})`);
+      throw invalid(
+        `entry path ${JSON.stringify(e.path)} is not clean (expected ${path ?? 'a path below the root'})`,
+      );
     if (seen.has(path)) throw invalid(`entry ${path} appears twice`);
     seen.add(path);
     const base = {
@@ -160,7 +183,7 @@ function buildDataTar(
       ...ownerNames(e.uid, e.gid),
       size: 0,
       mtime,
-      xattrs: e.xattrs,
+      xattrs,
     };
     switch (e.type) {
       case 'file': {
@@ -184,7 +207,7 @@ function buildDataTar(
         break;
       }
       case 'hardlink': {
-        const target = safeEntryPath(e.linkTarget ?? '');
+        const target = checked!.linkPath!;
         const sum = fileSums.get(target);
         if (sum === undefined) throw invalid(`hardlink ${path} must follow the file it links to (${target})`);
         // as melange: the checksum of the shared content, so the installed DB gets a Z: line for it
@@ -205,8 +228,7 @@ function buildDataTar(
 
 /** The package described by `spec` as an index record, before checksum and sizes are known. */
 function specToPackage(spec: PackageSpec, buildTime: number, installedSize: number): PackageInfo {
-  checkWord('package name', spec.name);
-  checkWord('version', spec.version);
+  checkPackageIdentity(spec);
   if (spec.arch !== undefined) checkWord('architecture', spec.arch);
   const p = emptyPackage(spec.name, spec.version);
   // only defined fields, so the record equals one read back from the package

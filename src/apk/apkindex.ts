@@ -10,11 +10,11 @@ import { entryData, readTar } from '../tar/reader.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../tar/writer.ts';
 import { compareBytes } from '../util/compare.ts';
 import { LadingError, withFile } from '../util/errors.ts';
-import { checkDataChecksums, listApkData } from './apk-data.ts';
-import { inflateApkData, peekFirstEntryName, readApkFile } from './apk-reader.ts';
+import { peekFirstEntryName, readApkData, readApkFile } from './apk-reader.ts';
 import { formatApkIndexText, parseApkIndexText } from './apkindex-text.ts';
 import { gzipDeterministic, inflateGzipMember, zlibError } from './gzip-members.ts';
 import type { Keyring } from './keyring.ts';
+import { checkPackageIdentity } from './rules.ts';
 import {
   type ApkSignature,
   createSignatureMember,
@@ -282,8 +282,9 @@ export function writeApkIndex(options: WriteApkIndexOptions): Buffer {
 }
 
 /**
- * Index records for package files: each is read and checked completely (data hash, safe entries, file
- * checksums — a repository should not publish a broken package) and becomes a record with C: and S:.
+ * Index records for package files: each is read and checked completely (data hash, then the data inflated as
+ * a stream under its declared size's limit: the package content rules and file checksums — a repository
+ * should not publish a broken package) and becomes a record with C: and S:.
  * Records are sorted (sortIndexRecords); two packages with the same name and version are an error.
  */
 export async function indexRecordsFromFiles(paths: readonly string[]): Promise<PackageInfo[]> {
@@ -291,8 +292,8 @@ export async function indexRecordsFromFiles(paths: readonly string[]): Promise<P
   const seen = new Map<string, string>();
   for (const path of paths) {
     const apk = await readApkFile(path);
-    const tar = await inflateApkData(apk);
-    checkDataChecksums(tar, listApkData(tar, { file: path }), path);
+    checkPackageIdentity(apk.info, path);
+    await readApkData(apk, { checkChecksums: true, keepEntries: false });
     const id = `${apk.info.name}-${apk.info.version}`;
     const other = seen.get(id);
     if (other !== undefined) {

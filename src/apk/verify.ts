@@ -1,14 +1,17 @@
 /**
  * Checking a file as `apk verify` does, for packages and indexes alike: is it well formed, and who signed
- * it. Packages are checked completely (data hash, every tar entry, every file checksum).
+ * it. The signature and the data hash are judged first, on the compressed bytes; only a package signed by a
+ * trusted key is then inflated (as a stream, under the limit its declared size allows) and checked
+ * completely: the package content rules and every file checksum. An untrusted or unsigned package is
+ * reported as such without inflating anything, so a bomb cannot knock verify over.
  */
 import { readFile } from 'node:fs/promises';
 import { LadingError } from '../util/errors.ts';
-import { checkDataChecksums, listApkData } from './apk-data.ts';
-import { checkApkDataHash, inflateApkData, peekFirstEntryName, readApk, verifyApk } from './apk-reader.ts';
+import { checkApkDataHash, peekFirstEntryName, readApk, readApkData, verifyApk } from './apk-reader.ts';
 import { readApkIndexAsync, verifyApkIndex } from './apkindex.ts';
 import { inflateGzipMember } from './gzip-members.ts';
 import type { Keyring } from './keyring.ts';
+import { checkPackageIdentity } from './rules.ts';
 import type { VerifyStatus } from './signature.ts';
 
 export type FileKind = 'package' | 'index';
@@ -53,10 +56,9 @@ export async function checkFile(path: string, keyring: Keyring): Promise<FileChe
     const apk = readApk(buf, { file: path, verifyDataHash: false });
     const r = verifyApk(apk, keyring);
     if (r.status === 'BAD') return { file: path, kind, status: r.status, message: r.message };
-    // inflate before comparing the data hash, so a cut file is reported as truncated
-    const tar = await inflateApkData(apk);
     checkApkDataHash(apk);
-    checkDataChecksums(tar, listApkData(tar, { file: path }), path);
+    checkPackageIdentity(apk.info, path);
+    if (r.status === 'OK') await readApkData(apk, { checkChecksums: true, keepEntries: false });
     return { file: path, kind, status: r.status, message: r.message };
   } catch (e) {
     if (!(e instanceof LadingError)) throw e;

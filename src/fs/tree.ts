@@ -41,25 +41,47 @@ function fsError(code: string, message: string, hint?: string): LadingError {
   return new LadingError(code, message, { hint });
 }
 
+/**
+ * A place in the tree: the node at a path and, for directories, the entries below it. Nodes are kept apart
+ * from places because hard links put one node at several paths.
+ */
+interface Slot {
+  node: FsNode;
+  children?: Map<string, Slot>;
+}
+
+/** Where a path resolved to: its canonical path, the slot there (if any) and the directory holding it. */
+interface Resolved {
+  path: string;
+  slot: Slot | undefined;
+  /** The directory the last component is in (the root for the root itself). */
+  parent: Slot;
+  name: string;
+}
+
 export class ImageFS {
-  readonly #nodes = new Map<string, FsNode>();
-  readonly #children = new Map<string, Set<string>>();
+  /**
+   * A real tree (each directory maps names to slots), not a map from full paths: resolving a path costs one
+   * look-up per component, so a package of thousands of nested directories installs in linear time.
+   */
+  readonly #root: Slot;
+  #count = 0;
 
   constructor(root: NodeAttrs = {}) {
-    this.#nodes.set('', { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, ...root });
-    this.#children.set('', new Set());
+    this.#root = {
+      node: { type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0, ...root },
+      children: new Map(),
+    };
   }
 
   /** The node at `path` without following a final symlink (intermediate symlinks are followed). */
   lstat(path: string): FsNode | undefined {
-    const p = this.resolve(path, false);
-    return p === undefined ? undefined : this.#nodes.get(p);
+    return this.#resolve(path, false)?.slot?.node;
   }
 
   /** The node at `path`, following symlinks. */
   stat(path: string): FsNode | undefined {
-    const p = this.resolve(path, true);
-    return p === undefined ? undefined : this.#nodes.get(p);
+    return this.#resolve(path, true)?.slot?.node;
   }
 
   exists(path: string): boolean {
@@ -72,86 +94,129 @@ export class ImageFS {
    * intermediate component is missing or not a directory.
    */
   resolve(path: string, followLast = true): string | undefined {
-    const queue = splitRaw(path);
-    const resolved: string[] = [];
+    return this.#resolve(path, followLast)?.path;
+  }
+
+  #resolve(path: string, followLast: boolean): Resolved | undefined {
+    // components still to walk, last first; the directories walked so far, root first, with their names
+    const queue = splitRaw(path).reverse();
+    const dirs: Slot[] = [this.#root];
+    const names: string[] = [];
     let hops = 0;
     while (queue.length > 0) {
-      const part = queue.shift()!;
+      const part = queue.pop()!;
       if (part === '..') {
-        resolved.pop();
+        if (names.length > 0) {
+          names.pop();
+          dirs.pop();
+        }
         continue;
       }
-      const candidate = joinPath(resolved.join('/'), part);
-      const node = this.#nodes.get(candidate);
+      const dir = dirs[dirs.length - 1]!;
+      const slot = dir.children?.get(part);
       const isLast = queue.length === 0;
-      if (node?.type === 'symlink' && (!isLast || followLast)) {
+      if (slot?.node.type === 'symlink' && (!isLast || followLast)) {
         if (++hops > MAX_SYMLINK_DEPTH) {
           throw fsError(
             'FS_SYMLINK_LOOP',
             `too many levels of symbolic links resolving /${cleanPathLoose(path)}`,
           );
         }
-        const target = node.linkname ?? '';
-        if (target.startsWith('/')) resolved.length = 0;
-        queue.unshift(...splitRaw(target));
+        const target = slot.node.linkname ?? '';
+        if (target.startsWith('/')) {
+          dirs.length = 1;
+          names.length = 0;
+        }
+        const parts = splitRaw(target);
+        for (let i = parts.length - 1; i >= 0; i--) queue.push(parts[i]!);
         continue;
       }
-      if (!isLast && node !== undefined && node.type !== 'directory') return undefined;
-      if (!isLast && node === undefined) return undefined;
-      resolved.push(part);
+      names.push(part);
+      if (isLast) return { path: names.join('/'), slot, parent: dir, name: part };
+      if (slot === undefined || slot.node.type !== 'directory') return undefined;
+      dirs.push(slot);
     }
-    return resolved.join('/');
+    // the path was the root, or ended with `..` or a symlink to a directory
+    const slot = dirs[dirs.length - 1]!;
+    return {
+      path: names.join('/'),
+      slot,
+      parent: dirs.length > 1 ? dirs[dirs.length - 2]! : this.#root,
+      name: names[names.length - 1] ?? '',
+    };
   }
 
-  /** Resolves the parent of `path` (following symlinks) and returns [parentPath, baseName]; the parent must be a directory. */
-  #parentAndName(path: string): [string, string] {
+  /** Resolves the parent of `path` (following symlinks); the parent must be a directory. */
+  #parentOf(path: string): { dir: Slot; parentPath: string; name: string } {
     const clean = cleanPath(path);
     if (clean === '') throw fsError('FS_ROOT', 'cannot replace the image root');
-    const parent = this.resolve(parentOf(clean), true);
-    const parentNode = parent === undefined ? undefined : this.#nodes.get(parent);
-    if (parent === undefined || parentNode === undefined) {
+    const parent = this.#resolve(parentOf(clean), true);
+    if (parent === undefined || parent.slot === undefined) {
       throw fsError(
         'FS_NO_PARENT',
         `cannot create /${clean}: parent directory /${parentOf(clean)} does not exist`,
       );
     }
-    if (parentNode.type !== 'directory') {
+    if (parent.slot.node.type !== 'directory') {
       throw fsError('FS_NOT_DIR', `cannot create /${clean}: /${parentOf(clean)} is not a directory`);
     }
-    return [parent, baseName(clean)];
+    return { dir: parent.slot, parentPath: parent.path, name: baseName(clean) };
   }
 
   /** Creates or replaces the node at `path` (the parent must exist). An existing directory is only replaced by a directory. */
   put(path: string, node: FsNode): string {
-    const [parent, name] = this.#parentAndName(path);
-    const full = joinPath(parent, name);
-    const existing = this.#nodes.get(full);
-    if (existing?.type === 'directory') {
+    const { dir, parentPath, name } = this.#parentOf(path);
+    return this.#putIn(dir, joinPath(parentPath, name), name, node);
+  }
+
+  #putIn(dir: Slot, full: string, name: string, node: FsNode): string {
+    const children = dir.children!;
+    const existing = children.get(name);
+    if (existing?.node.type === 'directory') {
       if (node.type !== 'directory') {
         throw fsError('FS_IS_DIR', `cannot replace directory /${full} with a ${node.type}`);
       }
-      this.#nodes.set(full, node);
+      existing.node = node;
       return full;
     }
-    this.#nodes.set(full, node);
-    if (node.type === 'directory') this.#children.set(full, new Set());
-    this.#children.get(parent)!.add(name);
+    if (existing === undefined) this.#count++;
+    children.set(name, node.type === 'directory' ? { node, children: new Map() } : { node });
     return full;
   }
 
   /** mkdir -p: creates missing directories with `attrs`; existing directories (or symlinks to them) are kept. */
   mkdirAll(path: string, attrs: NodeAttrs = {}): string {
     let current = '';
+    let dir = this.#root;
     for (const part of cleanPath(path).split('/').filter(Boolean)) {
       const candidate = joinPath(current, part);
-      const resolved = this.resolve(candidate, true);
-      const node = resolved === undefined ? undefined : this.#nodes.get(resolved);
-      if (node === undefined) {
-        current = this.put(candidate, directoryNode(attrs));
-      } else if (node.type === 'directory') {
-        current = resolved!;
+      let slot = dir.children!.get(part);
+      if (slot?.node.type === 'symlink') {
+        const r = this.#resolve(candidate, true);
+        slot = r?.slot;
+        if (slot?.node.type === 'directory') {
+          current = r!.path;
+          dir = slot;
+          continue;
+        }
+        if (r === undefined || slot === undefined) {
+          // a dangling symlink: create what it points to, as mkdir -p through it would fail; keep apk's view
+          current = this.put(candidate, directoryNode(attrs));
+          dir = this.#resolve(current, true)!.slot!;
+          continue;
+        }
+      }
+      if (slot === undefined) {
+        current = this.#putIn(dir, candidate, part, directoryNode(attrs));
+        dir = dir.children!.get(part)!;
+      } else if (slot.node.type === 'directory') {
+        current = candidate;
+        dir = slot;
       } else {
-        throw fsError('FS_NOT_DIR', `cannot create directory /${candidate}: a ${node.type} is in the way`);
+        throw fsError(
+          'FS_NOT_DIR',
+          `cannot create directory /${candidate}: a ${slot.node.type} is in the way`,
+        );
       }
     }
     return current;
@@ -159,42 +224,40 @@ export class ImageFS {
 
   /** Makes `path` another name for the node at `target` (a hard link). */
   link(path: string, target: string): void {
-    const t = this.resolve(target, false);
-    const node = t === undefined ? undefined : this.#nodes.get(t);
+    const t = this.#resolve(target, false);
+    const node = t?.slot?.node;
     if (node === undefined)
       throw fsError(
         'FS_NO_TARGET',
         `hard link /${cleanPath(path)}: target /${cleanPath(target)} does not exist`,
       );
     if (node.type === 'directory')
-      throw fsError('FS_IS_DIR', `hard link /${cleanPath(path)}: target /${t} is a directory`);
+      throw fsError('FS_IS_DIR', `hard link /${cleanPath(path)}: target /${t!.path} is a directory`);
     this.put(path, node);
   }
 
   /** Removes the entry at `path` (not following a final symlink). Directories must be empty unless `recursive`. */
   remove(path: string, recursive = false): boolean {
-    const full = this.resolve(path, false);
-    if (full === undefined || full === '') return false;
-    const node = this.#nodes.get(full);
-    if (node === undefined) return false;
-    if (node.type === 'directory') {
-      const kids = this.#children.get(full)!;
-      if (kids.size > 0 && !recursive)
-        throw fsError('FS_NOT_EMPTY', `cannot remove /${full}: directory not empty`);
-      for (const k of [...kids]) this.remove(joinPath(full, k), true);
-      this.#children.delete(full);
+    const r = this.#resolve(path, false);
+    if (r === undefined || r.path === '' || r.slot === undefined) return false;
+    const kids = r.slot.children;
+    if (kids !== undefined && kids.size > 0 && !recursive)
+      throw fsError('FS_NOT_EMPTY', `cannot remove /${r.path}: directory not empty`);
+    r.parent.children!.delete(r.name);
+    // count what goes: the slot and everything below it
+    const stack: Slot[] = [r.slot];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      this.#count--;
+      if (s.children) for (const c of s.children.values()) stack.push(c);
     }
-    this.#nodes.delete(full);
-    this.#children.get(parentOf(full))?.delete(baseName(full));
     return true;
   }
 
   /** The names in a directory, sorted in byte order. */
   list(path: string): string[] {
-    const full = this.resolve(path, true);
-    const kids = full === undefined ? undefined : this.#children.get(full);
-    if (kids === undefined) return [];
-    return [...kids].sort(compareBytes);
+    const kids = this.#resolve(path, true)?.slot?.children;
+    return kids === undefined ? [] : [...kids.keys()].sort(compareBytes);
   }
 
   /** Reads a (small) regular file's bytes. */
@@ -208,21 +271,44 @@ export class ImageFS {
 
   /** Every node except the root, depth-first, each directory's entries in byte order. */
   *walk(from = ''): Generator<[string, FsNode]> {
-    for (const name of this.list(from)) {
-      const p = joinPath(from, name);
-      const node = this.#nodes.get(p)!;
-      yield [p, node];
-      if (node.type === 'directory') yield* this.walk(p);
+    const start = this.#resolve(from, true);
+    if (start?.slot?.children === undefined) return;
+    // an explicit stack: no recursion, however deep the tree
+    const stack: { prefix: string; dir: Slot; names: string[]; i: number }[] = [
+      {
+        prefix: from === '' ? '' : cleanPathLoose(from),
+        dir: start.slot,
+        names: sortedNames(start.slot),
+        i: 0,
+      },
+    ];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i >= top.names.length) {
+        stack.pop();
+        continue;
+      }
+      const name = top.names[top.i++]!;
+      const slot = top.dir.children!.get(name)!;
+      const p = joinPath(top.prefix, name);
+      yield [p, slot.node];
+      if (slot.node.type === 'directory' && slot.children) {
+        stack.push({ prefix: p, dir: slot, names: sortedNames(slot), i: 0 });
+      }
     }
   }
 
   get root(): FsNode {
-    return this.#nodes.get('')!;
+    return this.#root.node;
   }
 
   get size(): number {
-    return this.#nodes.size - 1;
+    return this.#count;
   }
+}
+
+function sortedNames(slot: Slot): string[] {
+  return [...slot.children!.keys()].sort(compareBytes);
 }
 
 export function directoryNode(attrs: NodeAttrs = {}): FsNode {

@@ -1,14 +1,16 @@
 /**
  * Fetch, verify and expand the resolved packages, in parallel, through the cache. A package is used only
  * after its control checksum matched the (signature-verified) index's C: and its data matched the
- * .PKGINFO datahash. The expanded form — the uncompressed data tar plus a small JSON index of its
- * entries and control data — is cached by the control checksum, so a warm build neither fetches nor
- * inflates anything and the image filesystem points straight into the cached tars.
+ * .PKGINFO datahash; only then is its data inflated, as a stream straight into the cache, checked against
+ * the package content rules as it goes and stopped at the limit its declared installed size allows. The
+ * expanded form — the uncompressed data tar plus a small JSON index of its entries and control data — is
+ * cached by the control checksum, so a warm build neither fetches nor inflates anything and the image
+ * filesystem points straight into the cached tars.
  */
 
-import { listApkData } from '../apk/apk-data.ts';
-import { inflateApkData, readApk, verifyApk } from '../apk/apk-reader.ts';
+import { readApk, readApkData, verifyApk } from '../apk/apk-reader.ts';
 import type { Keyring } from '../apk/keyring.ts';
+import { checkPackageIdentity } from '../apk/rules.ts';
 import type { RepositoryPackage } from '../apk/types.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
 import { packageLocation, type RepositoryRef } from '../repo/ref.ts';
@@ -38,7 +40,7 @@ export interface PrepareOptions {
   repositories: ReadonlyMap<string, RepositoryRef>;
   /** Called when a package is ready (progress display). */
   onReady?: (pkg: RepositoryPackage, fromCache: boolean) => void;
-  /** Uncompressed bytes allowed in memory at once while expanding (default 24 MiB). */
+  /** Bytes allowed in memory at once while expanding (default 24 MiB). */
   memoryBudget?: number;
 }
 
@@ -199,8 +201,23 @@ async function expand(
       { file, hint: 'the package is damaged or was tampered with; it was not used' },
     );
   }
-  const tar = await inflateApkData(parsed);
-  const entries = listApkData(tar, { file, allowEscapingSymlinks: true });
+  checkPackageIdentity(parsed.info, file);
+  const cache = options.fetch.cache;
+  const writer = await cache.createWriter();
+  let inflated: Awaited<ReturnType<typeof readApkData>>;
+  try {
+    inflated = await readApkData(parsed, { sink: (chunk) => writer.write(chunk) });
+  } catch (e) {
+    await writer.discard();
+    throw e;
+  }
+  const blob = await writer.commit();
+  const { entries } = inflated;
+  if (inflated.dropped.length > 0) {
+    options.fetch.logger?.warn(
+      `package ${pkg.name}-${pkg.version}: dropped overlayfs xattrs, which would steer an overlay mount: ${inflated.dropped.slice(0, 5).join(', ')}${inflated.dropped.length > 5 ? ', …' : ''}`,
+    );
+  }
   const meta: ExpandedMeta = {
     format: EXPANDED_FORMAT,
     datahash: parsed.dataHash,
@@ -210,12 +227,13 @@ async function expand(
     entries: entries.map(packEntry),
   };
   if (parsed.info.replacesPriority) meta.replacesPriority = parsed.info.replacesPriority;
-  const cache = options.fetch.cache;
-  const blob = await cache.putBytes(tar);
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
   await cache.setRef(EXPANDED_PACKAGES, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
   return { meta, path: cache.blobPath(blob.digest) };
 }
+
+/** What one streaming inflate holds besides its input: zlib's window and output chunks, the tar parser's block. */
+const STREAM_BUFFERS = 512 * 1024;
 
 /** A limiter on the sum of a weight (bytes) in flight; a single item heavier than the budget runs alone. */
 function byteBudget(budget: number) {
@@ -262,7 +280,8 @@ export async function preparePackages(
         options.onReady?.(pkg, true);
         return installable(pkg, cached.meta, cached.path, location);
       }
-      const weight = (pkg.installedSize ?? 0) + (pkg.size ?? 0);
+      // held while expanding: the downloaded package and the streaming inflate's buffers (not its output)
+      const weight = (pkg.size ?? 0) + STREAM_BUFFERS;
       const done = await limit(weight, () => expand(pkg, repo, options));
       options.onReady?.(pkg, false);
       return installable(pkg, done.meta, done.path, location);

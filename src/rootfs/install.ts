@@ -8,11 +8,12 @@
  *   otherwise it is a conflict — which we report as an error naming both packages and the path.
  *   Identical content (same SHA-1 and type) is not a conflict (the first owner keeps it);
  * - a directory shared by packages gets the lowest uid/gid among them and the AND of their modes;
- * - names that are absolute, contain `..`/`.` components or control characters are refused (apk
- *   skips them with a warning; a signed package carrying one is broken or malicious, so we stop).
+ * - names the package content rules (apk/rules.ts) refuse — absolute, `..`, control characters — stop the
+ *   build (apk skips them with a warning; a signed package carrying one is broken or malicious).
  */
 import { createHash } from 'node:crypto';
 import type { Acl, DbDir, DbFile } from '../apk/installed-db.ts';
+import { cleanEntryPath, isRootEntry } from '../apk/rules.ts';
 import type { PackageInfo } from '../apk/types.ts';
 import type { ContentSource } from '../fs/content.ts';
 import { baseName, parentOf } from '../fs/path.ts';
@@ -78,8 +79,6 @@ interface DirOwnership {
   gid: number;
   mode: number;
 }
-
-const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 
 export class Installer {
   readonly fs: ImageFS;
@@ -354,23 +353,16 @@ export function mergeDirAcl(current: DirOwnership | undefined, acl: Acl): DirOwn
   return current;
 }
 
+/** The entry's clean path by the package content rules (expansion checked them already; this is the backstop). */
 function checkEntryName(raw: string, where: string): string {
-  const name = stripSlash(raw);
-  const parts = name.split('/');
-  if (
-    raw.startsWith('/') ||
-    CONTROL_CHARS.test(raw) ||
-    parts.some((p) => p === '..' || p === '.' || p === '')
-  ) {
-    throw new LadingError(
-      'PACKAGE_UNSAFE_PATH',
-      `package ${where} contains an unsafe path ${JSON.stringify(raw)}`,
-      {
-        hint: 'the package is malformed or malicious; it was not installed',
-      },
-    );
+  if (isRootEntry(raw)) return '';
+  try {
+    return cleanEntryPath(raw);
+  } catch (e) {
+    throw new LadingError('PACKAGE_UNSAFE_PATH', `package ${where}: ${(e as Error).message}`, {
+      hint: 'the package is malformed or malicious; it was not installed',
+    });
   }
-  return name;
 }
 
 function stripSlash(s: string): string {

@@ -116,6 +116,15 @@ function ustarBlock(h: TarHeaderInput, name: string, prefix: string, typeflag: s
  * The caller writes the data and `tarPadding(size)` after it.
  */
 export function encodeTarHeader(h: TarHeaderInput): Buffer {
+  for (const [field, v] of [
+    ['uid', h.uid],
+    ['gid', h.gid],
+    ['size', h.size],
+  ] as const) {
+    // a number like 1e+23 in a header makes an archive tar tools refuse; inputs are checked before this
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new Error(`bug: tar ${field} ${v} for ${h.name} is not a whole number ≥ 0`);
+  }
   const records: [string, Buffer][] = [];
   const split = splitUstarName(h.name);
   if (split === null) records.push(['path', Buffer.from(h.name, 'utf8')]);

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { checkDataChecksums, listApkData } from '../../src/apk/apk-data.ts';
+import { listApkData } from '../../src/apk/apk-data.ts';
 import { inflateApkDataSync, readApk, verifyApk } from '../../src/apk/apk-reader.ts';
 import { type ApkSourceEntry, createApk, readSourceTree, sourceDateEpoch } from '../../src/apk/apk-writer.ts';
 import { createKeyring } from '../../src/apk/keyring.ts';
@@ -60,8 +60,7 @@ test('createApk: the same input gives the same bytes, and the result reads back 
   assert.deepEqual(apk.info.depends, spec.depends);
 
   const tar = inflateApkDataSync(apk);
-  const got = listApkData(tar);
-  checkDataChecksums(tar, got);
+  const got = listApkData(tar, { checkChecksums: true });
   assert.deepEqual(
     got.map((e) => [e.path, e.type, e.mode, e.uid, e.gid, e.mtime, e.linkname, e.devmajor, e.devminor]),
     entries.map((e) => [
@@ -114,11 +113,17 @@ test('scripts and triggers go into the control part', () => {
 
 test('invalid input is refused with a clear message', () => {
   const spec = { name: 'x', version: '1-r0' };
-  assert.throws(() => createApk({ ...spec, name: 'a b' }, []), {
-    code: 'APK_BAD_INPUT',
-    message: /package name/,
+  for (const name of ['a b', 'a/b', '..', 'a\nb']) {
+    assert.throws(() => createApk({ ...spec, name }, []), {
+      code: 'APK_BAD_IDENTITY',
+      message: /package name/,
+    });
+  }
+  assert.throws(() => createApk({ ...spec, version: '' }, []), {
+    code: 'APK_BAD_IDENTITY',
+    message: /version/,
   });
-  assert.throws(() => createApk({ ...spec, version: '' }, []), { code: 'APK_BAD_INPUT', message: /version/ });
+  assert.throws(() => createApk({ ...spec, version: '1/2' }, []), { code: 'APK_BAD_IDENTITY' });
   assert.throws(() => createApk({ ...spec, description: 'a\nb' }, []), { code: 'PKGINFO_BAD_VALUE' });
   assert.throws(() => createApk(spec, [{ path: '../x', type: 'file', mode: 0o644, uid: 0, gid: 0 }]), {
     code: 'APK_UNSAFE_PATH',
@@ -126,9 +131,20 @@ test('invalid input is refused with a clear message', () => {
   assert.throws(
     () => createApk(spec, [{ path: 'x', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, linkTarget: 'y' }]),
     {
-      message: /must follow the file/,
+      message: /not an earlier file/,
     },
   );
+  // the package content rules build, verify and index apply
+  const file = (path: string, uid = 0) => ({ path, type: 'file' as const, mode: 0o644, uid, gid: 0 });
+  for (const [entries, message] of [
+    [[file('.wh.x')], /whiteout/],
+    [[file('a\nb')], /control character/],
+    [[file('x', 4294967295)], /uid 4294967295 is out of range/],
+    [[file('usr/x')], /its directory usr is not earlier/],
+    [[file('n'.repeat(256))], /NAME_MAX/],
+  ] as const) {
+    assert.throws(() => createApk(spec, [...entries]), { message }, String(message));
+  }
   assert.throws(() => createApk(spec, [], { scripts: [{ name: '.evil', data: Buffer.alloc(0) }] }), {
     message: /unknown script/,
   });

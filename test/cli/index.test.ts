@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readApkIndex } from '../../src/apk/apkindex.ts';
-import { rawApk } from '../apk/craft.ts';
+import { type HostilePackage, hostileApk, testKey } from '../helpers/hostile.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 import { lading, run, tempDir } from '../helpers/tools.ts';
 
@@ -104,30 +104,69 @@ test('bad input: an error naming the file, exit 1, no output', () => {
   }
 });
 
-test('packages with unsafe entries are refused by index and reported by verify', () => {
+test('one set of package rules: index refuses and verify reports what build refuses; escaping symlinks pass all', async () => {
   const outDir = join(tmp.path, 'evil-out');
   mkdirSync(outDir);
-  const cases: [string, Parameters<typeof rawApk>[0], RegExp][] = [
-    ['dotdot', [{ name: '../../etc/passwd', data: 'root::0:0::/:/bin/sh\n' }], /contains a "\.\." component/],
-    ['absolute', [{ name: '/etc/shadow', data: 'x' }], /is an absolute path/],
+  const key = await testKey();
+  const trusted = join(tmp.path, 'trusted-keys');
+  mkdirSync(trusted);
+  writeFileSync(join(trusted, key.name), key.publicPem);
+  const usr = { name: 'usr', type: 'directory' as const };
+  const cases: [string, HostilePackage, RegExp][] = [
     [
-      'symlink',
-      [{ name: 'usr/lib/x', type: 'symlink', linkname: '../../../../etc' }],
-      /points outside the image root/,
+      'dotdot',
+      { name: 'dotdot', entries: [{ name: '../../etc/passwd', data: 'root::0:0::/:/bin/sh\n' }] },
+      /contains a "\.\." component/,
     ],
+    ['absolute', { name: 'absolute', entries: [{ name: '/etc/shadow', data: 'x' }] }, /is an absolute path/],
+    [
+      'newline',
+      { name: 'newline', entries: [usr, { name: 'usr/a\nb', data: 'x' }] },
+      /contains a control character/,
+    ],
+    [
+      'whiteout',
+      { name: 'whiteout', entries: [usr, { name: 'usr/.wh..wh..opq', data: '' }] },
+      /OCI whiteout/,
+    ],
+    [
+      'uid',
+      { name: 'uid', entries: [{ name: 'f', data: 'x', pax: { uid: '4294967295' } }] },
+      /uid 4294967295 is out of range/,
+    ],
+    [
+      'bigid',
+      { name: 'bigid', entries: [{ name: 'f', data: 'x', pax: { gid: '99999999999999999999999' } }] },
+      /PAX gid 9+ is too large/,
+    ],
+    ['longname', { name: 'longname', entries: [{ name: 'n'.repeat(300), data: 'x' }] }, /NAME_MAX/],
+    ['slash', { name: 'sl/ash', entries: [] }, /package name "sl\/ash" is not valid/],
   ];
-  for (const [name, entries, reason] of cases) {
+  for (const [name, pkg, reason] of cases) {
     const file = join(tmp.path, `${name}.apk`);
-    writeFileSync(file, rawApk(entries));
+    writeFileSync(file, hostileApk(pkg, key));
     const out = join(outDir, 'APKINDEX.tar.gz');
     const r = lading(['index', '-o', out, file]);
     assert.equal(r.status, 1, name);
-    assert.match(r.stderr, new RegExp(`${name}\\.apk: .*${reason.source}`));
+    assert.match(r.stderr, new RegExp(`${name}\\.apk: .*${reason.source}`), name);
     assert.deepEqual(readdirSync(outDir), []);
-    const v = lading(['verify', '--keyring', keys, file]);
-    assert.equal(v.status, 1);
-    assert.match(v.stdout, new RegExp(`${name}\\.apk: corrupt: .*${reason.source}`));
+    const v = lading(['verify', '--keyring', trusted, file]);
+    assert.equal(v.status, 1, name);
+    assert.match(v.stdout, new RegExp(`${name}\\.apk: corrupt: .*${reason.source}`), name);
   }
+  // a relative symlink climbing above the root resolves inside the image: index, verify (and build) accept it
+  const climbing = join(tmp.path, 'climbing.apk');
+  writeFileSync(
+    climbing,
+    hostileApk(
+      { name: 'climbing', entries: [usr, { name: 'usr/x', type: 'symlink', linkname: '../../../../etc' }] },
+      key,
+    ),
+  );
+  const r = lading(['index', '-o', join(outDir, 'APKINDEX.tar.gz'), climbing]);
+  assert.equal(r.status, 0, r.stderr);
+  const v = lading(['verify', '--keyring', trusted, climbing]);
+  assert.equal(v.status, 0, v.stdout);
 });
 
 test('index --help describes the flags', () => {

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { splitGzipMembers } from '../../src/apk/gzip-members.ts';
-import { entryData, readTar, type TarEntryType } from '../../src/tar/reader.ts';
+import { entryData, readTar, type TarEntry, type TarEntryType } from '../../src/tar/reader.ts';
+import { TarStreamParser } from '../../src/tar/stream.ts';
 import { encodeTarHeader, TAR_END, type TarHeaderInput, tarPadding } from '../../src/tar/writer.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { fixture } from '../helpers/paths.ts';
@@ -269,4 +271,95 @@ test('tar reader: 10,000 mutated real archives only ever throw LadingError', { t
     ),
     { numRuns: 10_000 },
   );
+});
+
+/** The archive read by the streaming parser in chunks of the given sizes: its entries with their data. */
+function streamed(buf: Buffer, sizes: readonly number[]): { entries: TarEntry[]; data: Buffer[] } {
+  const entries: TarEntry[] = [];
+  const data: Buffer[] = [];
+  let current: Buffer[] = [];
+  const parser = new TarStreamParser({
+    entry: (e) => {
+      entries.push(e);
+      if (e.type === 'file') current = [];
+      else data.push(Buffer.alloc(0));
+    },
+    data: (_e, chunk) => current.push(Buffer.from(chunk)),
+    entryEnd: () => data.push(Buffer.concat(current)),
+  });
+  let pos = 0;
+  for (let i = 0; pos < buf.length; i++) {
+    const n = Math.max(1, sizes.length === 0 ? buf.length : sizes[i % sizes.length]!);
+    parser.push(buf.subarray(pos, pos + n));
+    pos += n;
+  }
+  parser.end();
+  return { entries, data };
+}
+
+/** readTar's entries with their data, or the error it throws. */
+function inMemory(buf: Buffer): { entries: TarEntry[]; data: Buffer[] } | LadingError {
+  try {
+    const entries = [...readTar(buf)];
+    return { entries, data: entries.map((e) => Buffer.from(entryData(buf, e))) };
+  } catch (e) {
+    if (e instanceof LadingError) return e;
+    throw e;
+  }
+}
+
+test('the streaming parser reads what readTar reads, in any chunking; both refuse the same archives', () => {
+  const chunking = fc.array(fc.integer({ min: 1, max: 1100 }), { maxLength: 5 });
+  const compare = (buf: Buffer, sizes: number[]) => {
+    const expected = inMemory(buf);
+    let got: ReturnType<typeof streamed> | LadingError;
+    try {
+      got = streamed(buf, sizes);
+    } catch (e) {
+      if (!(e instanceof LadingError)) throw e;
+      got = e;
+    }
+    // compared without printing whole archives when they differ
+    if (expected instanceof LadingError || got instanceof LadingError) {
+      assert.equal(got instanceof LadingError && got.code, expected instanceof LadingError && expected.code);
+    } else assert.ok(isDeepStrictEqual(got, expected), 'the same entries and data');
+  };
+  fc.assert(
+    fc.property(fc.array(entrySpec, { maxLength: 6 }), fc.boolean(), chunking, (specs, end, sizes) =>
+      compare(archive(specs, end), sizes),
+    ),
+    { numRuns: 500 },
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...realTars),
+      fc.nat(),
+      fc.uint8Array({ minLength: 1, maxLength: 16 }),
+      fc.option(fc.nat(), { nil: undefined }),
+      chunking,
+      (tar, pos, bytes, cut, sizes) => {
+        const buf = Buffer.from(tar);
+        const at =
+          pos % 3 === 0 ? (pos % buf.length) - ((pos % buf.length) % 512) + (pos % 350) : pos % buf.length;
+        Buffer.from(bytes).copy(buf, Math.min(at, buf.length - bytes.length));
+        compare(cut === undefined ? buf : buf.subarray(0, cut % (buf.length + 1)), sizes);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+test('the streaming parser refuses an extended header larger than its limit', () => {
+  const big = encodeTarHeader({
+    name: 'x',
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    pax: { comment: 'y'.repeat(5000) },
+  });
+  const parser = new TarStreamParser({ entry: () => {} }, { maxExtendedSize: 4096 });
+  assert.throws(() => parser.push(big), { code: 'TAR_CORRUPT', message: /extended header of \d+ bytes/ });
 });
