@@ -144,13 +144,14 @@ async function* dockerArchive(image: Image, tags: readonly string[]): AsyncGener
     seen.add(l.digest);
     yield tarFile(blobPath(l.digest), l.size);
     let sent = 0;
-    for await (const chunk of createReadStream(l.path, { highWaterMark: 1 << 20 })) {
+    for await (const chunk of l.open()) {
       sent += (chunk as Buffer).length;
       yield chunk as Buffer;
     }
     if (sent !== l.size) {
-      throw new LadingError('OCI_BLOB_CHANGED', `the layer ${l.path} has ${sent} bytes, expected ${l.size}`, {
-        file: l.path,
+      const where = l.file ?? l.digest;
+      throw new LadingError('OCI_BLOB_CHANGED', `the layer ${where} has ${sent} bytes, expected ${l.size}`, {
+        file: where,
         hint: 'the layer file was modified after it was written; build again',
       });
     }

@@ -1,4 +1,5 @@
 /** The layer cache: a layer built before from identical entries is taken from the store, not written again. */
+import { fileSource, layerInfo, layerOf } from '../oci/blobs.ts';
 import { layerCacheKey, writeLayer } from '../oci/layer.ts';
 import type { Layer, LayerEntry } from '../oci/types.ts';
 import type { ContentCache } from '../store/cache.ts';
@@ -22,14 +23,14 @@ export async function cachedLayer(
     if (hit) {
       await hit.file.close();
       const { ref } = hit;
-      return {
+      const info = {
         mediaType: String(ref.meta?.mediaType),
         digest: ref.blob.digest,
         size: ref.blob.size,
         diffId: String(ref.meta?.diffId),
         uncompressedSize: Number(ref.meta?.uncompressedSize),
-        path: hit.file.path,
       };
+      return layerOf(info, fileSource(hit.file.path));
     }
   }
   const tmp = await cache.tempFilePath();
@@ -38,10 +39,14 @@ export async function cachedLayer(
   if (key !== null) {
     await cache.setRef(LAYERS, key, {
       blob,
-      meta: { diffId: layer.diffId, uncompressedSize: layer.uncompressedSize, mediaType: layer.mediaType },
+      meta: {
+        diffId: layer.diffId,
+        uncompressedSize: layer.uncompressedSize ?? 0,
+        mediaType: layer.mediaType,
+      },
       // the writer hashed these bytes as it wrote them: the fingerprint stands for that check
       ...(blob.fingerprint ? { verified: { [blob.digest]: blob.fingerprint } } : {}),
     });
   }
-  return { ...layer, path: cache.blobPath(blob.digest) };
+  return layerOf(layerInfo(layer), fileSource(cache.blobPath(blob.digest)));
 }

@@ -1,5 +1,5 @@
 /** The OCI side: layers, image documents, the destinations they are written to, and validation. */
-export { blobPath, type LayoutContent, layoutContent, type StoredBlob } from './blobs.ts';
+export { type BlobContent, blobPath, type LayoutContent, layoutContent } from './blobs.ts';
 export { type DockerArchiveOptions, dockerManifestJson, writeDockerArchive } from './docker-archive.ts';
 export { blobOf, buildImage, buildIndex, type ImageSpec, platformKey, rfc3339 } from './image.ts';
 export { goJson } from './json.ts';

@@ -9,6 +9,7 @@ import { versions } from 'node:process';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
 import { tempPath } from '../util/write-file.ts';
+import { fileSource, layerOf } from './blobs.ts';
 import { ChunkPipeline, DEFAULT_CHUNK_SIZE } from './pgzip.ts';
 import { type Layer, type LayerEntry, MediaType } from './types.ts';
 
@@ -135,6 +136,9 @@ async function appendContent(pipeline: ChunkPipeline, entry: LayerEntry, files: 
   }
 }
 
+/** A layer just written: its file and uncompressed size are known. */
+export type WrittenLayer = Layer & { uncompressedSize: number; file: string };
+
 /**
  * Writes the layer blob to `destPath` (via a temporary file in the same directory, renamed at the end;
  * nothing is left behind on failure) and returns its descriptor data.
@@ -143,7 +147,7 @@ export async function writeLayer(
   entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>,
   destPath: string,
   options: LayerOptions = {},
-): Promise<Layer> {
+): Promise<WrittenLayer> {
   const compressed = (options.compression ?? 'gzip') === 'gzip';
   const level = options.level ?? DEFAULT_LEVEL;
   if (compressed && !(Number.isInteger(level) && level >= 1 && level <= 9))
@@ -184,14 +188,14 @@ export async function writeLayer(
     closeSync(out);
     out = -1;
     renameSync(tmp, destPath);
-    return {
+    const info = {
       mediaType: compressed ? MediaType.layerTarGzip : MediaType.layerTar,
       digest: `sha256:${r.outputSha256}`,
       size: r.outputSize,
       diffId: `sha256:${r.uncompressedSha256}`,
       uncompressedSize: r.uncompressedSize,
-      path: destPath,
     };
+    return { ...layerOf(info, fileSource(destPath)), uncompressedSize: r.uncompressedSize, file: destPath };
   } catch (e) {
     if (out >= 0) closeSync(out);
     rmSync(tmp, { force: true });

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import {
   constants,
   createReadStream,
+  createWriteStream,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -19,9 +20,12 @@ import {
 } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { LadingError } from '../util/errors.ts';
 import { isAbandonedTemp, tempPath } from '../util/write-file.ts';
-import { blobPath, layoutContent, OCI_LAYOUT_FILE, type StoredBlob } from './blobs.ts';
+import { type BlobContent, blobPath, layoutContent, OCI_LAYOUT_FILE } from './blobs.ts';
+import { type ImageDestination, writeImage } from './destination.ts';
+import { parseTag } from './tags.ts';
 import type { ImageIndex } from './types.ts';
 
 export interface LayoutOptions {
@@ -44,7 +48,7 @@ async function sha256File(path: string): Promise<string> {
   return `sha256:${h.digest('hex')}`;
 }
 
-async function isIntact(path: string, blob: StoredBlob): Promise<boolean> {
+async function isIntact(path: string, blob: BlobContent): Promise<boolean> {
   try {
     if (statSync(path).size !== blob.size) return false;
   } catch {
@@ -73,16 +77,15 @@ function layoutError(dir: string, e: unknown): LadingError {
   });
 }
 
-export async function writeLayout(
+/** An OCI image layout directory as an image destination; `stats` counts what it wrote and removed. */
+export function layoutDestination(
   dir: string,
-  index: ImageIndex,
-  options: LayoutOptions = {},
-): Promise<LayoutResult> {
-  const content = layoutContent(index, options.tag);
+): ImageDestination & { stats: { written: number; removed: number } } {
   const blobDir = join(dir, 'blobs', 'sha256');
-  let written = 0;
-  let removed = 0;
-  try {
+  const stats = { written: 0, removed: 0 };
+  let ready = false;
+  const prepare = () => {
+    if (ready) return;
     if (existsSync(join(dir, 'blobs')) && !statSync(join(dir, 'blobs')).isDirectory()) {
       throw new LadingError('OCI_LAYOUT_WRITE', `${join(dir, 'blobs')} exists and is not a directory`, {
         file: dir,
@@ -90,29 +93,90 @@ export async function writeLayout(
       });
     }
     mkdirSync(blobDir, { recursive: true });
-    const keep = new Set<string>();
-    for (const blob of content.blobs) {
-      const target = join(dir, blobPath(blob.digest));
-      keep.add(target);
-      if ('path' in blob && blob.path === target) continue;
-      if (await isIntact(target, blob)) continue;
-      await writeAtomic(target, (tmp) =>
-        'bytes' in blob ? writeFile(tmp, blob.bytes) : copyFile(blob.path, tmp, constants.COPYFILE_FICLONE),
-      );
-      written++;
+    ready = true;
+  };
+  const guard = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      prepare();
+      return await work();
+    } catch (e) {
+      throw layoutError(dir, e);
     }
-    await writeAtomic(join(dir, 'oci-layout'), (tmp) => writeFile(tmp, OCI_LAYOUT_FILE));
-    await writeAtomic(join(dir, 'index.json'), (tmp) => writeFile(tmp, content.indexJson));
-    // Only now is the new layout complete: drop what the old one needed and ours does not.
-    for (const name of readdirSync(blobDir)) {
-      const path = join(blobDir, name);
-      if ((/^[0-9a-f]{64}$/.test(name) && !keep.has(path)) || isAbandonedTemp(name)) {
-        rmSync(path, { force: true });
-        removed++;
-      }
-    }
-  } catch (e) {
-    throw layoutError(dir, e);
+  };
+  /** A blob already in place, intact, or the very file the blob comes from. */
+  const present = async (blob: BlobContent): Promise<boolean> => {
+    const target = join(dir, blobPath(blob.digest));
+    if ('source' in blob && blob.source.file === target) return true;
+    return isIntact(target, blob);
+  };
+  const store = async (blob: BlobContent): Promise<void> => {
+    await writeAtomic(join(dir, blobPath(blob.digest)), (tmp) => writeBlobFile(tmp, blob));
+    stats.written++;
+  };
+  return {
+    location: dir,
+    stats,
+    prepare: async (_index, options) => {
+      if (options.tag !== undefined) parseTag(options.tag);
+    },
+    hasBlob: (blob) => guard(() => present(blob)),
+    putBlob: (blob) => guard(() => store(blob)),
+    commit: (index, options) =>
+      guard(async () => {
+        const content = layoutContent(index, options.tag);
+        const keep = new Set<string>();
+        for (const blob of content.blobs) {
+          keep.add(join(dir, blobPath(blob.digest)));
+          if (!(await present(blob))) await store(blob);
+        }
+        await writeAtomic(join(dir, 'oci-layout'), (tmp) => writeFile(tmp, OCI_LAYOUT_FILE));
+        await writeAtomic(join(dir, 'index.json'), (tmp) => writeFile(tmp, content.indexJson));
+        // Only now is the new layout complete: drop what the old one needed and ours does not.
+        for (const name of readdirSync(blobDir)) {
+          const path = join(blobDir, name);
+          if ((/^[0-9a-f]{64}$/.test(name) && !keep.has(path)) || isAbandonedTemp(name)) {
+            rmSync(path, { force: true });
+            stats.removed++;
+          }
+        }
+        return {
+          digest: index.index.digest,
+          files: [join(dir, 'index.json'), join(dir, 'oci-layout'), ...keep],
+        };
+      }),
+    // every file is written under a temporary name and renamed: a failure leaves the old layout
+    abort: async () => {},
+  };
+}
+
+/** A blob's bytes into a new file: copied in the kernel from a file (a reflink where it can), else streamed. */
+async function writeBlobFile(path: string, blob: BlobContent): Promise<void> {
+  if ('bytes' in blob) return writeFile(path, blob.bytes);
+  const { file } = blob.source;
+  if (file !== undefined) return copyFile(file, path, constants.COPYFILE_FICLONE);
+  await pipeline(blob.source.open(), createWriteStream(path, { flags: 'wx' }));
+  const size = statSync(path).size;
+  if (size !== blob.size) {
+    throw new LadingError(
+      'OCI_BLOB_CHANGED',
+      `blob ${blob.digest} has ${size} bytes, expected ${blob.size}`,
+      {
+        hint: 'its source changed after the image was built; build again',
+      },
+    );
   }
-  return { digest: index.index.digest, written, removed };
+}
+
+/**
+ * Writes an image index to an OCI layout directory, replacing what was there (see layoutDestination):
+ * blobs first, then `oci-layout` and `index.json`, then blobs no longer referenced are removed.
+ */
+export async function writeLayout(
+  dir: string,
+  index: ImageIndex,
+  options: LayoutOptions = {},
+): Promise<LayoutResult> {
+  const destination = layoutDestination(dir);
+  await writeImage(destination, index, options);
+  return { digest: index.index.digest, ...destination.stats };
 }

@@ -14,6 +14,7 @@ export const MediaType = {
 /** The annotation that names a tag inside an OCI image layout's index.json. */
 export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
 
+import type { Readable } from 'node:stream';
 import type { ContentSource } from '../util/content.ts';
 
 /** Where an entry's bytes come from: in memory, or a byte range of a file (the package data cache). */
@@ -64,19 +65,32 @@ export interface Platform {
   variant?: string;
 }
 
-/** A layer blob on disk plus what the manifest and config say about it. */
-export interface Layer {
+/**
+ * A blob's bytes behind an opener (go-containerregistry's `Compressed()`): each call opens them anew, so a
+ * retry reads them again. A blob kept in a file also names it, so a destination on this machine may copy it
+ * in the kernel; every destination must work with `open` alone.
+ */
+export interface BlobSource {
+  open(): Readable;
+  /** The file holding exactly the blob's bytes, when there is one. */
+  readonly file?: string;
+}
+
+/** A layer: its bytes behind an opener, plus what the manifest and config say about it. */
+export interface Layer extends BlobSource {
   mediaType: string;
   /** sha256 of the blob (compressed) bytes, `sha256:<hex>`. */
   digest: string;
   size: number;
   /** sha256 of the uncompressed tar, `sha256:<hex>`. */
   diffId: string;
-  uncompressedSize: number;
-  /** The file holding exactly the blob bytes. */
-  path: string;
+  /** Size of the uncompressed tar, when known (the writer knows it; a layer read from a layout does not). */
+  uncompressedSize?: number;
   annotations?: Record<string, string>;
 }
+
+/** What describes a layer, without its bytes (what a memo stores). */
+export type LayerInfo = Omit<Layer, keyof BlobSource>;
 
 /** A small JSON document and its identity, computed from the exact bytes. */
 export interface Blob {

@@ -11,9 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { readTar } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
-import { blobPath } from './blobs.ts';
 import { platformKey } from './image.ts';
+import { type BlobLocation, blobLocation, openImageStore, readRange, streamRange } from './read.ts';
 import {
+  type BlobSource,
   type Descriptor,
   type Image,
   type ImageIndex,
@@ -22,8 +23,8 @@ import {
   REF_NAME_ANNOTATION,
 } from './types.ts';
 
-/** Where a blob's bytes are: a byte range of a file, or memory (the model's JSON documents). */
-type Location = { size: number } & ({ path: string; offset: number } | { bytes: Buffer });
+/** Where a blob's bytes are: in a store, or (the model's layers) behind an opener. */
+type Location = BlobLocation | { source: BlobSource; size: number };
 
 export interface ValidatedImage {
   manifestDigest: string;
@@ -49,25 +50,6 @@ const LAYER_TYPES = new Set<string>([
 ]);
 const MAX_JSON = 8 << 20;
 
-/** The first `max` bytes of the blob (all by default). */
-function readRange(loc: Location, max = loc.size): Buffer {
-  const size = Math.min(max, loc.size);
-  if ('bytes' in loc) return loc.bytes.subarray(0, size);
-  const buf = Buffer.alloc(size);
-  const fd = openSync(loc.path, 'r');
-  try {
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, buf, done, size - done, loc.offset + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** sha256 of the range and, for layers, of its (decompressed) contents; one read. */
 async function hashRange(
   loc: Location,
@@ -75,16 +57,7 @@ async function hashRange(
 ): Promise<{ digest: string; content?: string; contentError?: string }> {
   const outer = createHash('sha256');
   const inner = gunzip === null ? null : createHash('sha256');
-  const source =
-    'bytes' in loc
-      ? [loc.bytes]
-      : loc.size === 0
-        ? []
-        : createReadStream(loc.path, {
-            start: loc.offset,
-            end: loc.offset + loc.size - 1,
-            highWaterMark: 1 << 20,
-          });
+  const source = 'source' in loc ? loc.source.open() : streamRange(loc);
   async function* tap(chunks: AsyncIterable<Buffer> | Iterable<Buffer>) {
     for await (const c of chunks) {
       outer.update(c);
@@ -170,7 +143,8 @@ class Checker {
     const loc = await this.blob(d, where);
     if (!loc) return undefined;
     try {
-      const v = JSON.parse(readRange(loc).toString('utf8'));
+      // documents are in a store or in memory, never behind a layer's opener
+      const v = JSON.parse(readRange(loc as BlobLocation).toString('utf8'));
       if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
     } catch {}
     this.problem(where, `${d.digest} is not a JSON object`);
@@ -292,7 +266,7 @@ class Checker {
   /** The docker-save `manifest.json` side: config and layer paths inside the archive, diff IDs. */
   async dockerManifest(
     entries: unknown,
-    byPath: (p: string) => Location | undefined,
+    byPath: (p: string) => BlobLocation | undefined,
   ): Promise<ValidationReport['dockerManifest']> {
     const out: NonNullable<ValidationReport['dockerManifest']> = [];
     if (!Array.isArray(entries)) {
@@ -393,35 +367,22 @@ async function checkLayoutFiles(
 
 /** Validates an OCI image layout directory end to end. */
 export async function validateLayout(dir: string): Promise<ValidationReport> {
-  const c = new Checker((digest) => {
-    const path = join(dir, blobPath(digest));
-    return existsSync(path) ? { path, offset: 0, size: statSync(path).size } : undefined;
-  });
-  const read = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)) : undefined);
-  const refs = await checkLayoutFiles(c, read('oci-layout'), read('index.json'));
+  const store = openImageStore(dir);
+  const c = new Checker((digest) => blobLocation(store, digest));
+  const refs = await checkLayoutFiles(c, store.file('oci-layout'), store.file('index.json'));
   c.fail(dir);
   return { images: c.images, refs };
 }
 
 /** Validates a docker-save tarball: `manifest.json` against its blobs, and the OCI layout inside if present. */
 export async function validateDockerArchive(file: string): Promise<ValidationReport> {
-  const buf = readFileSync(file);
-  const members = new Map<string, { bytes: Buffer; size: number }>();
-  try {
-    for (const e of readTar(buf)) {
-      const name = e.name.replace(/^\.\//, '').replace(/\/$/, '');
-      if (e.type === 'file')
-        members.set(name, { bytes: buf.subarray(e.dataOffset, e.dataOffset + e.size), size: e.size });
-    }
-  } catch (e) {
-    throw new LadingError('OCI_INVALID', `${file} is not a readable tar: ${(e as Error).message}`, { file });
-  }
-  const c = new Checker((digest) => members.get(blobPath(digest)));
-  const member = (name: string) => members.get(name)?.bytes;
+  const store = openImageStore(file);
+  const c = new Checker((digest) => blobLocation(store, digest));
   let refs: Record<string, string> = {};
-  if (members.has('index.json')) refs = await checkLayoutFiles(c, member('oci-layout'), member('index.json'));
+  const indexJson = store.file('index.json');
+  if (indexJson) refs = await checkLayoutFiles(c, store.file('oci-layout'), indexJson);
   let dockerManifest: ValidationReport['dockerManifest'];
-  const mj = member('manifest.json');
+  const mj = store.file('manifest.json');
   if (!mj) c.problem('manifest.json', 'missing');
   else {
     let parsed: unknown;
@@ -430,8 +391,7 @@ export async function validateDockerArchive(file: string): Promise<ValidationRep
     } catch {
       c.problem('manifest.json', 'not JSON');
     }
-    if (parsed !== undefined)
-      dockerManifest = await c.dockerManifest(parsed, (p) => members.get(p.replace(/^\.\//, '')));
+    if (parsed !== undefined) dockerManifest = await c.dockerManifest(parsed, (p) => store.member(p));
   }
   c.fail(file);
   return { images: c.images, refs, dockerManifest };
@@ -459,8 +419,11 @@ function locator(images: Image[]): (digest: string) => Location | undefined {
   for (const img of images) {
     docs.set(img.config.digest, img.config.bytes);
     docs.set(img.manifest.digest, img.manifest.bytes);
-    for (const l of img.layers)
-      if (existsSync(l.path)) layers.set(l.digest, { path: l.path, offset: 0, size: statSync(l.path).size });
+    for (const l of img.layers) {
+      if (l.file === undefined) layers.set(l.digest, { source: l, size: l.size });
+      else if (existsSync(l.file))
+        layers.set(l.digest, { path: l.file, offset: 0, size: statSync(l.file).size });
+    }
   }
   return (digest) => {
     const bytes = docs.get(digest);

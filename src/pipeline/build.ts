@@ -9,6 +9,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Keyring } from '../apk/keyring.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
+import type { ImageDestination } from '../oci/destination.ts';
 import { buildIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
@@ -39,10 +40,11 @@ export interface BuildOptions extends OpenBuildOptions {
   /** `NAME[:TAG]` recorded in the outputs. */
   tag: string;
   /**
-   * An existing directory or a path ending in `/` → OCI image layout (created when missing); otherwise a
-   * docker-archive tarball at this path (missing parent directories are created).
+   * Where the image goes. A path: an existing directory or a path ending in `/` → OCI image layout (created when
+   * missing); otherwise a docker-archive tarball at this path (missing parent directories are created). Or any
+   * ImageDestination (then SBOMs are written only with `sbomPath`; they are in the result either way).
    */
-  output: string;
+  output: string | ImageDestination;
   /** `--build-date` (RFC 3339); SOURCE_DATE_EPOCH wins. */
   buildDate?: string;
   /** Write SBOMs (default true) in these formats (default spdx) into sbomPath (default: beside the output). */
@@ -69,6 +71,8 @@ export interface BuildResult {
   summary: BuildSummary[];
   /** True when an image built before from the same inputs was written instead of building. */
   reused: boolean;
+  /** The SBOM documents, whether or not they were written to files. */
+  sboms: SbomFile[];
   /** What was written: the image output (a file or a layout directory), then SBOMs. */
   outputs: string[];
   /** Every file written (for a layout: its index.json, oci-layout and blobs), for the build record. */
@@ -122,7 +126,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   };
   buildDateEpoch(date);
   // so is an OUT/ that names a file
-  isLayoutOutput(options.output, resolvePath(cwd, options.output));
+  if (typeof options.output === 'string') isLayoutOutput(options.output, resolvePath(cwd, options.output));
 
   // open: the config, the store and the build keyring
   emit({ type: 'phase', phase: 'config' });
@@ -152,7 +156,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     emit({ type: 'phase', phase: 'output' });
     const written = await writeOutputs(memo.index, memo.sbomFiles, output, logger);
     const { index, summary } = memo;
-    return { index, archs: [], summary, reused: true, ...written, digest: index.index.digest, inputs };
+    return {
+      index,
+      archs: [],
+      summary,
+      reused: true,
+      sboms: memo.sbomFiles,
+      ...written,
+      digest: index.index.digest,
+      inputs,
+    };
   }
 
   // resolve: every architecture, in one place
@@ -210,7 +223,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       logger.warn(`${e.message}; the image is not remembered for reuse`);
     });
   }
-  return { index, archs, summary, reused: false, ...written, digest: index.index.digest, inputs };
+  return {
+    index,
+    archs,
+    summary,
+    reused: false,
+    sboms: sbomFiles,
+    ...written,
+    digest: index.index.digest,
+    inputs,
+  };
 }
 
 /** One architecture's phases after resolution: prepare → rootfs → layers → image. */

@@ -8,7 +8,8 @@
  * The memo stores the small documents (index, configs, manifests, SBOM texts); layers are cache blobs.
  */
 import { createHash } from 'node:crypto';
-import type { Blob, Descriptor, Image, ImageIndex, Layer, Platform } from '../oci/types.ts';
+import { fileSource, layerInfo, layerOf } from '../oci/blobs.ts';
+import type { Blob, Descriptor, Image, ImageIndex, Layer, LayerInfo, Platform } from '../oci/types.ts';
 import type { ContentCache } from '../store/cache.ts';
 import { IMAGES } from '../store/namespaces.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
@@ -57,7 +58,7 @@ interface Stored {
     manifest: StoredBlob;
     descriptor: Descriptor;
     /** With the stat fingerprint each layer blob had when this build used it (verified then). */
-    layers: (Omit<Layer, 'path'> & { fingerprint?: string })[];
+    layers: (LayerInfo & { fingerprint?: string })[];
   }[];
   sbomFiles: SbomFile[];
   summary: BuildSummary[];
@@ -90,7 +91,8 @@ export async function saveImageMemo(cache: ContentCache, key: string, memo: Imag
         descriptor: i.descriptor,
         // the build just wrote and hashed these blobs, or opened them by fingerprint: this is that state
         layers: await Promise.all(
-          i.layers.map(async ({ path: _path, ...l }) => {
+          i.layers.map(async (layer) => {
+            const l = layerInfo(layer);
             const fingerprint = await cache.blobFingerprint(l.digest);
             return fingerprint === undefined ? l : { ...l, fingerprint };
           }),
@@ -126,7 +128,7 @@ export async function loadImageMemo(cache: ContentCache, key: string): Promise<I
       if (!opened) return undefined;
       await opened.file.close();
       rehashed ||= opened.fingerprint !== fingerprint;
-      layers.push({ ...l, path: opened.file.path });
+      layers.push(layerOf(l, fileSource(opened.file.path)));
     }
     images.push({
       platform: i.platform,

@@ -1,11 +1,13 @@
 /**
- * The destination phase: the image (an OCI layout for a directory or a path ending in `/`, else a docker
- * archive) and the SBOMs beside it, written so that a failure leaves nothing half-written.
+ * The destination phase: the image to its destination (a path names an OCI layout or a docker archive; a
+ * library caller may pass any ImageDestination) and the SBOMs beside it, so that a failure leaves nothing
+ * half-written.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { writeDockerArchive } from '../oci/docker-archive.ts';
-import { writeLayout } from '../oci/layout.ts';
+import { type ImageDestination, writeImage } from '../oci/destination.ts';
+import { dockerArchiveDestination } from '../oci/docker-archive.ts';
+import { layoutDestination } from '../oci/layout.ts';
 import type { ImageIndex } from '../oci/types.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
@@ -13,26 +15,28 @@ import { tempPath } from '../util/write-file.ts';
 import type { SbomFile } from './sbom.ts';
 
 export interface OutputOptions {
-  /** As given: an existing directory or a path ending in `/` is a layout, anything else a docker archive. */
-  output: string;
+  /**
+   * Where the image goes: a destination, or a path as given on the command line (an existing directory or a
+   * path ending in `/` is an OCI layout, anything else a docker archive).
+   */
+  output: string | ImageDestination;
   /** `NAME[:TAG]` recorded in the outputs. */
   tag: string;
-  /** Where the SBOMs go (default: beside the output). */
+  /** Where the SBOMs go (default: beside a path output; none for another destination). */
   sbomPath?: string;
   cwd: string;
 }
 
 export interface WrittenOutputs {
-  /** The image output (a file or a layout directory), then the SBOMs. */
+  /** The image output (a file, a layout directory, or the destination's location), then the SBOMs. */
   outputs: string[];
   /** Every file written (for a layout: its index.json, oci-layout and blobs). */
   outputFiles: string[];
 }
 
 /**
- * Writes the image (a layout into an existing directory, else a docker archive) and the SBOMs. The SBOMs are
- * written first under temporary names, so a bad --sbom-path fails before anything else is written; they get
- * their names only after the image is in place.
+ * Writes the image to its destination and the SBOMs. The SBOMs are written first under temporary names, so a
+ * bad --sbom-path fails before anything else is written; they get their names only after the image is in place.
  */
 export async function writeOutputs(
   index: ImageIndex,
@@ -40,13 +44,15 @@ export async function writeOutputs(
   options: OutputOptions,
   logger: Logger,
 ): Promise<WrittenOutputs> {
-  const output = resolvePath(options.cwd, options.output);
-  const sbomDir = resolvePath(options.cwd, options.sbomPath ?? dirname(output));
+  const { output } = options;
+  const path = typeof output === 'string' ? resolvePath(options.cwd, output) : undefined;
+  const sbomBase = options.sbomPath ?? (path === undefined ? undefined : dirname(path));
+  const sbomDir = sbomBase === undefined ? undefined : resolvePath(options.cwd, sbomBase);
   const staged: { tmp: string; path: string }[] = [];
-  const outputs = [output];
+  const outputs: string[] = [];
   const outputFiles: string[] = [];
   try {
-    if (sbomFiles.length) {
+    if (sbomFiles.length && sbomDir !== undefined) {
       try {
         mkdirSync(sbomDir, { recursive: true });
         for (const f of sbomFiles) {
@@ -67,14 +73,10 @@ export async function writeOutputs(
       }
     }
     // after the SBOMs: an OUT that --sbom-path just created is a directory, so it gets a layout
-    if (prepareOutputPath(options.output, output, logger)) {
-      await writeLayout(output, index, { tag: options.tag });
-      outputFiles.push(join(output, 'index.json'), join(output, 'oci-layout'));
-      for (const d of layoutBlobDigests(index)) outputFiles.push(join(output, 'blobs', 'sha256', d.slice(7)));
-    } else {
-      await writeDockerArchive(output, index, { tag: options.tag });
-      outputFiles.push(output);
-    }
+    const destination = typeof output === 'string' ? pathDestination(output, path!, logger) : output;
+    const written = await writeImage(destination, index, { tag: options.tag });
+    outputs.push(path ?? destination.location);
+    outputFiles.push(...written.files);
     for (const s of staged) {
       renameSync(s.tmp, s.path);
       outputs.push(s.path);
@@ -85,6 +87,11 @@ export async function writeOutputs(
     throw e;
   }
   return { outputs, outputFiles };
+}
+
+/** The destination a path names: an OCI layout (made when missing) or a docker archive. */
+export function pathDestination(given: string, path: string, logger: Logger): ImageDestination {
+  return prepareOutputPath(given, path, logger) ? layoutDestination(path) : dockerArchiveDestination(path);
 }
 
 /**
@@ -121,15 +128,4 @@ function prepareOutputPath(given: string, output: string, logger: Logger): boole
   }
   logger.info(layout ? `created ${dir}/ for the OCI layout` : `created ${dir}/ for ${basename(output)}`);
   return layout;
-}
-
-/** Every blob a layout of this index holds. */
-function layoutBlobDigests(index: ImageIndex): string[] {
-  const out = new Set<string>([index.index.digest]);
-  for (const img of index.images) {
-    out.add(img.manifest.digest);
-    out.add(img.config.digest);
-    for (const l of img.layers) out.add(l.digest);
-  }
-  return [...out];
 }

@@ -138,7 +138,7 @@ test('failures leave nothing behind: missing directory, a layer file changed aft
   const dir = join(tmp.path, 'changed');
   mkdirSync(dir);
   const index = await alpineIndex(dir);
-  truncateSync(index.images[0]!.layers[0]!.path, 1000);
+  truncateSync(index.images[0]!.layers[0]!.file!, 1000);
   const before = readdirSync(dir).sort();
   await assert.rejects(
     writeDockerArchive(join(dir, 'out.tar'), index, { tag: TAG }),

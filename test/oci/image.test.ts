@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileSource } from '../../src/oci/blobs.ts';
 import { buildImage, buildIndex, type ImageSpec, rfc3339 } from '../../src/oci/image.ts';
 import { goJson } from '../../src/oci/json.ts';
 import { imageAnnotations, imageHistory } from '../../src/oci/metadata.ts';
@@ -22,7 +23,7 @@ function goldenLayer(digest: string, size: number, diffId: string): Layer {
     size,
     diffId,
     uncompressedSize: 32768,
-    path: join(GOLDEN, 'blobs', 'sha256', digest.slice(7)),
+    ...fileSource(join(GOLDEN, 'blobs', 'sha256', digest.slice(7))),
   };
 }
 

@@ -36,8 +36,8 @@ test('the gzip layer is the tar stream: gunzip equals the uncompressed layer, di
   const d = outDir('basic');
   const gz = await writeLayer(entries, join(d, 'layer.tar.gz'));
   const plain = await writeLayer(entries, join(d, 'layer.tar'), { compression: 'none' });
-  const gzBytes = readFileSync(gz.path);
-  const tarBytes = readFileSync(plain.path);
+  const gzBytes = readFileSync(gz.file);
+  const tarBytes = readFileSync(plain.file);
   assert.equal(gz.mediaType, MediaType.layerTarGzip);
   assert.equal(plain.mediaType, MediaType.layerTar);
   assert.deepEqual(gunzipSync(gzBytes), tarBytes);
@@ -58,7 +58,7 @@ test('the gzip layer is the tar stream: gunzip equals the uncompressed layer, di
 test('the tar holds exactly the entries, in order, with their metadata and contents', async () => {
   const d = outDir('content');
   const plain = await writeLayer(entries, join(d, 'layer.tar'), { compression: 'none' });
-  const tar = readFileSync(plain.path);
+  const tar = readFileSync(plain.file);
   const got = [...readTar(tar)];
   assert.equal(got.length, entries.length);
   for (const [i, e] of entries.entries()) {
@@ -78,7 +78,7 @@ test('the tar holds exactly the entries, in order, with their metadata and conte
   // real tools read it: GNU tar and bsdtar list every member of the gzip layer
   const gz = await writeLayer(entries, join(d, 'layer.tar.gz'));
   for (const tool of ['tar', 'bsdtar']) {
-    const r = run(requireTool(tool), ['-tzf', gz.path]);
+    const r = run(requireTool(tool), ['-tzf', gz.file]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(
       r.stdout.trim().split('\n'),
@@ -122,7 +122,7 @@ test('deterministic across processes, thread-pool sizes and in-flight limits', a
   const four = child(join(d, 'four'), { maxInFlight: 12 }, { UV_THREADPOOL_SIZE: '4' });
   assert.equal(one.digest, here.digest);
   assert.equal(four.digest, here.digest);
-  assert.ok(readFileSync(join(d, 'one')).equals(readFileSync(here.path)));
+  assert.ok(readFileSync(join(d, 'one')).equals(readFileSync(here.file)));
   // the level is part of the identity, the diff ID is not affected
   const l1 = child(join(d, 'l1'), { level: 1 }, { UV_THREADPOOL_SIZE: '2' });
   assert.notEqual(l1.digest, here.digest);
@@ -224,7 +224,7 @@ test('long names, xattrs, big ids and devices go through PAX and read back', asy
     },
   ];
   const layer = await writeLayer(list, join(d, 'l.tar'), { compression: 'none' });
-  const got = [...readTar(readFileSync(layer.path))];
+  const got = [...readTar(readFileSync(layer.file))];
   assert.deepEqual(
     got.map((t) => t.name),
     list.map((e) => e.path),
@@ -233,7 +233,7 @@ test('long names, xattrs, big ids and devices go through PAX and read back', asy
   assert.equal(got[2]!.uid, 3_000_000);
   assert.equal(got[2]!.mode, 0o4755);
   assert.deepEqual(got[3]!.xattrs['security.capability'], list[3]!.xattrs!['security.capability']);
-  const r = run(requireTool('bsdtar'), ['-tvf', layer.path]);
+  const r = run(requireTool('bsdtar'), ['-tvf', layer.file]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`${'n'.repeat(120)}\n`));
   assert.match(r.stdout, /-rwsr-xr-x/);

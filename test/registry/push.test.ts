@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readImageIndex } from '../../src/oci/read.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { createKeychain } from '../../src/registry/keychain.ts';
 import { pushPlan, type SbomAttachment } from '../../src/registry/plan.ts';
 import { type PushPlan, push } from '../../src/registry/push.ts';
 import { parseReference } from '../../src/registry/reference.ts';
 import { RegistryClient } from '../../src/registry/transport.ts';
-import { readLayoutIndex } from '../helpers/layout-index.ts';
 import { makePublishRepo, publishConfig } from '../helpers/publish-images.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import {
@@ -47,7 +47,7 @@ describe('pushing to a registry', () => {
       env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
     });
     assert.equal(r.status, 0, r.stderr + repo);
-    const index = readLayoutIndex(out, r.stdout.trim());
+    const index = readImageIndex(out, { digest: r.stdout.trim() });
     const sboms: SbomAttachment[] = [
       {
         name: 'sbom-index.spdx.json',
