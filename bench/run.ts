@@ -24,6 +24,11 @@ const SECTIONS: { name: string; file: string; args?: string[]; about: string; on
     about: 'issue 6: lading build vs apk-tools + tar|gzip vs the byte-work floor',
   },
   {
+    name: 'publish',
+    file: 'publish.ts',
+    about: 'issue 10: lading publish vs skopeo copy to a local registry; re-publish; peak RSS',
+  },
+  {
     name: 'solver',
     file: 'solver.ts',
     about: 'micro: the resolver in-process (inflate, index, solve), cold and warm',

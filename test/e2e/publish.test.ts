@@ -116,6 +116,8 @@ describe('lading publish', () => {
       `oci:${copy}:x`,
     ]);
     assert.equal(c.status, 0, c.stderr);
+    const valid = await runAsync(requireTool('oci-image-tool'), ['validate', '--type', 'image', copy]);
+    assert.equal(valid.status, 0, valid.stdout + valid.stderr);
     const copied = new Set(readdirSync(join(copy, 'blobs', 'sha256')));
     // (skopeo keeps the index itself in its index.json, not as a blob; its digest was checked above)
     for (const name of readdirSync(join(layout, 'blobs', 'sha256')).filter((n) => n !== D.slice(7))) {
@@ -209,17 +211,17 @@ describe('lading publish', () => {
     assert.ok(!proxy.log.some((l) => l.path.includes('/demo/local/')));
   });
 
-  it('refuses malformed references before building or sending anything', async () => {
+  it('refuses a malformed reference before building or sending anything', async () => {
     proxy.log.length = 0;
-    for (const [ref, why] of [
-      [`${R}/Demo/App:v1`, /lower case/],
-      [`${R}/demo/app:${'x'.repeat(129)}`, /not a valid tag/],
-      [`${R}/demo/app@sha256:${'0'.repeat(64)}`, /names a digest/],
-    ] as const) {
-      const r = await publish([one, ref, '--cache-dir', join(tmp.path, 'never-used')]);
-      assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, why);
-    }
+    const r = await publish([
+      one,
+      `${R}/demo/ok:v1`,
+      `${R}/Demo/App:v1`,
+      '--cache-dir',
+      join(tmp.path, 'never-used'),
+    ]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /invalid image reference ".*\/Demo\/App:v1": repository names must be lower case/);
     assert.deepEqual(proxy.log, []);
     assert.throws(() => readdirSync(join(tmp.path, 'never-used')));
   });

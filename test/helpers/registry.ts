@@ -3,7 +3,7 @@
  * in a temp dir (oci-tooling recipes 03 and 04):
  * - plain HTTP, no auth;
  * - `auth: 'htpasswd'`: HTTP Basic against a bcrypt htpasswd file (usually with `tls: true`);
- * - `auth: 'token'`: Bearer tokens from a small token server run in this process (RS256 JWTs whose `x5c`
+ * - `auth: 'token'`: Bearer tokens from a small token server run in this process (ES256 JWTs whose `x5c`
  *   chains to the test CA), which logs every token request;
  * - `tls: true`: HTTPS with a server certificate signed by a CA made for this registry (`caFile`, `certDir`).
  * The token server lives in the test process: run clients with the async helpers (runAsync/ladingAsync),
@@ -23,6 +23,8 @@ export interface TokenRequest {
   scopes: string[];
   /** The user the request authenticated as; '' when anonymous; undefined when the credentials were wrong. */
   user: string | undefined;
+  /** `refresh_token` for the OAuth2 POST of an identity token. */
+  grant?: string;
 }
 
 export interface TestRegistry {
@@ -40,6 +42,8 @@ export interface TestRegistry {
   tokenRequests: TokenRequest[];
   /** The token service name the registry expects. */
   service: string;
+  /** An identity (refresh) token the token server accepts for `user` (token auth). */
+  refreshToken: string;
   dataDir: string;
   stop(): Promise<void>;
 }
@@ -67,8 +71,11 @@ function openssl(args: string[]): void {
   if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
 }
 
-/** A CA and two certificates it signs: the server's (127.0.0.1, localhost) and the token signer's. */
-function makeCertificates(dir: string): { ca: string; server: [string, string]; signer: [string, string] } {
+/** A CA and the certificates it signs: the server's (127.0.0.1, localhost) and the token signer's (EC P-256). */
+function makeCertificates(
+  dir: string,
+  parts: { server: boolean; signer: boolean },
+): { ca: string; server: [string, string]; signer: [string, string] } {
   requireTool('openssl');
   mkdirSync(dir, { recursive: true });
   const p = (name: string) => join(dir, name);
@@ -106,9 +113,8 @@ function makeCertificates(dir: string): { ca: string; server: [string, string]; 
       p(`${name}.crt`),
     ]);
   };
-  issue('server', '/CN=localhost', ['-extfile', p('server.ext')], ec);
-  // the registry verifies RS256 token signatures most reliably; a 2048-bit RSA key takes ~0.2 s
-  issue('signer', '/CN=token-signer', [], ['-newkey', 'rsa:2048', '-nodes']);
+  if (parts.server) issue('server', '/CN=localhost', ['-extfile', p('server.ext')], ec);
+  if (parts.signer) issue('signer', '/CN=token-signer', [], ec);
   return {
     ca: p('ca.crt'),
     server: [p('server.crt'), p('server.key')],
@@ -122,17 +128,43 @@ async function startTokenServer(
   user: string,
   password: string,
   log: TokenRequest[],
+  refreshToken: string,
 ): Promise<{ server: Server; url: string }> {
   const x5c = [new X509Certificate(readFileSync(signer[0])).raw.toString('base64')];
   const key = readFileSync(signer[1]);
   const b64u = (s: string) => Buffer.from(s).toString('base64url');
   const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   const server = createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://x');
-    const authz = req.headers.authorization;
-    const who = authz === undefined ? '' : authz === expected ? user : undefined;
-    const scopes = u.searchParams.getAll('scope').flatMap((s) => s.split(' ').filter(Boolean));
-    log.push({ service: u.searchParams.get('service'), scopes, user: who });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () =>
+      answer(
+        req.method ?? 'GET',
+        new URL(req.url ?? '/', 'http://x'),
+        req.headers.authorization,
+        Buffer.concat(chunks),
+        res,
+      ),
+    );
+  });
+  /** GET with optional Basic credentials, or the OAuth2 POST with a refresh token (an identity token). */
+  function answer(
+    method: string,
+    u: URL,
+    authz: string | undefined,
+    body: Buffer,
+    res: import('node:http').ServerResponse,
+  ): void {
+    let who = authz === undefined ? '' : authz === expected ? user : undefined;
+    let params = u.searchParams;
+    let grant: string | undefined;
+    if (method === 'POST') {
+      params = new URLSearchParams(body.toString('utf8'));
+      grant = params.get('grant_type') ?? undefined;
+      who = grant === 'refresh_token' && params.get('refresh_token') === refreshToken ? user : undefined;
+    }
+    const scopes = params.getAll('scope').flatMap((s) => s.split(' ').filter(Boolean));
+    log.push({ service: params.get('service'), scopes, user: who, ...(grant ? { grant } : {}) });
     if (u.pathname !== '/token' || who === undefined) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"wrong credentials"}');
       return;
@@ -148,22 +180,27 @@ async function startTokenServer(
     const claims = {
       iss: ISSUER,
       sub: who,
-      aud: u.searchParams.get('service'),
+      aud: params.get('service'),
       exp: now + 300,
       nbf: now - 10,
       iat: now,
       jti: `${now}-${log.length}`,
       access,
     };
-    const input = `${b64u(JSON.stringify({ typ: 'JWT', alg: 'RS256', x5c }))}.${b64u(JSON.stringify(claims))}`;
-    const signature = createSign('sha256').update(input).sign(key).toString('base64url');
+    const input = `${b64u(JSON.stringify({ typ: 'JWT', alg: 'ES256', x5c }))}.${b64u(JSON.stringify(claims))}`;
+    // JWS wants the raw r||s form of an ECDSA signature
+    const signature = createSign('sha256')
+      .update(input)
+      .sign({ key, dsaEncoding: 'ieee-p1363' })
+      .toString('base64url');
     const token = `${input}.${signature}`;
     res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(
         JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }),
       );
-  });
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token` };
 }
@@ -175,8 +212,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const user = options.user ?? 'alice';
   const password = options.password ?? 's3cret-p4ss';
   const tokenRequests: TokenRequest[] = [];
+  const refreshToken = `refresh-${password}`;
   const needCerts = options.tls || options.auth === 'token';
-  const certs = needCerts ? makeCertificates(join(d, 'certs')) : undefined;
+  const certs = needCerts
+    ? makeCertificates(join(d, 'certs'), { server: options.tls === true, signer: options.auth === 'token' })
+    : undefined;
   let certDir: string | undefined;
   if (options.tls && certs) {
     certDir = join(d, 'cert-dir');
@@ -193,7 +233,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     writeFileSync(join(d, 'htpasswd'), h.stdout);
     auth = `auth:\n  htpasswd: {realm: lading-test, path: ${join(d, 'htpasswd')}}\n`;
   } else if (options.auth === 'token' && certs) {
-    const t = await startTokenServer(certs.signer, user, password, tokenRequests);
+    const t = await startTokenServer(certs.signer, user, password, tokenRequests, refreshToken);
     tokenServer = t.server;
     auth = `auth:\n  token:\n    realm: ${t.url}\n    service: ${SERVICE}\n    issuer: ${ISSUER}\n    rootcertbundle: ${certs.ca}\n`;
   }
@@ -247,6 +287,7 @@ ${tls}${auth}`,
         password,
         tokenRequests,
         service: SERVICE,
+        refreshToken,
         dataDir: join(d, 'data'),
         stop,
       };

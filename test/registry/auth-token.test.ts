@@ -109,4 +109,38 @@ describe('Bearer token auth', () => {
     ]);
     assert.equal(proxy.log.filter((l) => l.method === 'PUT' && l.path.endsWith('/manifests/v2')).length, 2);
   });
+
+  it('an identity token (OAuth2 refresh token) and a registry token from the Docker config work too', async () => {
+    reg.tokenRequests.length = 0;
+    const identity = join(tmp.path, 'identity');
+    mkdirSync(identity);
+    writeFileSync(
+      join(identity, 'config.json'),
+      JSON.stringify({
+        auths: { [proxy.host]: { auth: b64(`${reg.user}:`), identitytoken: reg.refreshToken } },
+      }),
+    );
+    let r = await publish('identity', identity);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!`${r.stdout}${r.stderr}`.includes(reg.refreshToken));
+    assert.ok(reg.tokenRequests.length > 0);
+    for (const t of reg.tokenRequests) assert.deepEqual([t.grant, t.user], ['refresh_token', reg.user]);
+
+    // a registry token is sent as it is: no token request at all
+    const scope = 'repository:demo/app:push,pull';
+    const got = await fetch(`${tokenRealm}?service=${reg.service}&scope=${scope}`, {
+      headers: { authorization: `Basic ${b64(`${reg.user}:${reg.password}`)}` },
+    });
+    const { token } = (await got.json()) as { token: string };
+    const direct = join(tmp.path, 'registry-token');
+    mkdirSync(direct);
+    writeFileSync(
+      join(direct, 'config.json'),
+      JSON.stringify({ auths: { [proxy.host]: { registrytoken: token } } }),
+    );
+    reg.tokenRequests.length = 0;
+    r = await publish('direct', direct);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(reg.tokenRequests, []);
+  });
 });

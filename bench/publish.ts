@@ -1,0 +1,153 @@
+/**
+ * Issue 10 benchmark: `lading publish` of the generated ~117 MB image to a local docker-registry against
+ * `skopeo copy oci:LAYOUT docker://…` of the same image, alternated in one run, the registry emptied before
+ * each push; publish with the layers already built (warm cache) and from an empty cache; the re-publish of an
+ * unchanged image against the first push; peak RSS for a small and the large image (it must stay flat: blobs
+ * are streamed, never held in memory).
+ *   node bench/publish.ts [--runs N]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startRegistry } from '../test/helpers/registry.ts';
+import { ensureLargeRepo } from './large-repo.ts';
+import { alternate, type BenchCommand, report } from './lib.ts';
+
+const root = resolve(import.meta.dirname, '..');
+const shared = process.env.LADING_SHARED ?? resolve(root, '../shared');
+const benchDir = join(root, '.bench');
+const work = join(benchDir, 'publish-work');
+const node = process.execPath;
+const lading = join(root, 'bin/lading.js');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+function mustRun(argv: string[]): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+function config(name: string, repo: string, key: string, world: string[]): string {
+  const path = join(work, `${name}.yaml`);
+  writeFileSync(
+    path,
+    `contents:\n  repositories: [${repo}]\n  keyring: [${key}]\n  packages: [${world.join(', ')}]\narchs: [x86_64]\n`,
+  );
+  return path;
+}
+
+const large = await ensureLargeRepo(benchDir);
+const big = config('large', large.repo, large.key, ['bench-all']);
+const small = config(
+  'alpine-base',
+  join(shared, 'fixtures/alpine/v3.19.1-iso-repo'),
+  join(shared, 'fixtures/alpine/keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub'),
+  ['alpine-base'],
+);
+const registry = await startRegistry();
+const R = registry.host;
+const warmCache = join(work, 'warm-cache');
+const coldCache = join(work, 'cold-cache');
+const layout = join(work, 'layout');
+mkdirSync(layout);
+// the layout skopeo copies, and a warm cache: the same image lading publish builds
+mustRun([
+  node,
+  lading,
+  'build',
+  big,
+  'bench/app:1',
+  layout,
+  '--cache-dir',
+  warmCache,
+  '--log-level',
+  'error',
+]);
+mustRun([node, lading, 'build', small, 'bench/small:1', join(work, 'small.tar'), '--cache-dir', warmCache]);
+
+const emptyRegistry = () => rmSync(registry.dataDir, { recursive: true, force: true });
+const publish = (cfg: string, ref: string, cache: string): string[] => [
+  node,
+  lading,
+  'publish',
+  cfg,
+  `${R}/${ref}`,
+  '--cache-dir',
+  cache,
+  '--log-level',
+  'error',
+];
+console.log(
+  `node ${process.versions.node}, ${RUNS} runs per command after a warm-up, medians; CPU: ${mustRun(['nproc']).trim()} cores; ` +
+    `image: ${large.packages} packages, ${(large.installedBytes / 1e6).toFixed(0)} MB installed`,
+);
+const first: BenchCommand[] = [
+  {
+    name: 'P warm: lading publish, layers built, empty registry',
+    argv: publish(big, 'bench/app:1', warmCache),
+    before: emptyRegistry,
+  },
+  {
+    name: 'S: skopeo copy oci:LAYOUT docker://…, empty registry',
+    argv: [
+      'skopeo',
+      'copy',
+      '-q',
+      '--dest-tls-verify=false',
+      `oci:${layout}:bench/app:1`,
+      `docker://${R}/bench/app:1`,
+    ],
+    before: emptyRegistry,
+  },
+  {
+    name: 'P cold: lading publish, empty cache, empty registry',
+    argv: publish(big, 'bench/app:1', coldCache),
+    before: () => {
+      emptyRegistry();
+      rmSync(coldCache, { recursive: true, force: true });
+    },
+  },
+  {
+    name: 'P again: lading publish, nothing changed',
+    argv: publish(big, 'bench/again:1', warmCache),
+    // the first run pushes; every later one finds everything in the registry
+    before: () => {},
+  },
+];
+const results = alternate(first, { runs: RUNS, warmup: 1 });
+const ratios = report('publish of the generated image to a local registry', results, [
+  { label: 'P warm / S (target ≤ 0.7)', num: first[0]!.name, den: first[1]!.name, target: 0.7 },
+  { label: 'P cold / S (target ≤ 1.0)', num: first[2]!.name, den: first[1]!.name, target: 1.0 },
+  { label: 'P again / P warm (target ≤ 0.2)', num: first[3]!.name, den: first[0]!.name, target: 0.2 },
+]);
+
+// memory: the same command for a ~3 MB and a ~117 MB image
+const memory: BenchCommand[] = [
+  {
+    name: 'M small: lading publish alpine-base',
+    argv: publish(small, 'bench/small:1', warmCache),
+    before: emptyRegistry,
+  },
+  {
+    name: 'M large: lading publish the generated image',
+    argv: publish(big, 'bench/app:1', warmCache),
+    before: emptyRegistry,
+  },
+];
+const mem = alternate(memory, { runs: 2, warmup: 0 });
+report('peak RSS by image size', mem, []);
+const rssSmall = mem.get(memory[0]!.name)!.peakRssMiB;
+const rssLarge = mem.get(memory[1]!.name)!.peakRssMiB;
+const peak = Math.max(...[...results.values(), ...mem.values()].map((m) => m.peakRssMiB));
+console.log(
+  `\npeak RSS ${peak.toFixed(0)} MiB (target ≤ 256 MiB): ${peak <= 256 ? 'met' : 'MISSED'}; ` +
+    `large − small image: ${(rssLarge - rssSmall).toFixed(0)} MiB (flat: the blobs are streamed)`,
+);
+const all = [...ratios, { ok: peak <= 256 }];
+console.log(`\n${all.filter((r) => r.ok).length} of ${all.length} targets met`);
+await registry.stop();
+rmSync(work, { recursive: true, force: true });
