@@ -1,27 +1,13 @@
-/**
- * Issue 6 benchmark: lading build against the traditional pipeline (apk-tools install + tar | gzip) and the
- * byte-work floor (inflate everything + pigz both cores + sha256), on the alpine-base fixture repository and
- * on a generated ≥ 100 MB repository; the no-op rebuild against `node -e 0`; the rebuild after one package
- * changed (layering: origin) against a cold build; peak RSS. All whole processes, alternated, medians.
- *   node bench/build.ts [--runs N]
- */
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { layoutPaths } from '../src/store/layout.ts';
 import { IMAGES } from '../src/store/namespaces.ts';
 import { ensureLargeRepo } from './large-repo.ts';
-import { alternate, type BenchCommand, report } from './lib.ts';
+import { alternate, type BenchCommand, benchPaths, mustRun, report, runsOption } from './lib.ts';
 
-const root = resolve(import.meta.dirname, '..');
-const shared = process.env.LADING_SHARED ?? resolve(root, '../shared');
-const benchDir = join(root, '.bench');
-const work = join(benchDir, 'build-work');
-const node = process.execPath;
-const lading = join(root, 'bin/lading.js');
+const { shared, benchDir, work, node, lading } = benchPaths('build');
 const oracle = join(shared, 'tools/apk-oracle');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const RUNS = runsOption(5);
 const LEVEL = 5; // lading's default gzip level (src/oci/layer.ts DEFAULT_LEVEL)
 
 rmSync(work, { recursive: true, force: true });
@@ -52,12 +38,6 @@ function config(s: Scenario, repo = s.repo, budget?: number): string {
 
 function sh(cmd: string): string[] {
   return ['bash', '-c', `set -o pipefail; ${cmd}`];
-}
-
-function mustRun(argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
 }
 
 /** The .apk files of the resolved package set (from the SBOM of a build). */

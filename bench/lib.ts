@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export interface BenchCommand {
   name: string;
@@ -111,4 +111,31 @@ export function report(
     out.push({ label: r.label, ratio, target: r.target, ok });
   }
   return out;
+}
+
+/** Where a benchmark section works: the checkout, ../shared, `.bench/`, its own scratch dir, node and lading. */
+export function benchPaths(section: string) {
+  const root = resolve(import.meta.dirname, '..');
+  const benchDir = join(root, '.bench');
+  return {
+    root,
+    shared: process.env.LADING_SHARED ?? resolve(root, '../shared'),
+    benchDir,
+    work: join(benchDir, `${section}-work`),
+    node: process.execPath,
+    lading: join(root, 'bin/lading.js'),
+  };
+}
+
+/** `--runs N` from the command line, or the default. */
+export function runsOption(fallback: number): number {
+  const i = process.argv.indexOf('--runs');
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Runs a setup command; its failure ends the benchmark with its stderr. */
+export function mustRun(argv: string[]): string {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout;
 }

@@ -1,35 +1,14 @@
-/**
- * Issue 10 benchmark: `lading publish` of the generated ~117 MB image to a local docker-registry against
- * `skopeo copy oci:LAYOUT docker://…` of the same image, alternated in one run, the registry emptied before
- * each push; publish with the layers already built (warm cache) and from an empty cache; the re-publish of an
- * unchanged image against the first push; peak RSS for a small and the large image (it must stay flat: blobs
- * are streamed, never held in memory).
- *   node bench/publish.ts [--runs N]
- */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startRegistry } from '../test/helpers/registry.ts';
 import { ensureLargeRepo } from './large-repo.ts';
-import { alternate, type BenchCommand, report } from './lib.ts';
+import { alternate, type BenchCommand, benchPaths, mustRun, report, runsOption } from './lib.ts';
 
-const root = resolve(import.meta.dirname, '..');
-const shared = process.env.LADING_SHARED ?? resolve(root, '../shared');
-const benchDir = join(root, '.bench');
-const work = join(benchDir, 'publish-work');
-const node = process.execPath;
-const lading = join(root, 'bin/lading.js');
-const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
+const { shared, benchDir, work, node, lading } = benchPaths('publish');
+const RUNS = runsOption(3);
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
-
-function mustRun(argv: string[]): string {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed:\n${r.stderr}`);
-  return r.stdout;
-}
 
 function config(name: string, repo: string, key: string, world: string[]): string {
   const path = join(work, `${name}.yaml`);
