@@ -98,6 +98,16 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const logger = options.logger ?? silentLogger;
   const { references, targets } = publishTargets(options.tags);
   const cwd = options.cwd ?? process.cwd();
+  const client = options.local
+    ? undefined
+    : new RegistryClient({
+        keychain: createKeychain(options.env ?? process.env),
+        insecureAllowHttp: options.insecureAllowHttp,
+        insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+        logger,
+      });
+  // the registries answer (ping, credential helpers, tokens) while the image is built
+  for (const t of targets) client?.session(t.repository, true).warmUp();
   // the image is built as `lading build` builds it; until outputs are pluggable, through a scratch layout
   const scratch = mkdtempSync(join(tmpdir(), 'lading-publish-'));
   try {
@@ -127,13 +137,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     }
     const sbomNames = result.outputs.slice(1).map((p) => p.slice(p.lastIndexOf('/') + 1));
     const attachments = options.sbom === false ? [] : sbomAttachments(sbomDir, result.summary, sbomNames);
-    const client = new RegistryClient({
-      keychain: createKeychain(options.env ?? process.env),
-      insecureAllowHttp: options.insecureAllowHttp,
-      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
-      logger,
-    });
-    const report = await push(client, pushPlan(index, attachments), targets, { jobs: options.jobs });
+    const report = await push(client!, pushPlan(index, attachments), targets, { jobs: options.jobs });
     const repo = repositoryName(targets[0]!.repository);
     const mb = (report.bytesUploaded / 1e6).toFixed(1);
     const written = report.blobsUploaded + report.blobsMounted + report.manifestsPut + report.tagsPut;

@@ -177,9 +177,10 @@ export class RegistryClient {
   host(registry: string): Promise<RegistryHost> {
     let h = this.#hosts.get(registry);
     if (!h) {
+      // a failed ping (after its retries) stays failed for this run: later requests report it at once
       h = this.retry(`contacting registry ${registry}`, () => this.#ping(registry));
       this.#hosts.set(registry, h);
-      h.catch(() => this.#hosts.delete(registry));
+      h.catch(() => {});
     }
     return h;
   }
@@ -398,6 +399,17 @@ export class RepositorySession {
   credential(): Promise<RegistryCredential | undefined> {
     this.#credential ??= this.#keychain.resolve(this.repository);
     return this.#credential;
+  }
+
+  /**
+   * Pings the registry, finds the credentials and fetches a token now, while other work goes on (a build);
+   * a failure is not reported here but by the first request that needs what failed.
+   */
+  warmUp(): void {
+    this.client
+      .host(this.repository.registry)
+      .then((host) => this.#authorization(host))
+      .catch(() => {});
   }
 
   /** Asks for `scope` too from now on (a mount source's `repository:<path>:pull`). */
