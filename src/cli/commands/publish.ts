@@ -71,8 +71,6 @@ export function registerPublish(program: Command): void {
             onEvent: progress.onEvent,
           });
           progress.done();
-          for (const a of result.summary)
-            logger.info(`${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`);
           if (flags.imageRefs !== undefined) {
             const { writeFileAtomic } = await import('../../util/write-file.ts');
             await writeFileAtomic(flags.imageRefs, result.imageRefs.map((r) => `${r}\n`).join(''));
