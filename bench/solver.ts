@@ -5,7 +5,7 @@
  * apk-tools is bench/resolve-cli.ts. Run: `npm run bench -- solver` or `node bench/solver.ts [runs]`.
  */
 import { parseApkIndexText } from '../src/apk/apkindex-text.ts';
-import { buildIndex, resolve } from '../src/solver/resolve.ts';
+import { buildPackageIndex, resolve } from '../src/solver/resolve.ts';
 import { fixture } from '../test/helpers/paths.ts';
 import { ALPINE_INDEXES, apkIndexText, BENCHMARK_WORLD } from '../test/solver/alpine.ts';
 import { median } from './lib.ts';
@@ -31,7 +31,7 @@ for (let i = 0; i <= runs; i++) {
     apkIndexText(fixture(ALPINE_INDEXES.community)),
   ]);
   const [index, tBuild] = time(() =>
-    buildIndex({
+    buildPackageIndex({
       repositories: [
         { repository: 'main', text: texts[0]! },
         { repository: 'community', text: texts[1]! },
@@ -43,7 +43,7 @@ for (let i = 0; i <= runs; i++) {
   if (r.packages.length !== 175) throw new Error(`expected 175 packages, got ${r.packages.length}`);
   const [parsed, tParse] = time(() => texts.map((t) => parseApkIndexText(t)));
   const [, tBuildParsed] = time(() =>
-    buildIndex({
+    buildPackageIndex({
       repositories: [
         { repository: 'main', packages: parsed[0]! },
         { repository: 'community', packages: parsed[1]! },

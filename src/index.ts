@@ -20,8 +20,7 @@ export * from './config/index.ts';
 export { ImageFS } from './fs/tree.ts';
 // the network, repositories and the store
 export * from './net/index.ts';
-export { buildIndex as buildImageIndex } from './oci/image.ts';
-// OCI (its buildIndex makes an image index; the solver's buildIndex a package index)
+// OCI
 export * from './oci/index.ts';
 // the whole pipeline
 export { type BuildEvent, type BuildOptions, type BuildResult, build } from './pipeline/build.ts';
@@ -32,7 +31,6 @@ export { Installer } from './rootfs/install.ts';
 export * from './sbom/index.ts';
 // resolution
 export * from './solver/index.ts';
-export { buildIndex } from './solver/index.ts';
 export * from './store/index.ts';
 // tar
 export type { TarEntry, TarEntryType } from './tar/reader.ts';

@@ -49,7 +49,7 @@ export function dockerEngine(env: NodeJS.ProcessEnv = process.env): DockerEngine
       };
     } catch (e) {
       throw new LadingError(
-        'engine.config',
+        'ENGINE_CONFIG',
         `cannot read the Docker TLS certificates in ${dir}: ${(e as Error).message}`,
         {
           hint: 'DOCKER_CERT_PATH must hold ca.pem, cert.pem and key.pem',
@@ -57,7 +57,7 @@ export function dockerEngine(env: NodeJS.ProcessEnv = process.env): DockerEngine
       );
     }
   }
-  throw new LadingError('engine.config', `DOCKER_HOST=${host} is not supported`, {
+  throw new LadingError('ENGINE_CONFIG', `DOCKER_HOST=${host} is not supported`, {
     hint: 'lading reaches Docker engines at unix:///PATH or tcp://HOST:PORT',
   });
 }
@@ -95,7 +95,7 @@ function call(
     req.on('error', (e: NodeJS.ErrnoException) =>
       reject(
         new LadingError(
-          'engine.unreachable',
+          'ENGINE_UNREACHABLE',
           `cannot reach the Docker engine at ${engine.name}: ${e.code ?? e.message}`,
           {
             hint: 'start Docker, or point DOCKER_HOST at a running engine',
@@ -193,7 +193,7 @@ export async function loadImage(
     res.status === 200 ? streamError(res.body) : res.body.trim().slice(0, 500) || `HTTP ${res.status}`;
   if (error !== undefined) {
     throw new LadingError(
-      'engine.load',
+      'ENGINE_LOAD',
       `the Docker engine at ${engine.name} did not load the image: ${error}`,
       {
         hint: 'check the engine log; `docker load` of a `lading build` archive shows the same',
@@ -205,7 +205,7 @@ export async function loadImage(
     const id = check.status === 200 ? (JSON.parse(check.body) as { Id?: string }).Id : undefined;
     if (id !== image.config.digest) {
       throw new LadingError(
-        'engine.load',
+        'ENGINE_LOAD',
         `after loading, ${tag} in the Docker engine at ${engine.name} is ${id ?? 'missing'}, not ${image.config.digest}`,
         {
           hint: 'another process may have changed the tag at the same time; publish again',

@@ -104,18 +104,14 @@ export function parseHttpAuth(value: string | undefined): ParsedHttpAuth {
     const second = piece.indexOf(':', first + 1);
     const third = second < 0 ? -1 : piece.indexOf(':', second + 1);
     if (second < 0 || third < 0) {
-      throw new LadingError(
-        'repo.http-auth',
-        `HTTP_AUTH entry ${n} is not of the form basic:HOST:USER:PASS`,
-        {
-          hint: 'separate several entries with spaces or newlines: "basic:a.example.com:u:p basic:*.example.org:u:p"',
-        },
-      );
+      throw new LadingError('NET_HTTP_AUTH', `HTTP_AUTH entry ${n} is not of the form basic:HOST:USER:PASS`, {
+        hint: 'separate several entries with spaces or newlines: "basic:a.example.com:u:p basic:*.example.org:u:p"',
+      });
     }
     const host = piece.slice(first + 1, second).toLowerCase();
     if (!HOST.test(host)) {
       throw new LadingError(
-        'repo.http-auth',
+        'NET_HTTP_AUTH',
         `HTTP_AUTH entry ${n} has an invalid host ${JSON.stringify(host)}`,
         {
           hint: 'HOST is a host name without port (example.com) or *.example.com for all its subdomains',

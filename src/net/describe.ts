@@ -12,7 +12,7 @@ export function describeUrl(url: string | URL): string {
 
 export function tooLarge(url: URL, what: string | undefined, max: number): LadingError {
   return new LadingError(
-    'repo.too-large',
+    'NET_TOO_LARGE',
     `${what ?? 'file'} at ${describeUrl(url)} is larger than the limit of ${max} bytes`,
     { hint: 'the limit protects against runaway downloads; check that the URL names the intended file' },
   );

@@ -177,7 +177,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           if (retried) retries.end(start.host, false);
           const verb = method === 'GET' || method === 'HEAD' ? 'fetch' : 'send';
           throw new LadingError(
-            'repo.network',
+            'NET_NETWORK',
             `could not ${verb} ${what ?? 'file'} ${verb === 'fetch' ? 'from' : 'to'} ${shown} after ${tries} attempt${tries === 1 ? '' : 's'}: ${e.message}`,
             { hint: 'check the network and the repository; --offline builds from the cache alone', cause: e },
           );
@@ -417,17 +417,17 @@ async function send(
     if ([301, 302, 303, 307, 308].includes(res.status) && location !== null) {
       await res.body?.cancel().catch(() => {});
       if (hop >= settings.maxRedirects) {
-        throw new LadingError('repo.http', `too many redirects fetching ${what} from ${describeUrl(start)}`);
+        throw new LadingError('NET_HTTP', `too many redirects fetching ${what} from ${describeUrl(start)}`);
       }
       const next = URL.parse(location, url.href);
       if (next === null || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
-        throw new LadingError('repo.http', `${describeUrl(url)} redirects to an unusable location (${what})`);
+        throw new LadingError('NET_HTTP', `${describeUrl(url)} redirects to an unusable location (${what})`);
       }
       next.username = '';
       next.password = '';
       if (url.protocol === 'https:' && next.protocol !== 'https:') {
         throw new LadingError(
-          'repo.http',
+          'NET_HTTP',
           `refusing redirect from ${describeUrl(url)} to insecure ${describeUrl(next)} (${what})`,
           {
             hint: 'ask the repository operator to redirect to https, or configure the http:// URL directly',
@@ -553,7 +553,7 @@ function connectionFailure(e: unknown, url: URL, what: string): Error {
   const code = why.split(' ')[0]!;
   if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(why)) {
     return new LadingError(
-      'net.tls',
+      'NET_TLS',
       `the TLS certificate of ${url.host} is not trusted (${why}) fetching ${what}`,
       {
         hint: 'trust the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem',
@@ -561,7 +561,7 @@ function connectionFailure(e: unknown, url: URL, what: string): Error {
     );
   }
   if (PERMANENT_NETWORK.has(code)) {
-    return new LadingError('repo.network', `could not fetch ${what} from ${describeUrl(url)}: ${why}`, {
+    return new LadingError('NET_NETWORK', `could not fetch ${what} from ${describeUrl(url)}: ${why}`, {
       hint: 'check the host name in the repository URL and the network',
     });
   }
@@ -581,23 +581,19 @@ function statusFailure(
     return new TransientHttpError(status, parseRetryAfter(res.headers.get('retry-after'), Date.now()));
   }
   if (res.status === 404 || res.status === 410) {
-    return new LadingError('repo.not-found', `${what} not found at ${shown} (${status})`, {
+    return new LadingError('NET_NOT_FOUND', `${what} not found at ${shown} (${status})`, {
       hint: notFoundHint,
     });
   }
   if (res.status === 401 || res.status === 403) {
     const how = `put them in the repository URL (https://USER:PASS@${url.host}/…) or set HTTP_AUTH=basic:${url.hostname}:USER:PASS`;
     return sentCredentials
-      ? new LadingError('repo.auth', `${shown} rejected the credentials (${status}) for ${what}`, {
+      ? new LadingError('NET_AUTH', `${shown} rejected the credentials (${status}) for ${what}`, {
           hint: `check the user and password; ${how}`,
         })
-      : new LadingError(
-          'repo.auth',
-          `${shown} requires credentials (${status}) for ${what}; none were sent`,
-          {
-            hint: how,
-          },
-        );
+      : new LadingError('NET_AUTH', `${shown} requires credentials (${status}) for ${what}; none were sent`, {
+          hint: how,
+        });
   }
-  return new LadingError('repo.http', `unexpected ${status} for ${what} from ${shown}`);
+  return new LadingError('NET_HTTP', `unexpected ${status} for ${what} from ${shown}`);
 }

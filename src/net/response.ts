@@ -66,11 +66,11 @@ export function respond(
         if (e instanceof LadingError) throw e;
         if (timer.aborted)
           throw new LadingError(
-            'repo.network',
+            'NET_NETWORK',
             `no data for ${limits.timeoutMs} ms from ${describeUrl(url)} after ${size} bytes (${what})`,
           );
         throw new LadingError(
-          'repo.network',
+          'NET_NETWORK',
           `connection to ${describeUrl(url)} lost after ${size} bytes (${what}): ${reason(e)}`,
         );
       } finally {

@@ -166,7 +166,7 @@ export function indexBlob(descriptors: Descriptor[], annotations: Record<string,
 }
 
 /** images → index, sorted by platform; one image per platform. */
-export function buildIndex(
+export function buildImageIndex(
   images: Image[],
   options: { annotations?: Record<string, string> } = {},
 ): ImageIndex {

@@ -1,7 +1,7 @@
 /** The OCI side: layers, image documents, the destinations they are written to, and validation. */
 export { type BlobContent, blobPath, type LayoutContent, layoutContent } from './blobs.ts';
 export { type DockerArchiveOptions, dockerManifestJson, writeDockerArchive } from './docker-archive.ts';
-export { blobOf, buildImage, buildIndex, type ImageSpec, platformKey, rfc3339 } from './image.ts';
+export { blobOf, buildImage, buildImageIndex, type ImageSpec, platformKey, rfc3339 } from './image.ts';
 export { goJson } from './json.ts';
 export { DEFAULT_LEVEL, type LayerOptions, layerCacheKey, writeLayer } from './layer.ts';
 export { type LayoutOptions, type LayoutResult, writeLayout } from './layout.ts';

@@ -10,7 +10,7 @@ import type { Keyring } from '../apk/keyring.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
 import type { ImageDestination } from '../oci/destination.ts';
-import { buildIndex } from '../oci/image.ts';
+import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
@@ -192,7 +192,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
   // index: every architecture's image, annotated with the newest build date
   const created = Math.max(...archs.map((a) => a.buildDate));
-  const index = buildIndex(
+  const index = buildImageIndex(
     archs.map((a) => a.image),
     { annotations: imageAnnotations({ annotations: config.annotations, vcsUrl: config.vcsUrl, created }) },
   );

@@ -53,7 +53,7 @@ export function publishTargets(tags: readonly string[]): { references: Reference
   const references = tags.map((t) => {
     const ref = parseReference(t);
     if (ref.digest !== undefined) {
-      throw new LadingError('registry.reference', `${t} names a digest; publish needs tags to write`, {
+      throw new LadingError('REGISTRY_REFERENCE', `${t} names a digest; publish needs tags to write`, {
         hint: `drop @${ref.digest}: the image's digest comes from what is built`,
       });
     }
@@ -172,7 +172,7 @@ function hostImage(images: readonly Image[]): Image {
   // one image for another platform: the engine may run it through emulation
   if (images.length === 1) return images[0]!;
   throw new LadingError(
-    'engine.platform',
+    'ENGINE_PLATFORM',
     `the image has no ${host} platform to load into the local engine`,
     {
       hint: `build it for this machine too (--arch ${host}), or publish to a registry; it has ${images.map((i) => platformKey(i.platform)).join(', ')}`,

@@ -15,7 +15,7 @@ import type { Arch } from '../platform/arch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
 import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
-import { buildIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
+import { buildPackageIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
 import type { ContentCache } from '../store/cache.ts';
 import { RESOLUTIONS } from '../store/namespaces.ts';
 import { LadingError } from '../util/errors.ts';
@@ -129,7 +129,7 @@ async function resolveArch(indexes: ArchIndexes, input: ResolveInput): Promise<R
   const makeIndex = () => {
     if (index === undefined) {
       const loaded = inflateRepositories(repositories);
-      index = buildIndexAsync({
+      index = buildPackageIndexAsync({
         repositories: repositories.map(solverRepository),
         texts: loaded,
         arch: apk,

@@ -68,7 +68,7 @@ export function readAuthFile(path: string, kind: AuthFileKind): AuthFile | undef
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR')
       return undefined;
-    throw new LadingError('registry.auth-file', `cannot read ${path}: ${(e as Error).message}`, {
+    throw new LadingError('REGISTRY_AUTH_FILE', `cannot read ${path}: ${(e as Error).message}`, {
       file: path,
       hint: 'check the file permissions',
     });
@@ -81,7 +81,7 @@ export function readAuthFile(path: string, kind: AuthFileKind): AuthFile | undef
     // the message says where, never what: the file holds secrets
     const where = /position (\d+)/.exec((e as Error).message)?.[1];
     throw new LadingError(
-      'registry.auth-file',
+      'REGISTRY_AUTH_FILE',
       `${path} is not valid JSON${where ? ` (at byte ${where})` : ''}`,
       {
         file: path,
@@ -90,7 +90,7 @@ export function readAuthFile(path: string, kind: AuthFileKind): AuthFile | undef
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new LadingError('registry.auth-file', `${path} is not a JSON object`, { file: path });
+    throw new LadingError('REGISTRY_AUTH_FILE', `${path} is not a JSON object`, { file: path });
   }
   return { path, kind, data: data as Record<string, unknown> };
 }
@@ -99,7 +99,7 @@ function objectField(file: AuthFile, key: string): Record<string, unknown> | und
   const v = file.data[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'object' || Array.isArray(v)) {
-    throw new LadingError('registry.auth-file', `${file.path}: "${key}" must be an object`, {
+    throw new LadingError('REGISTRY_AUTH_FILE', `${file.path}: "${key}" must be an object`, {
       file: file.path,
     });
   }
@@ -167,7 +167,7 @@ export function decodeAuthsEntry(
     const decoded = Buffer.from(auth, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) {
-      throw new LadingError('registry.auth-file', `${source}: "auth" is not base64 of USER:PASSWORD`, {
+      throw new LadingError('REGISTRY_AUTH_FILE', `${source}: "auth" is not base64 of USER:PASSWORD`, {
         file: file.path,
         hint: 'log in again to rewrite it',
       });
@@ -216,7 +216,7 @@ export function writeDockerConfig(path: string, data: Record<string, unknown>): 
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw new LadingError('registry.auth-file', `cannot write ${target}: ${(e as Error).message}`, {
+    throw new LadingError('REGISTRY_AUTH_FILE', `cannot write ${target}: ${(e as Error).message}`, {
       file: target,
       hint: 'check that the directory is writable (DOCKER_CONFIG chooses another one)',
     });

@@ -52,7 +52,7 @@ function failureText(r: HelperRun): string {
 function helperError(program: string, action: string, e: unknown, origin: string): LadingError {
   const notFound = (e as NodeJS.ErrnoException).code === 'ENOENT';
   return new LadingError(
-    'registry.credential-helper',
+    'REGISTRY_CREDENTIAL_HELPER',
     notFound
       ? `credential helper ${program} (${origin}) is not installed`
       : `credential helper ${program} ${action} failed: ${(e as Error).message}`,
@@ -84,7 +84,7 @@ export async function helperGet(
   if (r.status !== 0) {
     if (/credentials not found|not found in/i.test(r.stdout + r.stderr)) return undefined;
     throw new LadingError(
-      'registry.credential-helper',
+      'REGISTRY_CREDENTIAL_HELPER',
       `credential helper ${program} get ${server} failed (exit ${r.status}): ${failureText(r)}`,
       { hint: `check that ${program} works: echo ${server} | ${program} get` },
     );
@@ -94,7 +94,7 @@ export async function helperGet(
     parsed = JSON.parse(r.stdout);
   } catch {
     throw new LadingError(
-      'registry.credential-helper',
+      'REGISTRY_CREDENTIAL_HELPER',
       `credential helper ${program} printed something that is not JSON`,
       {
         hint: `check ${program}; it should print {"ServerURL","Username","Secret"}`,
@@ -150,7 +150,7 @@ async function helperChange(
   if (r.status === 0) return true;
   if (action === 'erase' && /credentials not found|not found in/i.test(r.stdout + r.stderr)) return false;
   throw new LadingError(
-    'registry.credential-helper',
+    'REGISTRY_CREDENTIAL_HELPER',
     `credential helper ${program} ${action} for ${server} failed (exit ${r.status}): ${failureText(r)}`,
     { hint: `check that ${program} works` },
   );

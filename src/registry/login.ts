@@ -96,7 +96,7 @@ async function checkCredentials(
   if (host.auth.kind === 'none') return false;
   const wrong = (status: number) =>
     new LadingError(
-      'registry.auth',
+      'REGISTRY_AUTH',
       `${registry} rejected the user name and password (HTTP ${status}); nothing was stored`,
       {
         hint: 'check the user name and password (or token) and try again',
@@ -108,7 +108,7 @@ async function checkCredentials(
     );
     if (res.status === 401 || res.status === 403) throw wrong(res.status);
     if (res.status !== 200)
-      throw new LadingError('registry.protocol', `${registry} answered GET /v2/ with HTTP ${res.status}`);
+      throw new LadingError('REGISTRY_PROTOCOL', `${registry} answered GET /v2/ with HTTP ${res.status}`);
     return true;
   }
   const realm = new URL(host.auth.realm);
@@ -119,7 +119,7 @@ async function checkCredentials(
   if (res.status === 401 || res.status === 403) throw wrong(res.status);
   if (res.status !== 200) {
     throw new LadingError(
-      'registry.protocol',
+      'REGISTRY_PROTOCOL',
       `the token service of ${registry} answered HTTP ${res.status}`,
     );
   }

@@ -183,7 +183,7 @@ function checkDigest(res: RegistryResponse, expected: string, what: string, regi
   const got = res.headers.get('docker-content-digest');
   if (got !== null && got !== '' && got !== expected) {
     throw new LadingError(
-      'registry.digest',
+      'REGISTRY_DIGEST',
       `${registry} stored ${what} as ${got}, but its bytes hash to ${expected}`,
       {
         hint: 'the registry or a proxy changed the bytes; nothing was tagged',
@@ -225,7 +225,7 @@ async function pushBlob(
       location = res.headers.get('location') ?? undefined;
       if (!location) {
         throw new LadingError(
-          'registry.protocol',
+          'REGISTRY_PROTOCOL',
           `${registry} opened an upload for ${what} without a Location`,
         );
       }
@@ -235,7 +235,7 @@ async function pushBlob(
     const origin = new URL(host.origin);
     if (target.host !== origin.host && isPrivateAddress(target.hostname) && !isLoopback(origin.hostname)) {
       throw new LadingError(
-        'registry.protocol',
+        'REGISTRY_PROTOCOL',
         `${registry} sent the upload of ${what} to a private address (${target.host}); refused`,
         {
           hint: 'a registry on the network must not direct clients to private addresses; check its configuration',

@@ -37,7 +37,7 @@ const HOST_LABEL = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const MAX_NAME = 255;
 
 function bad(input: string, what: string, hint: string): LadingError {
-  return new LadingError('registry.reference', `invalid image reference ${JSON.stringify(input)}: ${what}`, {
+  return new LadingError('REGISTRY_REFERENCE', `invalid image reference ${JSON.stringify(input)}: ${what}`, {
     hint,
   });
 }

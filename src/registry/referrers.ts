@@ -97,7 +97,7 @@ async function updateFallbackTag(
       const type = p?.mediaType ?? res.headers.get('content-type')?.split(';')[0];
       if (!p || type !== INDEX || !Array.isArray(p.manifests)) {
         throw new LadingError(
-          'registry.referrers',
+          'REGISTRY_REFERRERS',
           `${what} exists and is not an image index, so the SBOMs cannot be listed there`,
           {
             hint: `that tag is reserved for the referrers of ${subject}; remove or rename it`,

@@ -213,13 +213,13 @@ export class RegistryClient {
       }
       if (challenges.some((c) => c.scheme === 'basic')) return { registry, origin, auth: { kind: 'basic' } };
       throw new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `${registry} asks for an authentication scheme lading does not speak (${challenges.map((c) => c.scheme).join(', ') || 'none given'})`,
         { hint: 'lading speaks HTTP Basic and Bearer tokens, as docker does' },
       );
     }
     throw new LadingError(
-      'registry.protocol',
+      'REGISTRY_PROTOCOL',
       `${registry} does not answer as an OCI registry: GET /v2/ gave ${statusText(res)}`,
       {
         hint: 'check the registry host and port',
@@ -262,12 +262,12 @@ export class RegistryClient {
           `${req.method} ${describeUrl(url)}: ${transient.message}`,
           transient.retryAfterMs,
         );
-      if (e.code === 'net.tls') {
-        throw new LadingError('registry.tls', e.message, {
+      if (e.code === 'NET_TLS') {
+        throw new LadingError('REGISTRY_TLS', e.message, {
           hint: 'trust the CA that signed it with NODE_EXTRA_CA_CERTS=CA.pem, or pass --insecure-skip-tls-verify to skip the check',
         });
       }
-      throw new LadingError('registry.unreachable', `cannot reach the registry ${url.host}: ${e.message}`, {
+      throw new LadingError('REGISTRY_UNREACHABLE', `cannot reach the registry ${url.host}: ${e.message}`, {
         hint: 'check the registry name in the image reference and the network',
       });
     }
@@ -277,7 +277,7 @@ export class RegistryClient {
       data = req.method === 'HEAD' ? Buffer.alloc(0) : await res.bytes();
     } catch (e) {
       // the answer was cut short: the connection dropped
-      if (e instanceof LadingError && e.code === 'repo.network') throw new Transient(e.message);
+      if (e instanceof LadingError && e.code === 'NET_NETWORK') throw new Transient(e.message);
       throw e;
     }
     const answer: RegistryResponse = {
@@ -312,7 +312,7 @@ export class RegistryClient {
         if (!(e instanceof Transient)) throw e;
         if (attempt >= attempts) {
           throw new LadingError(
-            'registry.unavailable',
+            'REGISTRY_UNAVAILABLE',
             `${what} failed ${attempts} times; the last answer: ${e.message}`,
             {
               hint: 'the registry or the network is failing; try again later, or check the registry',
@@ -333,7 +333,7 @@ export class RegistryClient {
 /** The server answered TLS with plain HTTP: the ping then tries http:// where that is allowed. */
 class PlainHttpAnswer extends LadingError {
   constructor(host: string, why: string) {
-    super('registry.tls', `${host} does not speak HTTPS (${why})`, {
+    super('REGISTRY_TLS', `${host} does not speak HTTPS (${why})`, {
       hint: `if ${host} is a plain-HTTP registry you trust, pass --insecure-allow-http`,
     });
   }
@@ -351,7 +351,7 @@ function headerCredentials(value: string): Credentials {
 function checkRealm(registry: string, origin: string, realm: string): void {
   const u = URL.parse(realm);
   if (u === null || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
-    throw new LadingError('registry.auth', `${registry} names a token service that is not a URL`, {
+    throw new LadingError('REGISTRY_AUTH', `${registry} names a token service that is not a URL`, {
       hint: 'check the registry configuration (auth.token.realm)',
     });
   }
@@ -361,7 +361,7 @@ function checkRealm(registry: string, origin: string, realm: string): void {
     !(isLoopback(u.hostname) && isLoopback(registry.replace(/:\d+$/, '')))
   ) {
     throw new LadingError(
-      'registry.auth',
+      'REGISTRY_AUTH',
       `${registry} sends credentials to a token service over plain HTTP (${describeUrl(u)}); refused`,
       {
         hint: 'the registry must name an https:// token realm',
@@ -497,7 +497,7 @@ export class RepositorySession {
     if (res.status === 401 || res.status === 403) {
       throw credential
         ? new LadingError(
-            'registry.auth',
+            'REGISTRY_AUTH',
             `${host.registry} rejected the credentials from ${credential.source} (its token service answered HTTP ${res.status})`,
             { hint: `check the user and password, then log in again: lading login ${host.registry}` },
           )
@@ -505,7 +505,7 @@ export class RepositorySession {
     }
     if (res.status !== 200) {
       throw new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `the token service of ${host.registry} answered ${statusText(res)}`,
         {
           hint: 'check the registry and its token service',
@@ -514,7 +514,7 @@ export class RepositorySession {
     }
     if (res.body.length > MAX_TOKEN_RESPONSE) {
       throw new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `the token service of ${host.registry} answered more than ${MAX_TOKEN_RESPONSE} bytes`,
       );
     }
@@ -523,7 +523,7 @@ export class RepositorySession {
       parsed = JSON.parse(res.body.toString('utf8'));
     } catch {
       throw new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `the token service of ${host.registry} answered something that is not JSON`,
       );
     }
@@ -532,7 +532,7 @@ export class RepositorySession {
     const token = typeof parsed.token === 'string' && parsed.token ? parsed.token : parsed.access_token;
     if (typeof token !== 'string' || token === '') {
       throw new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `the token service of ${host.registry} answered without a token`,
       );
     }
@@ -546,17 +546,17 @@ export class RepositorySession {
     if (res.status === 401 || (res.status === 403 && !credential)) {
       if (!credential) return noCredentials(registry, this.repository, what);
       return new LadingError(
-        'registry.auth',
+        'REGISTRY_AUTH',
         `${registry} rejected the credentials from ${credential.source} for ${what} (${statusText(res)})`,
         { hint: `check the user and password, then log in again: lading login ${registry}` },
       );
     }
     if (res.status === 403) {
-      return new LadingError('registry.denied', `${registry} denied ${what} (${statusText(res)})`, {
+      return new LadingError('REGISTRY_DENIED', `${registry} denied ${what} (${statusText(res)})`, {
         hint: `the credentials from ${credential?.source} may not write to ${this.name}`,
       });
     }
-    return new LadingError('registry.protocol', `${registry} answered ${what} with ${statusText(res)}`, {
+    return new LadingError('REGISTRY_PROTOCOL', `${registry} answered ${what} with ${statusText(res)}`, {
       hint: 'the registry refused the request; its answer above says why',
     });
   }
@@ -564,7 +564,7 @@ export class RepositorySession {
 
 function noCredentials(registry: string, repository: Repository, what?: string): LadingError {
   return new LadingError(
-    'registry.auth',
+    'REGISTRY_AUTH',
     `${registry} requires credentials${what ? ` for ${what}` : ` to push to ${repository.path}`} and none were found`,
     {
       hint: `log in with: lading login ${registry} -u USER --password-stdin (or docker login), or set REGISTRY_AUTH_FILE`,

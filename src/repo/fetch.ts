@@ -164,7 +164,7 @@ export async function fetchPackage(
       what,
       notFoundHint: `the index of ${repo.display} lists it but the repository does not have it: the index is stale (the mirror is updating, or the cache holds an old index); build again later, or use another mirror`,
     });
-    if (res.status !== 200) throw new LadingError('repo.http', `unexpected 304 for ${what} from ${location}`);
+    if (res.status !== 200) throw new LadingError('NET_HTTP', `unexpected 304 for ${what} from ${location}`);
     const bytes = res.sink.bytes();
     try {
       await options.verify?.(bytes);
@@ -231,9 +231,9 @@ async function readLocal(path: string, what: string, hint: string): Promise<Fetc
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new LadingError('repo.not-found', `${what} not found at ${path}`, { hint });
+      throw new LadingError('REPO_NOT_FOUND', `${what} not found at ${path}`, { hint });
     }
-    throw new LadingError('repo.io', `cannot read ${what} at ${path} (${code ?? (e as Error).message})`, {
+    throw new LadingError('REPO_IO', `cannot read ${what} at ${path} (${code ?? (e as Error).message})`, {
       hint,
       cause: e,
     });
@@ -242,7 +242,7 @@ async function readLocal(path: string, what: string, hint: string): Promise<Fetc
 
 function network(options: FetchOptions, what: string): HttpClient {
   if (options.offline) {
-    throw new LadingError('repo.offline', `--offline: ${what} is not in the cache`, {
+    throw new LadingError('REPO_OFFLINE', `--offline: ${what} is not in the cache`, {
       hint: `run once without --offline to fill the cache (${options.cache.dir})`,
     });
   }
@@ -327,14 +327,14 @@ async function fetchRevalidated(
       });
     } catch (e) {
       // Unreachable is not wrong: keep building from the copy we have. Refusals (401, 404) still fail.
-      if (cached && e instanceof LadingError && e.code === 'repo.network') {
+      if (cached && e instanceof LadingError && e.code === 'NET_NETWORK') {
         logger.warn(`${e.message}; using the cached copy`);
         return hit('stale');
       }
       throw e;
     }
     if (res.status === 304) {
-      if (!cached) throw new LadingError('repo.http', `unexpected 304 Not Modified for ${what} from ${url}`);
+      if (!cached) throw new LadingError('NET_HTTP', `unexpected 304 Not Modified for ${what} from ${url}`);
       const { key: _key, ...rest } = cached.ref;
       await cache.setRef(namespace, url, { ...rest, checkedAt: now() }).catch(() => {});
       return hit('revalidated');

@@ -37,7 +37,7 @@ export function parseRepositoryRef(
   options: { cwd?: string; file?: string } = {},
 ): RepositoryRef {
   const fail = (message: string, hint?: string): never => {
-    throw new LadingError('repo.invalid-ref', message, { file: options.file, hint });
+    throw new LadingError('REPO_INVALID_REF', message, { file: options.file, hint });
   };
   let rest = entry.trim();
   if (rest === '') fail('empty repository entry', 'write a URL (https://…), file:///… or a directory path');
@@ -156,7 +156,7 @@ export function formatRepositoryEntry(ref: RepositoryRef): string {
 export function assertSafeComponent(what: string, value: string): void {
   if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value)) {
     throw new LadingError(
-      'repo.invalid-name',
+      'REPO_INVALID_NAME',
       `invalid ${what} ${JSON.stringify(value)}: not a safe file name`,
       {
         hint: 'the repository index lists a name that cannot be a file name; the index may be corrupt or malicious',
@@ -205,7 +205,7 @@ export type KeySource =
 export function parseKeySource(text: string, options: { cwd?: string; file?: string } = {}): KeySource {
   const t = text.trim();
   if (t === '') {
-    throw new LadingError('repo.invalid-ref', 'empty keyring entry', {
+    throw new LadingError('REPO_INVALID_REF', 'empty keyring entry', {
       file: options.file,
       hint: 'write a path to a .rsa.pub file or an https:// URL',
     });
@@ -220,7 +220,7 @@ export function parseKeySource(text: string, options: { cwd?: string; file?: str
       if (ref.credentials) source.credentials = ref.credentials;
       return source;
     }
-    throw new LadingError('repo.invalid-ref', `unsupported key URL scheme "${scheme}:"`, {
+    throw new LadingError('REPO_INVALID_REF', `unsupported key URL scheme "${scheme}:"`, {
       file: options.file,
       hint: 'use a path, file://, http:// or https://',
     });

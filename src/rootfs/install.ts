@@ -40,7 +40,7 @@ export interface InstallablePackage {
 }
 
 /** What one package owns after installation, in apk's order (directories as first seen in the archive). */
-export interface InstalledPackage {
+export interface InstallRecord {
   pkg: InstallablePackage;
   dirs: DbDir[];
 }
@@ -51,7 +51,7 @@ export interface InstalledPackage {
  * `attrs`).
  */
 export interface InstalledFile {
-  readonly installed: InstalledPackage;
+  readonly installed: InstallRecord;
   /** The node object the installer put at the path. */
   readonly node: FsNode;
   /** A copy of the node's fields as installed; the hard links of one node share one copy. */
@@ -60,7 +60,7 @@ export interface InstalledFile {
 
 /** A directory entry of a package: what it declared, at the canonical path it was installed at. */
 export interface InstalledDirectory {
-  readonly installed: InstalledPackage;
+  readonly installed: InstallRecord;
   readonly path: string;
   readonly uid: number;
   readonly gid: number;
@@ -82,7 +82,7 @@ interface DirOwnership {
 
 export class Installer {
   readonly fs: ImageFS;
-  readonly installed: InstalledPackage[] = [];
+  readonly installed: InstallRecord[] = [];
   /** Canonical path → which package's file record owns it. */
   readonly #owners = new Map<string, Owner>();
   /** Canonical directory path → the merged ownership apk computes from every package that has it. */
@@ -96,8 +96,8 @@ export class Installer {
     this.fs = fs;
   }
 
-  install(pkg: InstallablePackage): InstalledPackage {
-    const record: InstalledPackage = { pkg, dirs: [] };
+  install(pkg: InstallablePackage): InstallRecord {
+    const record: InstallRecord = { pkg, dirs: [] };
     const dirsByPath = new Map<string, DbDir>();
     const hardlinkTargets = new Map<string, string>(); // entry name → canonical path in the image
     const where = `${pkg.info.name}-${pkg.info.version}`;
@@ -209,7 +209,7 @@ export class Installer {
   }
 
   /** Creates or updates a directory. A symlink to a directory (usr-merge) is kept as it is. */
-  #installDirectory(name: string, entry: TarEntry, acl: Acl, where: string, record: InstalledPackage): void {
+  #installDirectory(name: string, entry: TarEntry, acl: Acl, where: string, record: InstallRecord): void {
     const resolved = this.fs.resolve(name, true);
     if (resolved === undefined) {
       throw new LadingError(

@@ -63,7 +63,7 @@ export function isoSeconds(seconds: number, what = 'build date'): string {
 }
 
 /** `sha256:<64 hex>` → the hex; throws for anything else (digests come from our own writers). */
-export function sha256Hex(digest: string, what: string): string {
+export function digestHex(digest: string, what: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
   if (!m)
     throw new LadingError('SBOM_BAD_INPUT', `${what} ${JSON.stringify(digest)} is not a sha256:<hex> digest`);

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { LadingError } from '../util/errors.ts';
 import type { Party, SbomElement, SbomModel, SpdxRelationship } from './document.ts';
-import { IdAllocator, isoSeconds, ociPurl, parseReference, sha256Hex } from './identifiers.ts';
+import { digestHex, IdAllocator, isoSeconds, ociPurl, parseReference } from './identifiers.ts';
 import {
   attachVcs,
   imageElementId,
@@ -45,7 +45,7 @@ export function buildIndexModel(
 ): SbomModel & { externalDocumentRefs: ExternalDocumentRef[] } {
   const ids = new IdAllocator();
   const ref = parseReference(input.reference);
-  const indexHex = sha256Hex(input.indexDigest, 'index digest');
+  const indexHex = digestHex(input.indexDigest, 'index digest');
   const supplier = commonSupplier(input.images);
   const relationships: SpdxRelationship[] = [];
   const externalDocumentRefs: ExternalDocumentRef[] = [];
@@ -80,7 +80,7 @@ export function buildIndexModel(
 
   const elements: SbomElement[] = [];
   for (const image of input.images) {
-    const hex = sha256Hex(image.manifestDigest, `manifest digest of ${image.arch.apk}`);
+    const hex = digestHex(image.manifestDigest, `manifest digest of ${image.arch.apk}`);
     const imageSupplier = osSupplier(image.osRelease);
     const id = ids.take(imageElementId(hex));
     elements.push({

@@ -18,13 +18,13 @@ import {
   apkChecksumSha1,
   apkPurl,
   byString,
+  digestHex,
   IdAllocator,
   isoSeconds,
   isSha256Hex,
   ociPurl,
   parseReference,
   parseVcsUrl,
-  sha256Hex,
   spdxIdPart,
 } from './identifiers.ts';
 import { LicenseRegistry } from './license-refs.ts';
@@ -145,8 +145,8 @@ export function buildImageModel(input: ImageSbomInput): SbomModel {
   const os = input.osRelease;
   const supplier = osSupplier(os);
   const ref = parseReference(input.reference);
-  const manifestHex = sha256Hex(input.manifestDigest, 'manifest digest');
-  const configHex = sha256Hex(input.configDigest, 'config digest');
+  const manifestHex = digestHex(input.manifestDigest, 'manifest digest');
+  const configHex = digestHex(input.configDigest, 'config digest');
   const relationships: SpdxRelationship[] = [];
   const rel = (from: string, type: string, to: string) =>
     relationships.push({ spdxElementId: from, relationshipType: type, relatedSpdxElement: to });
@@ -156,8 +156,8 @@ export function buildImageModel(input: ImageSbomInput): SbomModel {
   const manifestType = input.manifestMediaType ?? MEDIA_TYPES.manifest;
   const layerProps: [string, string][] = [];
   for (const [i, layer] of input.layers.entries()) {
-    sha256Hex(layer.digest, `layer ${i} digest`);
-    sha256Hex(layer.diffId, `layer ${i} diff_id`);
+    digestHex(layer.digest, `layer ${i} digest`);
+    digestHex(layer.diffId, `layer ${i} diff_id`);
     layerProps.push(
       [`lading:oci:layer:${i}:digest`, layer.digest],
       [`lading:oci:layer:${i}:diffID`, layer.diffId],

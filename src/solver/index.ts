@@ -23,8 +23,8 @@ export {
   scannableAsLatin1,
 } from './package-index.ts';
 export {
-  buildIndex,
-  buildIndexAsync,
+  buildPackageIndex,
+  buildPackageIndexAsync,
   type ChangeAction,
   type IndexInput,
   type PackageChange,

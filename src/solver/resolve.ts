@@ -70,7 +70,7 @@ export interface IndexInput {
 }
 
 /** Builds the lookup structures once; reuse the index for several worlds over the same repositories. */
-export function buildIndex(input: IndexInput): PackageIndex {
+export function buildPackageIndex(input: IndexInput): PackageIndex {
   return new PackageIndex(input.repositories, {
     arch: input.arch,
     installed: input.installed,
@@ -79,11 +79,11 @@ export function buildIndex(input: IndexInput): PackageIndex {
 }
 
 /**
- * buildIndex with the repositories' texts still arriving (e.g. being inflated): each is scanned as soon as it
+ * buildPackageIndex with the repositories' texts still arriving (e.g. being inflated): each is scanned as soon as it
  * and the ones before it are there, so the next one inflates meanwhile. Rejects with the first failure in
  * repository order.
  */
-export async function buildIndexAsync(
+export async function buildPackageIndexAsync(
   input: IndexInput & {
     texts: readonly Promise<{ text: string; latin1?: boolean }>[];
     /** About how many characters the texts have in all (sizes the tables once). */
@@ -130,11 +130,11 @@ export function resolve(
   return toResolution(state);
 }
 
-/** buildIndex + resolve in one call. */
+/** buildPackageIndex + resolve in one call. */
 export function resolvePackages(
   input: IndexInput & { world: readonly string[]; options?: ResolveOptions },
 ): Resolution {
-  return resolve(buildIndex(input), input.world, input.options);
+  return resolve(buildPackageIndex(input), input.world, input.options);
 }
 
 function repositoryPackage(index: PackageIndex, node: PkgNode, tagId: number): RepositoryPackage {

@@ -488,7 +488,7 @@ export class ContentCache {
 
   #ioError(what: string, e: unknown): LadingError {
     const code = errno(e);
-    return new LadingError('cache.io', `${what} (${code ?? (e as Error).message}) in ${this.dir}`, {
+    return new LadingError('STORE_IO', `${what} (${code ?? (e as Error).message}) in ${this.dir}`, {
       hint:
         code === 'ENOSPC'
           ? 'the disk is full: free space or prune the cache (lading clean)'

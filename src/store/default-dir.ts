@@ -10,7 +10,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home: stri
   if (xdg && isAbsolute(xdg)) return join(xdg, 'lading');
   if (!home) {
     throw new LadingError(
-      'cache.no-dir',
+      'STORE_NO_DIR',
       'cannot find a cache directory: no home directory and no XDG_CACHE_HOME',
       {
         hint: 'pass --cache-dir DIR',

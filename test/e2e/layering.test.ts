@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Layering } from '../../src/config/types.ts';
 import { planLayers } from '../../src/layers/plan.ts';
-import { buildImage, buildIndex } from '../../src/oci/image.ts';
+import { buildImage, buildImageIndex } from '../../src/oci/image.ts';
 import { layerCacheKey, writeLayer } from '../../src/oci/layer.ts';
 import { writeLayout } from '../../src/oci/layout.ts';
 import type { Layer } from '../../src/oci/types.ts';
@@ -70,7 +70,7 @@ async function writeLayered(result: BuildResult, layering: Layering, name: strin
   );
   const layout = join(dir, 'layered');
   mkdirSync(layout);
-  await writeLayout(layout, buildIndex([image]), { tag: `${name}:layered` });
+  await writeLayout(layout, buildImageIndex([image]), { tag: `${name}:layered` });
   return { layout, layers };
 }
 

@@ -84,7 +84,7 @@ describe('HTTP_AUTH', () => {
       assert.throws(
         () => parseHttpAuth(bad),
         (e: unknown) =>
-          e instanceof LadingError && e.code === 'repo.http-auth' && !e.message.includes('secret'),
+          e instanceof LadingError && e.code === 'NET_HTTP_AUTH' && !e.message.includes('secret'),
       );
     }
   });
@@ -148,7 +148,7 @@ describe('HTTP client against a real server', () => {
     const { http, log } = client();
     await assert.rejects(getBytes(http, server.url + INDEX), (e: unknown) => {
       assert.ok(e instanceof LadingError);
-      assert.equal(e.code, 'repo.auth');
+      assert.equal(e.code, 'NET_AUTH');
       assert.match(e.message, /requires credentials \(HTTP 401/);
       assert.match(e.hint ?? '', /HTTP_AUTH=basic:127\.0\.0\.1:USER:PASS/);
       return true;
@@ -223,7 +223,7 @@ describe('HTTP client against a real server', () => {
     for (let i = 0; i < 3; i++) server.faults.push({ path: BUSYBOX, fault: { kind: 'status', status: 502 } });
     const { http } = client({ attempts: 3 });
     await assert.rejects(getBytes(http, server.url + BUSYBOX), {
-      code: 'repo.network',
+      code: 'NET_NETWORK',
       message: `could not fetch test file from ${server.url}${BUSYBOX} after 3 attempts: HTTP 502 Bad Gateway`,
     });
     assert.equal(server.requests.length, 3);
@@ -234,7 +234,7 @@ describe('HTTP client against a real server', () => {
     await gone.close();
     const { http } = client({ attempts: 2 });
     await assert.rejects(getBytes(http, gone.url + INDEX), (e: unknown) => {
-      assert.ok(e instanceof LadingError && e.code === 'repo.network');
+      assert.ok(e instanceof LadingError && e.code === 'NET_NETWORK');
       assert.match(e.message, /after 2 attempts: connection failed \(ECONNREFUSED/);
       return true;
     });
@@ -274,7 +274,7 @@ describe('HTTP client against a real server', () => {
     reset();
     const { http } = client();
     await assert.rejects(getBytes(http, `${server.url}/repo/x86_64/nope-1.0-r0.apk`), {
-      code: 'repo.not-found',
+      code: 'NET_NOT_FOUND',
       message: `test file not found at ${server.url}/repo/x86_64/nope-1.0-r0.apk (HTTP 404 Not Found)`,
     });
     assert.equal(server.requests.length, 1);
@@ -283,7 +283,7 @@ describe('HTTP client against a real server', () => {
   it('enforces the size limit without retrying', async () => {
     reset();
     const { http } = client({ maxResponseBytes: 1000 });
-    await assert.rejects(getBytes(http, server.url + BUSYBOX), { code: 'repo.too-large' });
+    await assert.rejects(getBytes(http, server.url + BUSYBOX), { code: 'NET_TOO_LARGE' });
     assert.equal(server.requests.length, 1);
   });
 
@@ -313,7 +313,7 @@ describe('HTTP client against a real server', () => {
     reset();
     server.faults.push({ path: INDEX, fault: { kind: 'redirect', location: 'data:,not-an-index' } });
     await assert.rejects(getBytes(http, server.url + INDEX), {
-      code: 'repo.http',
+      code: 'NET_HTTP',
       message: `${server.url}${INDEX} redirects to an unusable location (test file)`,
     });
   });
@@ -394,7 +394,7 @@ describe('request(): any method, for the registry client', () => {
     assert.equal((await challenge.bytes()).length, 0);
     reset(() => ({ status: 404 }));
     await assert.rejects(http.request(`${url}/v2/x/manifests/1`, { what: 'manifest' }), {
-      code: 'repo.not-found',
+      code: 'NET_NOT_FOUND',
     });
   });
 

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { buildImage, buildIndex } from '../../src/oci/image.ts';
+import { buildImage, buildImageIndex } from '../../src/oci/image.ts';
 import { writeLayer } from '../../src/oci/layer.ts';
 import { imageAnnotations, imageHistory } from '../../src/oci/metadata.ts';
 import type { ImageIndex, LayerEntry } from '../../src/oci/types.ts';
@@ -124,5 +124,5 @@ export async function alpineIndex(dir: string, archs: string[] = ['amd64']): Pro
       [layer],
     ),
   );
-  return buildIndex(images, { annotations });
+  return buildImageIndex(images, { annotations });
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileSource } from '../../src/oci/blobs.ts';
-import { buildImage, buildIndex, type ImageSpec, rfc3339 } from '../../src/oci/image.ts';
+import { buildImage, buildImageIndex, type ImageSpec, rfc3339 } from '../../src/oci/image.ts';
 import { goJson } from '../../src/oci/json.ts';
 import { imageAnnotations, imageHistory } from '../../src/oci/metadata.ts';
 import { archTag, dockerTags, hostPlatformKey, parseTag } from '../../src/oci/tags.ts';
@@ -60,7 +60,7 @@ test("reproduces apko's golden config, manifests and index byte for byte", async
       'sha256:ca5e16c7c944d764863cb1a4286e668e72d6d87ef9ddd82337b19d87715bae7e',
     ),
   ]);
-  const index = buildIndex([arm64, amd64], { annotations });
+  const index = buildImageIndex([arm64, amd64], { annotations });
   for (const img of [amd64, arm64]) {
     assert.deepEqual(img.config.bytes, goldenBlob(img.config.digest));
     assert.deepEqual(img.manifest.bytes, goldenBlob(img.manifest.digest));
@@ -133,7 +133,7 @@ test("JSON is Go's: HTML characters escaped, map keys in byte order (also intege
 test('index: sorted by platform as apko sorts, one image per platform', () => {
   const mk = (architecture: string, variant?: string) =>
     buildImage({ platform: { architecture, os: 'linux', ...(variant ? { variant } : {}) }, created: 0 }, []);
-  const index = buildIndex([
+  const index = buildImageIndex([
     mk('s390x'),
     mk('arm', 'v7'),
     mk('arm64'),
@@ -151,10 +151,10 @@ test('index: sorted by platform as apko sorts, one image per platform', () => {
   assert.equal(doc.manifests[2].artifactType, MediaType.imageConfig);
   assert.equal(doc.annotations, undefined);
   assert.throws(
-    () => buildIndex([mk('amd64'), mk('amd64')]),
+    () => buildImageIndex([mk('amd64'), mk('amd64')]),
     (e: unknown) => isLadingError(e) && e.code === 'OCI_INDEX_PLATFORM',
   );
-  assert.throws(() => buildIndex([]), /at least one image/);
+  assert.throws(() => buildImageIndex([]), /at least one image/);
 });
 
 test('annotations and history as apko writes them', () => {
@@ -210,7 +210,7 @@ test('tags: validated like Docker references; per-architecture tags for several 
     buildImage({ platform: { architecture, os: 'linux' }, created: 0 }, []);
   const one = [mk('arm64')];
   assert.deepEqual(dockerTags(one, 'app:1'), [['app:1']]);
-  const two = buildIndex([mk('arm64'), mk('amd64')]).images;
+  const two = buildImageIndex([mk('arm64'), mk('amd64')]).images;
   const host = hostPlatformKey();
   const expectHost = host === 'arm64' ? 1 : 0;
   const tags = dockerTags(two, 'app:1');

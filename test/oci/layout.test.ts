@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { buildImage, buildIndex } from '../../src/oci/image.ts';
+import { buildImage, buildImageIndex } from '../../src/oci/image.ts';
 import { writeLayout } from '../../src/oci/layout.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateImage, validateLayout } from '../../src/oci/validate.ts';
@@ -123,7 +123,7 @@ test('an existing layout is replaced: stale blobs removed, damaged blobs rewritt
   const layerHex = index.images[0]!.layers[0]!.digest.slice(7);
   writeFileSync(join(dir, 'blobs/sha256', layerHex), 'not the layer');
 
-  const changed = buildIndex([
+  const changed = buildImageIndex([
     buildImage(
       { platform: { architecture: 'amd64', os: 'linux' }, created: 5, config: { Cmd: ['/bin/sh'] } },
       index.images[0]!.layers,

@@ -14,7 +14,7 @@ import { loadRepositories } from '../../src/pipeline/indexes.ts';
 import { resolveConfig, whyInArch } from '../../src/pipeline/resolve.ts';
 import { createFetchOptions } from '../../src/repo/fetch.ts';
 import { scannableAsLatin1 } from '../../src/solver/package-index.ts';
-import { buildIndex, buildIndexAsync, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, buildPackageIndexAsync, resolve } from '../../src/solver/resolve.ts';
 import { isLadingError, LadingError } from '../../src/util/errors.ts';
 import { fixture } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/tools.ts';
@@ -49,7 +49,7 @@ describe('resolveConfig', () => {
       repos,
     );
     assert.match(a!.repositories[0]!.indexDigest, /^sha256:[0-9a-f]{64}$/);
-    const direct = resolve(buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' }), [
+    const direct = resolve(buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' }), [
       'alpine-base',
       'aaudit',
     ]);
@@ -111,7 +111,7 @@ describe('index text for the resolver', () => {
     assert.equal(main!.latin1, true, 'main has non-ASCII maintainers');
     assert.equal(main!.description, 'v3.19.1-643-gec825d20535');
     const parsed = readApkIndex(readFileSync(fixture(ALPINE_INDEXES.main))).packages;
-    const index = buildIndex({ repositories: [main!], arch: 'x86_64' });
+    const index = buildPackageIndex({ repositories: [main!], arch: 'x86_64' });
     // every record, read back through the index, equals the parsed record
     for (const info of parsed.filter((_, i) => i % 97 === 0 || /[^\x00-\x7f]/.test(_.maintainer ?? ''))) {
       const node = index.findName(info.name)!.providers.find((p) => p.pkg.version === info.version)!.pkg;
@@ -130,7 +130,9 @@ describe('index text for the resolver', () => {
     const read = await readApkIndexTextAsync(splitApkIndex(plain), { latin1: true });
     assert.equal(read.latin1, true);
     assert.equal(scannableAsLatin1(read.text), true);
-    const [viaLatin1] = [buildIndex({ repositories: [{ repository: 'r', text: read.text, latin1: true }] })];
+    const [viaLatin1] = [
+      buildPackageIndex({ repositories: [{ repository: 'r', text: read.text, latin1: true }] }),
+    ];
     assert.equal(viaLatin1.infoOf(viaLatin1.findName('a')!.providers[0]!.pkg).maintainer, 'Timo Teräs');
 
     const accented = writeApkIndex({ packages: [record('ä', 'x')] });
@@ -166,22 +168,22 @@ describe('index text for the resolver', () => {
     }
   });
 
-  it('buildIndexAsync scans in repository order and reports the first failure in that order', async () => {
+  it('buildPackageIndexAsync scans in repository order and reports the first failure in that order', async () => {
     const [main, community] = alpineRepositories();
     const late = new Promise<{ text: string }>((r) => setTimeout(() => r({ text: main!.text! }), 20));
-    const index = await buildIndexAsync({
+    const index = await buildPackageIndexAsync({
       repositories: [{ repository: 'main' }, { repository: 'community' }],
       texts: [late, Promise.resolve({ text: community!.text! })],
       arch: 'x86_64',
     });
-    const direct = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
+    const direct = buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
     assert.deepEqual(
       resolve(index, ['alpine-base']).packages.map((p) => [p.name, p.version, p.repository]),
       resolve(direct, ['alpine-base']).packages.map((p) => [p.name, p.version, p.repository]),
     );
     const first = new LadingError('FIRST', 'first');
     await assert.rejects(
-      buildIndexAsync({
+      buildPackageIndexAsync({
         repositories: [{ repository: 'a' }, { repository: 'b' }],
         texts: [
           new Promise((_, reject) => setTimeout(() => reject(first), 20)),

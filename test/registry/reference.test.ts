@@ -43,7 +43,7 @@ test('malformed references fail before any request, saying why', () => {
     assert.throws(
       () => parseReference(input),
       (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'registry.reference', input);
+        assert.equal(e.code, 'REGISTRY_REFERENCE', input);
         assert.match(e.message, want, input);
         return true;
       },

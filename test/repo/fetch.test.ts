@@ -114,7 +114,7 @@ describe('fetching through the cache', () => {
     server.requireAuthorization = basic('u', 'right');
     const repo = parseRepositoryRef(`${server.url.replace('//', '//u:Wr0ng-pass@')}/repo`);
     await assert.rejects(fetchIndex(repo, ARCH, options), (e: unknown) => {
-      assert.ok(e instanceof LadingError && e.code === 'repo.auth');
+      assert.ok(e instanceof LadingError && e.code === 'NET_AUTH');
       assert.match(e.message, /rejected the credentials/);
       assert.match(e.message, /index of repository http:\/\/127\.0\.0\.1:\d+\/repo \(x86_64\)/);
       assert.ok(!JSON.stringify({ m: e.message, h: e.hint, s: e.stack }).includes('Wr0ng'));
@@ -178,7 +178,7 @@ describe('fetching through the cache', () => {
 
     const cold = await setup({ offline: true });
     await assert.rejects(fetchIndex(repo, ARCH, cold.options), (e: unknown) => {
-      assert.ok(e instanceof LadingError && e.code === 'repo.offline');
+      assert.ok(e instanceof LadingError && e.code === 'REPO_OFFLINE');
       assert.equal(
         e.message,
         `--offline: the index of repository ${stoppable.url}/repo (x86_64) is not in the cache`,
@@ -187,7 +187,7 @@ describe('fetching through the cache', () => {
       return true;
     });
     await assert.rejects(fetchPackage(repo, ARCH, busybox, cold.options), {
-      code: 'repo.offline',
+      code: 'REPO_OFFLINE',
       message: '--offline: package busybox-1.36.1-r15 is not in the cache',
     });
 
@@ -277,7 +277,7 @@ describe('fetching through the cache', () => {
     await assert.rejects(
       fetchIndex(parseRepositoryRef(`${server.url}/repo`), 'aarch64', options),
       (e: unknown) => {
-        assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+        assert.ok(e instanceof LadingError && e.code === 'NET_NOT_FOUND');
         assert.doesNotMatch(`${e.message} ${e.hint}`, /stale/);
         assert.match(e.hint ?? '', /has aarch64 packages \(aarch64\/APKINDEX\.tar\.gz\)/);
         return true;
@@ -288,7 +288,7 @@ describe('fetching through the cache', () => {
     await assert.rejects(
       fetchPackage(parseRepositoryRef(`${server.url}/repo`), ARCH, gone, options),
       (e: unknown) => {
-        assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+        assert.ok(e instanceof LadingError && e.code === 'NET_NOT_FOUND');
         assert.match(e.hint ?? '', /lists it but the repository does not have it: the index is stale/);
         return true;
       },
@@ -300,7 +300,7 @@ describe('fetching through the cache', () => {
     dirs.push(d.remove);
     const { options } = await setup();
     await assert.rejects(fetchKey('keys/alpine.rsa.pub', { ...options, cwd: d.path }), (e: unknown) => {
-      assert.ok(e instanceof LadingError && e.code === 'repo.not-found');
+      assert.ok(e instanceof LadingError && e.code === 'REPO_NOT_FOUND');
       assert.equal(e.message, `key keys/alpine.rsa.pub not found at ${join(d.path, 'keys/alpine.rsa.pub')}`);
       assert.match(e.hint ?? '', new RegExp(`start in the working directory \\(${d.path}\\).*--workdir DIR`));
       return true;
@@ -311,9 +311,9 @@ describe('fetching through the cache', () => {
     const { options } = await setup();
     const repo = parseRepositoryRef(repoDir);
     await assert.rejects(fetchIndex(repo, 'aarch64', options), {
-      code: 'repo.not-found',
+      code: 'REPO_NOT_FOUND',
       message: `the index of repository ${repoDir} (aarch64) not found at ${join(repoDir, 'aarch64/APKINDEX.tar.gz')}`,
     });
-    await assert.rejects(fetchKey('/nonexistent/key.rsa.pub', options), { code: 'repo.not-found' });
+    await assert.rejects(fetchKey('/nonexistent/key.rsa.pub', options), { code: 'REPO_NOT_FOUND' });
   });
 });

@@ -77,7 +77,7 @@ describe('parseRepositoryRef', () => {
       assert.throws(
         () => parseRepositoryRef(entry),
         (e: unknown) =>
-          e instanceof LadingError && e.code === 'repo.invalid-ref' && !e.message.includes('topsecret'),
+          e instanceof LadingError && e.code === 'REPO_INVALID_REF' && !e.message.includes('topsecret'),
         entry,
       );
     }
@@ -87,10 +87,10 @@ describe('parseRepositoryRef', () => {
     const r = parseRepositoryRef('/srv/repo');
     for (const name of ['..', '../etc', 'a/b', '']) {
       assert.throws(() => packageLocation(r, 'x86_64', { name, version: '1' }), {
-        code: 'repo.invalid-name',
+        code: 'REPO_INVALID_NAME',
       });
     }
-    assert.throws(() => indexLocation(r, '../x'), { code: 'repo.invalid-name' });
+    assert.throws(() => indexLocation(r, '../x'), { code: 'REPO_INVALID_NAME' });
   });
 
   it('parses key sources', () => {

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PackageIndex } from '../../src/solver/package-index.ts';
-import { buildIndex } from '../../src/solver/resolve.ts';
+import { buildPackageIndex } from '../../src/solver/resolve.ts';
 import { apkOracle } from '../helpers/paths.ts';
 import { alpinePackages, alpineRepositories } from './alpine.ts';
 import {
@@ -41,8 +41,8 @@ describe('resolver vs apk-tools 2.14.4 on Alpine v3.19 main + community', () => 
     const { main, community } = alpinePackages();
     worlds = allWorlds(pools(main, community));
     golden = new Map(readGolden('alpine-worlds.jsonl').map((e) => [e.id, e]));
-    indexes.plain = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
-    indexes.tagged = buildIndex({ repositories: alpineRepositories('comm'), arch: 'x86_64' });
+    indexes.plain = buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
+    indexes.tagged = buildPackageIndex({ repositories: alpineRepositories('comm'), arch: 'x86_64' });
   });
 
   it("gives apk's recorded answer for every seeded world", () => {

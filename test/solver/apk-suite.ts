@@ -10,7 +10,7 @@ import { parseDependency } from '../../src/apk/dependency.ts';
 import type { PackageInfo } from '../../src/apk/types.ts';
 import { compareVersions } from '../../src/apk/version.ts';
 import type { InstalledPackage, SolverRepository } from '../../src/solver/package-index.ts';
-import { buildIndex, type ResolveOptions, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, type ResolveOptions, resolve } from '../../src/solver/resolve.ts';
 import {
   type NameFlags,
   SOLVERF_AVAILABLE,
@@ -237,7 +237,7 @@ export function runCase(dir: string, c: SuiteCase): RunResult {
   }
   options.nameFlags = nameFlags;
 
-  const index = buildIndex({ repositories, installed, arch: 'x86_64' });
+  const index = buildPackageIndex({ repositories, installed, arch: 'x86_64' });
   try {
     const r = resolve(index, world, options);
     const shown = r.changes.filter((ch) => ch.action !== 'keep');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { PackageIndex } from '../../src/solver/package-index.ts';
-import { buildIndex, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { alpineRepositories } from './alpine.ts';
 
@@ -25,7 +25,7 @@ const record = (fields: Record<string, string>) =>
 describe('resolver explanations', () => {
   let alpine: PackageIndex;
   before(() => {
-    alpine = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
+    alpine = buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
   });
 
   it('a missing package: no such package, who asked, and near names', () => {
@@ -39,7 +39,7 @@ describe('resolver explanations', () => {
   });
 
   it('a missing dependency names the package that needs it', () => {
-    const index = buildIndex({
+    const index = buildPackageIndex({
       repositories: [{ repository: 'r', text: record({ P: 'app', V: '1.0-r0', D: 'libmissing>=2' }) }],
     });
     const e = failure(index, ['app']);
@@ -80,7 +80,7 @@ describe('resolver explanations', () => {
   });
 
   it('a dependency only in a repository that was not asked for with @tag', () => {
-    const index = buildIndex({
+    const index = buildPackageIndex({
       repositories: [
         { repository: 'https://example.test/main', text: record({ P: 'app', V: '1.0-r0', D: 'libfoo>=2' }) },
         {
@@ -118,7 +118,7 @@ describe('resolver explanations', () => {
   });
 
   it('a virtual name without a preferred provider lists the providers', () => {
-    const index = buildIndex({
+    const index = buildPackageIndex({
       repositories: [
         {
           repository: 'r',
@@ -133,7 +133,7 @@ describe('resolver explanations', () => {
   });
 
   it('a package that exists only for another architecture says so', () => {
-    const index = buildIndex({
+    const index = buildPackageIndex({
       repositories: [{ repository: 'r', text: record({ P: 'armonly', V: '1', A: 'aarch64' }) }],
       arch: 'x86_64',
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeResolution, encodeResolution, resolutionKey } from '../../src/solver/memo.ts';
-import { buildIndex, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { alpineRepositories } from './alpine.ts';
 
@@ -37,7 +37,9 @@ describe('resolution memo', () => {
   });
 
   it('round-trips a real resolution and refuses anything else', () => {
-    const r = resolve(buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' }), ['alpine-base']);
+    const r = resolve(buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' }), [
+      'alpine-base',
+    ]);
     assert.deepEqual(decodeResolution(encodeResolution(r)), r);
     for (const bad of [
       '',

@@ -9,7 +9,7 @@ import {
   whyChains,
 } from '../../src/solver/format.ts';
 import type { PackageIndex } from '../../src/solver/package-index.ts';
-import { buildIndex, type Resolution, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, type Resolution, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
 import { alpinePackages, alpineRepositories, BENCHMARK_WORLD } from './alpine.ts';
 
@@ -17,7 +17,7 @@ describe('resolve on Alpine v3.19 main + community', () => {
   let index: PackageIndex;
   let base: Resolution;
   before(() => {
-    index = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
+    index = buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64' });
     base = resolve(index, ['alpine-base', 'openrc']);
   });
 
@@ -35,7 +35,7 @@ describe('resolve on Alpine v3.19 main + community', () => {
       }
     }
     const { main, community } = alpinePackages();
-    const parsed = buildIndex({
+    const parsed = buildPackageIndex({
       repositories: [
         { repository: 'main', packages: main },
         { repository: 'community', packages: community },
@@ -71,7 +71,7 @@ describe('resolve on Alpine v3.19 main + community', () => {
 
   it('adds to an installed base: keeps what is there, installs only what is new', () => {
     const installed = base.packages.map((info) => ({ info }));
-    const withBase = buildIndex({ repositories: alpineRepositories(), arch: 'x86_64', installed });
+    const withBase = buildPackageIndex({ repositories: alpineRepositories(), arch: 'x86_64', installed });
     const r = resolve(withBase, ['alpine-base', 'openrc', 'curl']);
     const changed = r.changes.filter((c) => c.action !== 'keep');
     assert.ok(
@@ -84,7 +84,7 @@ describe('resolve on Alpine v3.19 main + community', () => {
     assert.ok(changed.some((c) => c.new!.name === 'curl'));
     assert.equal(r.packages.length, base.packages.length + changed.length);
     // dropping a world entry removes what only it needed
-    const withCurl = buildIndex({
+    const withCurl = buildPackageIndex({
       repositories: alpineRepositories(),
       arch: 'x86_64',
       installed: r.packages.map((info) => ({ info })),

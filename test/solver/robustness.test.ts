@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildIndex, resolve } from '../../src/solver/resolve.ts';
+import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { isLadingError } from '../../src/util/errors.ts';
 import { alpineTexts } from './alpine.ts';
 
@@ -28,7 +28,7 @@ describe('resolver robustness (property)', () => {
         let text = sample;
         for (const [at, del, ins] of mutations) text = text.slice(0, at) + ins + text.slice(at + del);
         try {
-          const index = buildIndex({ repositories: [{ repository: 'r', text }], arch: 'x86_64' });
+          const index = buildPackageIndex({ repositories: [{ repository: 'r', text }], arch: 'x86_64' });
           resolve(index, w);
         } catch (e) {
           if (!isLadingError(e)) throw e;

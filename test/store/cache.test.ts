@@ -195,6 +195,6 @@ describe('content cache', () => {
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/x/cache' }, '/home/u'), '/x/cache/lading');
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: 'relative' }, '/home/u'), '/home/u/.cache/lading');
     assert.equal(defaultCacheDir({}, '/home/u'), '/home/u/.cache/lading');
-    assert.throws(() => defaultCacheDir({}, ''), { code: 'cache.no-dir' });
+    assert.throws(() => defaultCacheDir({}, ''), { code: 'STORE_NO_DIR' });
   });
 });
