@@ -6,6 +6,7 @@ import { listApkData } from '../../src/apk/apk-data.ts';
 import { inflateApkDataSync, readApk, readApkData, verifyApk } from '../../src/apk/apk-reader.ts';
 import { gzipDeterministic } from '../../src/apk/gzip-members.ts';
 import { loadKeyring } from '../../src/apk/keyring.ts';
+import { flipped } from '../helpers/bytes.ts';
 import { type HostileEntry, hostileApk, hostileTar } from '../helpers/hostile.ts';
 import { fixture } from '../helpers/paths.ts';
 
@@ -110,9 +111,7 @@ test('bad input: each gives a typed error naming the file and the reason', async
     [
       'tampered data',
       () => {
-        const apk = Buffer.from(busybox);
-        apk[apk.length - 100] ^= 1;
-        return readApk(apk, { file });
+        return readApk(flipped(busybox, -100), { file });
       },
       'APK_DATAHASH_MISMATCH',
       /datahash/,

@@ -9,6 +9,7 @@ import {
   peekGzipMember,
   splitGzipMembers,
 } from '../../src/apk/gzip-members.ts';
+import { flipped } from '../helpers/bytes.ts';
 import { fixture } from '../helpers/paths.ts';
 
 const busybox = readFileSync(fixture('alpine/v3.19.1-iso-repo/x86_64/busybox-1.36.1-r15.apk'));
@@ -58,9 +59,8 @@ test('damage is a clear, typed error', () => {
       },
     );
   }
-  const flipped = Buffer.from(busybox.subarray(0, 662));
-  flipped[656] ^= 0xff; // inside the CRC-32 trailer (bytes 654–657)
-  assert.throws(() => inflateGzipMember(flipped, 0), { code: 'GZIP_CORRUPT', message: /checksum/ });
+  const damaged = flipped(busybox.subarray(0, 662), 656, 0xff); // inside the CRC-32 trailer (bytes 654–657)
+  assert.throws(() => inflateGzipMember(damaged, 0), { code: 'GZIP_CORRUPT', message: /checksum/ });
 });
 
 test('a member that inflates beyond the limit is refused', () => {

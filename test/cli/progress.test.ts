@@ -29,7 +29,7 @@ test('progress lines are whole when the terminal reports width 0, and never shar
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  const drawn = r.stdout.split('\r\x1b[2K').map((s) => s.split(/\r?\n/)[0]);
+  const drawn = r.stdout.split('\r\x1b[2K').map((s) => s.split(/\r?\n/)[0] ?? '');
   for (const line of ['loading config', 'resolving (x86_64)', 'installing (x86_64)', 'writing output'])
     assert.ok(drawn.includes(line), `${JSON.stringify(line)} drawn whole, in ${JSON.stringify(drawn)}`);
   // musl alone has no /etc/passwd: the warning starts a line of its own

@@ -14,6 +14,7 @@ import { readImage, readImageIndex } from '../../src/oci/read.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateIndex, validateLayout } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { flipped } from '../helpers/bytes.ts';
 import { tempDir } from '../helpers/tools.ts';
 import { alpineIndex } from './alpine.ts';
 
@@ -125,9 +126,7 @@ describe('OCI seams', () => {
     // a damaged layer fails when it is read, a damaged document at once
     const layerFile = join(layout, 'blobs/sha256', index.images[0]!.layers[0]!.digest.slice(7));
     const good = readFileSync(layerFile);
-    const bad = Buffer.from(good);
-    bad[bad.length - 1] ^= 1;
-    writeFileSync(layerFile, bad);
+    writeFileSync(layerFile, flipped(good, -1));
     const back = readImageIndex(layout, { ref: TAG });
     await assert.rejects(
       (async () => {

@@ -7,6 +7,7 @@ import { writeLayout } from '../../src/oci/layout.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateImage, validateLayout } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { flipped } from '../helpers/bytes.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 import { alpineIndex, EXPECTED_OUTPUT } from './alpine.ts';
 
@@ -160,9 +161,7 @@ test('the validator catches a damaged layer, config or missing blob', async () =
   const img = index.images[0]!;
   const layerPath = join(dir, 'blobs/sha256', img.layers[0]!.digest.slice(7));
   const good = readFileSync(layerPath);
-  const bad = Buffer.from(good);
-  bad[bad.length >> 1] ^= 0xff;
-  writeFileSync(layerPath, bad);
+  writeFileSync(layerPath, flipped(good, good.length >> 1, 0xff));
   await assert.rejects(validateLayout(dir), (e: unknown) => {
     assert.ok(isLadingError(e) && e.code === 'OCI_INVALID');
     assert.match(e.message, new RegExp(`layers\\[0\\]: blob ${img.layers[0]!.digest} has sha256`));
