@@ -40,7 +40,15 @@ function noUnionTypes(node: unknown): void {
   if (node === null || typeof node !== 'object') return;
   const o = node as JsonObject;
   if (Array.isArray(o.type)) {
-    o.anyOf = o.type.map((type) => ({ type }));
+    // string keywords (a scalar-text field's pattern) go with the string branch, as strict mode wants
+    const stringOnly: JsonObject = {};
+    for (const k of ['pattern', 'minLength', 'maxLength', 'format']) {
+      if (k in o) {
+        stringOnly[k] = o[k];
+        delete o[k];
+      }
+    }
+    o.anyOf = o.type.map((type) => (type === 'string' ? { type, ...stringOnly } : { type }));
     delete o.type;
   }
   for (const v of Object.values(o)) noUnionTypes(v);

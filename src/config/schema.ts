@@ -19,8 +19,8 @@ function text(description: string): z.ZodString {
   return z.string().describe(description);
 }
 
-function scalarText(description: string): z.ZodString {
-  const s = z.string().describe(description);
+function scalarText(description: string, refine: (s: z.ZodString) => z.ZodString = (s) => s): z.ZodString {
+  const s = refine(z.string()).describe(description);
   scalarTextFields.add(s);
   return s;
 }
@@ -37,6 +37,17 @@ const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const MAX_ID = 4294967294; // (uid_t)-1 means "no change" to chown, so it cannot name an account
 
 const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty`, abort: true });
+
+/** Values a runtime passes to the kernel or writes into files: no control characters, no NUL. */
+const NO_CONTROL = /^[^\x00-\x1f\x7f]*$/;
+const NO_NUL = /^[^\0]*$/;
+
+/** A path inside the container that runtimes take as absolute (OCI WorkingDir and Volumes must be). */
+function absolutePath(description: string): z.ZodString {
+  return text(description)
+    .regex(/^\//, { error: 'must be an absolute path (starting with /): runtimes refuse a relative one' })
+    .regex(NO_CONTROL, { error: 'must not contain control characters' });
+}
 
 const repository = nonEmpty('a repository').regex(/^(@\S+\s+)?\S+$/, {
   error: 'a repository is a URL or a directory, optionally tagged: "@tag https://…" (no other spaces)',
@@ -291,7 +302,7 @@ export const configSchema = z
       'The OCI Cmd (arguments to the entrypoint), split into words like a POSIX shell',
     ).optional(),
     'stop-signal': scalarText('The OCI StopSignal, e.g. SIGTERM').optional(),
-    'work-dir': text('The OCI WorkingDir (not created)').optional(),
+    'work-dir': absolutePath('The OCI WorkingDir (not created)').optional(),
     accounts: accounts.optional(),
     archs: list(
       z.enum(ARCH_SPELLINGS as [string, ...string[]]).describe('An architecture, OCI or apk spelling'),
@@ -301,8 +312,16 @@ export const configSchema = z
       .record(
         z
           .string()
-          .regex(/^[^=\0]+$/, { error: 'an environment variable name must not be empty or contain "="' }),
-        scalarText('The value'),
+          .regex(/^[^=\0]+$/, { error: 'an environment variable name must not be empty or contain "="' })
+          .regex(NO_CONTROL, {
+            error: 'an environment variable name must not contain control characters (a newline, a tab)',
+          }),
+        scalarText('The value', (s) =>
+          s.regex(NO_NUL, {
+            error:
+              'an environment value must not contain a NUL character: runtimes pass the environment as C strings',
+          }),
+        ),
       )
       .describe('Environment variables (OCI Env); PATH and SSL_CERT_FILE get defaults when absent')
       .optional(),
@@ -311,7 +330,14 @@ export const configSchema = z
       'Source repository URL, normally <url>@<commit> (sets the source/revision annotations)',
     ).optional(),
     annotations: z
-      .record(nonEmpty('an annotation key'), scalarText('The value'))
+      .record(
+        nonEmpty('an annotation key').regex(NO_CONTROL, {
+          error: 'an annotation key must not contain control characters (a newline, a tab)',
+        }),
+        scalarText('The value', (s) =>
+          s.regex(NO_NUL, { error: 'an annotation value must not contain a NUL character' }),
+        ),
+      )
       .describe(
         'Annotations of the manifests and index, also the image config Labels; --annotations overrides',
       )
@@ -319,7 +345,7 @@ export const configSchema = z
     include: text(
       'Path of a base config merged under this one (resolved from the working directory)',
     ).optional(),
-    volumes: list(text('An absolute path'), 'OCI Volumes').optional(),
+    volumes: list(absolutePath('An absolute path'), 'OCI Volumes').optional(),
     layering: z
       .strictObject({
         strategy: z

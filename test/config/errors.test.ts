@@ -189,6 +189,27 @@ const CASES: Record<string, [string, string[]]> = {
       'a.yaml:2:3: environment: invalid key "A=B": an environment variable name must not be empty or contain "="',
     ],
   ],
+  'values runtimes cannot use: NUL in an environment value, newlines in names and keys, relative paths': [
+    [
+      'environment:',
+      '  A: "x\\0y"',
+      '  "B\\nC": x',
+      'annotations:',
+      '  "a\\nb": x',
+      '  k: "v\\0"',
+      'work-dir: relative/dir',
+      'volumes: [/data, cache]',
+      '',
+    ].join('\n'),
+    [
+      'a.yaml:2:6: environment.A: an environment value must not contain a NUL character: runtimes pass the environment as C strings',
+      'a.yaml:3:3: environment: invalid key "B\\nC": an environment variable name must not contain control characters (a newline, a tab)',
+      'a.yaml:5:3: annotations: invalid key "a\\nb": an annotation key must not contain control characters (a newline, a tab)',
+      'a.yaml:6:6: annotations.k: an annotation value must not contain a NUL character',
+      'a.yaml:7:11: work-dir: must be an absolute path (starting with /): runtimes refuse a relative one',
+      'a.yaml:8:18: volumes[1]: must be an absolute path (starting with /): runtimes refuse a relative one',
+    ],
+  ],
   'unterminated quote in the entrypoint': [
     'entrypoint:\n  command: /bin/echo "unterminated\n',
     ['a.yaml:2:3: entrypoint.command has an unterminated double quote'],
