@@ -175,6 +175,12 @@ export interface InflatedApkData {
 
 const INPUT_SLICE = 256 * 1024;
 
+class SinkFailure extends Error {
+  constructor(cause: unknown) {
+    super('sink failed', { cause });
+  }
+}
+
 /**
  * Inflates a package's data part (every gzip member of it) as a stream, checking the tar as it goes and
  * stopping with GZIP_TOO_LARGE past `maxSize`. Holds a few chunks at a time, whatever the size.
@@ -199,11 +205,14 @@ export async function inflateApkData(data: Buffer, options: InflateApkDataOption
             );
           }
           checker.push(chunk);
-          await options.sink?.(chunk);
+          if (options.sink)
+            await options.sink(chunk).catch((e: unknown) => Promise.reject(new SinkFailure(e)));
         }
       },
     );
   } catch (e) {
+    // the sink's own failure (a full disk) is not the package's fault: passed on as it is
+    if (e instanceof SinkFailure) throw e.cause;
     if (e instanceof LadingError) throw e;
     throw zlibError(e, what, options.maxSize);
   }

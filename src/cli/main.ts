@@ -18,6 +18,7 @@ import { registerVerify } from './commands/verify.ts';
 import { registerWhy } from './commands/why.ts';
 // evaluated first: records the command line and working directory before -C changes it
 import './invocation.ts';
+import { removePendingOnSignals } from '../util/cleanup.ts';
 import { LADING_VERSION } from '../util/version.ts';
 import { fail } from './run.ts';
 import { reportUsageErrors } from './usage-errors.ts';
@@ -69,4 +70,6 @@ for (const cmd of program.commands) {
 }
 reportUsageErrors(program);
 
+// Ctrl-C or a SIGTERM during a build removes its temporary files (a package being expanded can be a gigabyte)
+removePendingOnSignals();
 program.parseAsync(process.argv).catch(fail);

@@ -48,5 +48,5 @@ export async function cachedLayer(
       ...(blob.fingerprint ? { verified: { [blob.digest]: blob.fingerprint } } : {}),
     });
   }
-  return layerOf(layerInfo(layer), fileSource(cache.blobPath(blob.digest)));
+  return layerOf(layerInfo(layer), fileSource(blob.path ?? cache.blobPath(blob.digest)));
 }

@@ -81,6 +81,11 @@ export interface BuildResult {
   digest: string;
   /** The files the build read (for the no-op build record); `remote` when the network was an input. */
   inputs: BuildInputs;
+  /**
+   * Lets go of the cached files the result's filesystems read from (pinned so a concurrent `lading clean`
+   * cannot remove them; see store/cache.ts). Otherwise they are let go when the process exits.
+   */
+  release(): Promise<void>;
 }
 
 function parseBuildDate(value: string | undefined): number | undefined {
@@ -131,6 +136,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // open: the config, the store and the build keyring
   emit({ type: 'phase', phase: 'config' });
   const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
+  // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
+  await fetch.cache.startPinning();
+  const release = () => fetch.cache.releasePins();
   refuseUnsupported(config, options.config);
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
@@ -165,6 +173,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ...written,
       digest: index.index.digest,
       inputs,
+      release,
     };
   }
 
@@ -232,6 +241,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     ...written,
     digest: index.index.digest,
     inputs,
+    release,
   };
 }
 

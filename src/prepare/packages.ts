@@ -229,7 +229,7 @@ async function expand(
   if (parsed.info.replacesPriority) meta.replacesPriority = parsed.info.replacesPriority;
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
   await cache.setRef(EXPANDED_PACKAGES, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
-  return { meta, path: cache.blobPath(blob.digest) };
+  return { meta, path: blob.path ?? cache.blobPath(blob.digest) };
 }
 
 /** What one streaming inflate holds besides its input: zlib's window and output chunks, the tar parser's block. */

@@ -6,7 +6,15 @@
  * Safety without locks: every file is written under a unique name in tmp/ and renamed into place,
  * so a reader sees a complete file or none; two processes storing the same blob write identical
  * bytes, and the last rename wins. A process killed at any point leaves at most a file in tmp/,
- * which nothing reads and which is removed once older than an hour.
+ * which nothing reads; its name carries the writer's pid, so the next cache user removes it once that
+ * writer is gone (or, for a writer it cannot see, once older than an hour). Interrupted writers remove
+ * their own (util/cleanup.ts).
+ *
+ * Pins: a build calls startPinning(), and from then on every blob it opens or writes is also hard-linked into
+ * a directory of its own, v1.pins/<writer>/ (outside v1/, which a full clean renames away), and it reads
+ * through those links. A concurrent `lading clean` may then remove anything under v1/: the bytes the build
+ * uses stay on disk until it releases its pins, and its temporary files (in the same directory) are never
+ * moved from under it.
  *
  * Verification: a blob is never handed out unchecked. readBlob() hashes the bytes it returns (SHA-256
  * through OpenSSL runs at ~1.5 GB/s, cheap next to reading the file). openBlob(), for large blobs read by
@@ -19,6 +27,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   type FileHandle,
+  link,
   mkdir,
   open,
   readdir,
@@ -29,14 +38,17 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { removeOnExit, writerGone, writerPrefix } from '../util/cleanup.ts';
 import { digestOf } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { blobFile, layoutPaths, refFile, TRASH_PREFIX } from './layout.ts';
 /** Temporary files older than this are left over from killed processes (active writers touch theirs). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Pin directories of builds this process cannot see (another pid namespace) are kept this long. */
+export const STALE_PINS_MS = 24 * 60 * 60 * 1000;
 
 export interface BlobInfo {
   /** `sha256:<64 hex>` */
@@ -44,6 +56,8 @@ export interface BlobInfo {
   size: number;
   /** Stat fingerprint of the file right after it was written and hashed (from commit/putBytes). */
   fingerprint?: string;
+  /** Where to read the bytes: the build's pin when pinning, else the blob's own file (from commit/adoptFile). */
+  path?: string;
 }
 
 /** What a namespace's references may carry beside their blobs (JSON values). */
@@ -115,8 +129,8 @@ export interface CacheOptions {
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 let tempCounter = 0;
 function tempName(tmpDir: string): string {
-  // Unique across processes (pid), within one (counter) and across pid reuse (random).
-  return join(tmpDir, `${process.pid}-${++tempCounter}-${randomBytes(4).toString('hex')}`);
+  // Unique across processes (pid namespace and pid), within one (counter) and across pid reuse (random).
+  return join(tmpDir, `${writerPrefix()}${++tempCounter}-${randomBytes(4).toString('hex')}`);
 }
 
 function errno(e: unknown): string | undefined {
@@ -143,6 +157,8 @@ export class ContentCache {
   readonly #paths: ReturnType<typeof layoutPaths>;
   readonly #fsync: boolean;
   readonly #madeDirs = new Set<string>();
+  /** This cache user's pin directory, while pinning. */
+  #pins: string | undefined;
 
   constructor(dir: string, options: CacheOptions = {}) {
     this.dir = dir;
@@ -170,6 +186,53 @@ export class ContentCache {
     return blobFile(this.dir, digest);
   }
 
+  /** From now on, blobs opened or written are pinned (see the top of this file) until releasePins(). */
+  async startPinning(): Promise<void> {
+    if (this.#pins !== undefined) return;
+    const dir = join(this.#paths.pins, `${writerPrefix()}${randomBytes(4).toString('hex')}`);
+    removeOnExit(dir);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw this.#ioError('cannot create the cache', e);
+    }
+    this.#pins = dir;
+  }
+
+  /** Lets go of the pins: what a clean removed meanwhile is freed now. */
+  async releasePins(): Promise<void> {
+    const dir = this.#pins;
+    if (dir === undefined) return;
+    this.#pins = undefined;
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Hard-links the blob file into the pin directory; the pinned path, or undefined when the blob is gone (a
+   * clean removed it after it was opened: the caller treats that as a miss).
+   */
+  async #pin(digest: string, path: string): Promise<string | undefined> {
+    const pins = this.#pins;
+    if (pins === undefined) return path;
+    const pinned = join(pins, digest.slice('sha256:'.length));
+    try {
+      await link(path, pinned);
+    } catch (e) {
+      if (errno(e) === 'EEXIST') return pinned;
+      if (errno(e) === 'ENOENT') {
+        // the blob went, or the pin directory did (a clean of dead writers' pins cannot see ours, but be sure)
+        if (!(await stat(pins).catch(() => undefined)))
+          await mkdir(pins, { recursive: true }).catch(() => {});
+        return link(path, pinned).then(
+          () => pinned,
+          (again) => (errno(again) === 'EEXIST' ? pinned : undefined),
+        );
+      }
+      throw this.#ioError(`cannot pin ${path}`, e);
+    }
+    return pinned;
+  }
+
   async createWriter(options: { keepBytes?: boolean } = {}): Promise<BlobWriter> {
     const { tmp, fh } = await this.#createTemp(0o444);
     const hash = createHash('sha256');
@@ -184,21 +247,26 @@ export class ContentCache {
     return {
       write: async (chunk) => {
         const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        for (let off = 0; off < buf.length; ) {
-          off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+        try {
+          for (let off = 0; off < buf.length; ) {
+            off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+          }
+        } catch (e) {
+          throw this.#ioError('cannot write to the cache', e);
         }
         hash.update(buf);
         size += buf.length;
         if (options.keepBytes) kept.push(buf);
       },
       commit: async () => {
-        if (this.#fsync) await fh.sync();
-        await close();
+        try {
+          if (this.#fsync) await fh.sync();
+          await close();
+        } catch (e) {
+          throw this.#ioError('cannot write to the cache', e);
+        }
         const digest = `sha256:${hash.digest('hex')}`;
-        const dest = this.blobPath(digest);
-        await this.#place(tmp, dest);
-        const fingerprint = await fingerprintOf(dest).catch(() => undefined);
-        return fingerprint === undefined ? { digest, size } : { digest, size, fingerprint };
+        return this.#store(tmp, digest, size);
       },
       discard: async () => {
         await close().catch(() => {});
@@ -208,10 +276,20 @@ export class ContentCache {
     };
   }
 
-  /** A fresh path in the cache's tmp/ directory, for a writer that produces a whole file (then call adoptFile). */
+  /**
+   * A fresh temporary path (in tmp/, or the pin directory when pinning), for a writer that produces a whole
+   * file (then call adoptFile). Removed if the process ends before that.
+   */
   async tempFilePath(): Promise<string> {
-    await this.#mkdir(this.#paths.tmp);
-    return tempName(this.#paths.tmp);
+    const dir = this.#tempDir();
+    await this.#mkdir(dir);
+    const tmp = tempName(dir);
+    removeOnExit(tmp);
+    return tmp;
+  }
+
+  #tempDir(): string {
+    return this.#pins ?? this.#paths.tmp;
   }
 
   /**
@@ -220,10 +298,25 @@ export class ContentCache {
    * its fingerprint; readers still verify size and fingerprint.
    */
   async adoptFile(path: string, digest: string, size: number): Promise<BlobInfo> {
+    return this.#store(path, digest, size);
+  }
+
+  /**
+   * A finished temporary file becomes the blob `digest`: renamed into place, or when pinning linked into place
+   * with the temporary file kept as the pin (so nothing a clean does can take it from this build).
+   */
+  async #store(tmp: string, digest: string, size: number): Promise<BlobInfo> {
     const dest = this.blobPath(digest);
-    await this.#place(path, dest);
-    const fingerprint = await fingerprintOf(dest).catch(() => undefined);
-    return fingerprint === undefined ? { digest, size } : { digest, size, fingerprint };
+    if (this.#pins === undefined || dirname(tmp) !== this.#pins) {
+      await this.#place(tmp, dest);
+      const fingerprint = await fingerprintOf(dest).catch(() => undefined);
+      return fingerprint === undefined
+        ? { digest, size, path: dest }
+        : { digest, size, fingerprint, path: dest };
+    }
+    await this.#place(tmp, dest, 'link');
+    const fingerprint = await fingerprintOf(tmp).catch(() => undefined);
+    return fingerprint === undefined ? { digest, size, path: tmp } : { digest, size, fingerprint, path: tmp };
   }
 
   async putBytes(bytes: Uint8Array): Promise<BlobInfo> {
@@ -288,8 +381,13 @@ export class ContentCache {
         await this.#discardCorrupt(path, info.digest, `${size} bytes, expected ${info.size}`);
         return undefined;
       }
+      const pinned = await this.#pin(info.digest, path);
+      if (pinned === undefined) {
+        await fh.close();
+        return undefined;
+      }
       const file: CachedFile = {
-        path,
+        path: pinned,
         digest: info.digest,
         size,
         handle: fh,
@@ -430,12 +528,14 @@ export class ContentCache {
     return info ? this.readBlob(info) : undefined;
   }
 
-  /** A new file in tmp/, recreating tmp/ if a concurrent clean removed it. */
+  /** A new temporary file (see tempFilePath), recreating its directory if a concurrent clean removed it. */
   async #createTemp(mode: number): Promise<{ tmp: string; fh: FileHandle }> {
     for (let tries = 0; ; tries++) {
-      const tmp = tempName(this.#paths.tmp);
+      const dir = this.#tempDir();
+      const tmp = tempName(dir);
       try {
-        await this.#mkdir(this.#paths.tmp);
+        await this.#mkdir(dir);
+        removeOnExit(tmp);
         return { tmp, fh: await open(tmp, 'wx', mode) };
       } catch (e) {
         if (errno(e) === 'ENOENT' && tries < 2) {
@@ -447,19 +547,24 @@ export class ContentCache {
     }
   }
 
-  /** Renames a finished temporary file into place, recreating directories a concurrent clean removed. */
-  async #place(tmp: string, dest: string): Promise<void> {
+  /**
+   * Renames (or links) a finished temporary file into place, recreating directories a concurrent clean removed.
+   * A blob that is already there has the same bytes (its name is their digest): linking to it is not needed.
+   */
+  async #place(tmp: string, dest: string, how: 'rename' | 'link' = 'rename'): Promise<void> {
     for (let tries = 0; ; tries++) {
       try {
         await this.#mkdir(dirname(dest));
-        await rename(tmp, dest);
+        if (how === 'rename') await rename(tmp, dest);
+        else await link(tmp, dest);
         return;
       } catch (e) {
+        if (how === 'link' && errno(e) === 'EEXIST') return;
         if (errno(e) === 'ENOENT' && tries < 2) {
           this.#madeDirs.clear();
           continue;
         }
-        await unlink(tmp).catch(() => {});
+        if (how === 'rename') await unlink(tmp).catch(() => {});
         throw this.#ioError(`cannot store ${dest}`, e);
       }
     }
@@ -546,23 +651,29 @@ export function parseRef(text: string): CacheRef | undefined {
   return r;
 }
 
-/** Removes files in tmp/ older than `olderThanMs` and trash left by an interrupted clean; returns the count. */
+/**
+ * Removes what killed writers left: files in tmp/ and pin directories whose writer is gone (same pid namespace,
+ * no such process) or, for writers this process cannot see, older than `olderThanMs` (pins: STALE_PINS_MS), and
+ * trash left by an interrupted clean. Returns the count.
+ */
 export async function sweepTemporaryFiles(
   dir: string,
   olderThanMs: number,
   now = Date.now(),
 ): Promise<number> {
-  const { tmp } = layoutPaths(dir);
-  const candidates = [
-    ...(await readdir(tmp).catch(() => [] as string[])).map((n) => join(tmp, n)),
-    ...(await readdir(dir).catch(() => [] as string[]))
-      .filter((n) => n.startsWith(TRASH_PREFIX))
-      .map((n) => join(dir, n)),
+  const { tmp, pins } = layoutPaths(dir);
+  const list = async (d: string) => (await readdir(d).catch(() => [] as string[])).map((n) => join(d, n));
+  const candidates: [string, number][] = [
+    ...(await list(tmp)).map((p): [string, number] => [p, olderThanMs]),
+    ...(await list(pins)).map((p): [string, number] => [p, Math.max(olderThanMs, STALE_PINS_MS)]),
+    ...(await list(dir))
+      .filter((p) => basename(p).startsWith(TRASH_PREFIX))
+      .map((p): [string, number] => [p, olderThanMs]),
   ];
   let removed = 0;
-  for (const path of candidates) {
+  for (const [path, maxAge] of candidates) {
     const st = await stat(path).catch(() => undefined);
-    if (st && now - st.mtimeMs >= olderThanMs) {
+    if (st && (writerGone(basename(path)) || now - st.mtimeMs >= maxAge)) {
       await rm(path, { recursive: true, force: true }).catch(() => {});
       removed++;
     }

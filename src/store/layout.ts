@@ -8,6 +8,8 @@
  *   v1/build-records/<key>.json         no-op build records (read at start-up by the fast path)
  *   v1/tmp/                             files being written; renamed into place when complete
  *   v1/CACHEDIR.TAG                     tells backup tools to skip the cache
+ *   v1.pins/<writer>/                   a running build's hard links to the blobs it uses, and its temporary
+ *                                       files (outside v1/, which a full clean renames away)
  *   v1.trash-<pid>-<random>/            a layout being removed by `lading clean`
  *
  * Only Node built-ins: the no-op fast path loads this module at start-up.
@@ -23,6 +25,7 @@ export interface StoreLayout {
   refs: string;
   tmp: string;
   buildRecords: string;
+  pins: string;
 }
 
 export function layoutPaths(dir: string): StoreLayout {
@@ -33,6 +36,7 @@ export function layoutPaths(dir: string): StoreLayout {
     refs: join(root, 'refs'),
     tmp: join(root, 'tmp'),
     buildRecords: join(root, 'build-records'),
+    pins: join(dir, `${CACHE_LAYOUT}.pins`),
   };
 }
 

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { parseRef, STALE_TEMP_MS, sweepTemporaryFiles } from './cache.ts';
-import { layoutPaths, TRASH_PREFIX, trashName } from './layout.ts';
+import { blobFile, layoutPaths, TRASH_PREFIX, trashName } from './layout.ts';
 
 export interface CacheUsage {
   /** Total bytes and files under the cache's layout directory. */
@@ -24,6 +24,8 @@ interface FileEntry {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Hard links: above 1 for a blob a running build has pinned. */
+  nlink: number;
 }
 
 async function walk(dir: string): Promise<FileEntry[]> {
@@ -34,7 +36,7 @@ async function walk(dir: string): Promise<FileEntry[]> {
     if (e.isDirectory()) out.push(...(await walk(path)));
     else {
       const st = await stat(path).catch(() => undefined);
-      if (st) out.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+      if (st) out.push({ path, size: st.size, mtimeMs: st.mtimeMs, nlink: st.nlink });
     }
   }
   return out;
@@ -56,7 +58,8 @@ export async function cacheUsage(dir: string): Promise<CacheUsage> {
 
 /**
  * Removes the whole cache and reports what it held. The layout directory is first renamed away, so
- * concurrent builds see either the old cache or an empty one, never a half-deleted one.
+ * concurrent builds see either the old cache or an empty one, never a half-deleted one; running builds keep
+ * reading what they pinned (cache.ts), and pins and temporary files of writers that are gone are removed.
  */
 export async function cleanCache(dir: string): Promise<CacheUsage> {
   const usage = await cacheUsage(dir);
@@ -71,6 +74,7 @@ export async function cleanCache(dir: string): Promise<CacheUsage> {
   for (const name of names.filter((n) => n.startsWith(TRASH_PREFIX))) {
     await rm(join(dir, name), { recursive: true, force: true });
   }
+  await sweepTemporaryFiles(dir, STALE_TEMP_MS);
   return usage;
 }
 
@@ -82,7 +86,8 @@ export interface PruneResult {
 /**
  * Removes references not used for `olderThanMs` (a reference's mtime is its last use), then blobs no
  * remaining reference needs that are older than that too (a younger unreferenced blob may belong to a
- * download in progress), then stale temporary files.
+ * download in progress) and that no running build has pinned, then references whose blobs are gone (a build
+ * may have written one meanwhile), then temporary files of writers that are gone.
  */
 export async function pruneCache(
   dir: string,
@@ -116,8 +121,26 @@ export async function pruneCache(
     for (const b of [ref.blob, ...Object.values(ref.attachments ?? {})]) live.add(b.digest);
   }
   for (const f of await walk(p.blobs)) {
-    if (!live.has(`sha256:${basename(f.path)}`) && f.mtimeMs < cutoff) await remove(f);
+    if (!live.has(`sha256:${basename(f.path)}`) && f.mtimeMs < cutoff && f.nlink < 2) await remove(f);
     else keep(f);
+  }
+  // references a build wrote while the blobs were walked may point at a blob removed above: they go too
+  for (const f of await walk(p.refs)) {
+    const ref = parseRef(await readFile(f.path, 'utf8').catch(() => ''));
+    const blobs = ref ? [ref.blob, ...Object.values(ref.attachments ?? {})] : [];
+    const missing = await Promise.all(
+      blobs.map((b) =>
+        stat(blobFile(dir, b.digest)).then(
+          () => false,
+          () => true,
+        ),
+      ),
+    );
+    if (missing.some(Boolean)) {
+      await unlink(f.path).catch(() => {});
+      result.removed.files++;
+      result.removed.bytes += f.size;
+    }
   }
   await sweepTemporaryFiles(dir, Math.min(STALE_TEMP_MS, options.olderThanMs), now);
   return result;
@@ -126,6 +149,8 @@ export async function pruneCache(
 export interface VerifyResult {
   blobs: number;
   refs: number;
+  /** Temporary files and pins of writers that are gone (removed with `repair`). */
+  abandoned: number;
   /** Each problem found, with the path relative to the cache directory. */
   problems: string[];
 }
@@ -166,7 +191,8 @@ export async function verifyCache(dir: string, options: { repair?: boolean } = {
       break;
     }
   }
-  return { blobs: blobs.length, refs: refs.length, problems };
+  const abandoned = options.repair ? await sweepTemporaryFiles(dir, STALE_TEMP_MS) : 0;
+  return { blobs: blobs.length, refs: refs.length, abandoned, problems };
 }
 
 async function hashFile(path: string): Promise<string> {

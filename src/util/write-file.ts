@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { removeOnExit } from './cleanup.ts';
 import { LadingError } from './errors.ts';
 
 export interface WriteFileAtomicOptions {
@@ -64,7 +65,10 @@ export async function writeFileAtomic(
  * The pid lets a later run tell a crashed writer's leftovers from a live writer's file.
  */
 export function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // an interrupted writer leaves nothing behind (renamed into place, it is simply gone by then)
+  removeOnExit(tmp);
+  return tmp;
 }
 
 /** Temporary files of ours (see tempPath). */

@@ -83,7 +83,7 @@ describe('store namespaces', () => {
       const path = refFile(dir.path, ns.name, text);
       assert.equal(cache.refPath(ns, key), path);
       assert.ok(existsSync(path), `${ns.name}: written at ${path}`);
-      const { fingerprint: _f, ...plain } = blob;
+      const { fingerprint: _f, path: _p, ...plain } = blob;
       const got = await cache.getRef(ns, key);
       assert.deepEqual({ ...got, verified: undefined }, { ...written, verified: undefined }, ns.name);
       assert.deepEqual(got?.blob, plain);
@@ -110,6 +110,7 @@ describe('store namespaces', () => {
       refs: '/c/v1/refs',
       tmp: '/c/v1/tmp',
       buildRecords: '/c/v1/build-records',
+      pins: '/c/v1.pins',
     });
     assert.equal(buildRecordFile('/c', 'k1'), '/c/v1/build-records/k1.json');
     assert.equal(blobFile('/c', `sha256:ab${'0'.repeat(62)}`), `/c/v1/blobs/sha256/ab/ab${'0'.repeat(62)}`);

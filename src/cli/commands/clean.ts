@@ -19,14 +19,15 @@ export function registerClean(program: Command): void {
     .description(
       'Remove everything lading keeps in its cache (downloaded indexes and packages, expanded packages, layers, ' +
         'build records), or with --older-than only what no build used for that many days. Safe while builds ' +
-        'run: a build never sees a half-removed entry.',
+        'run: a running build keeps what it uses (hard links of its own, let go when it ends) and finishes; ' +
+        'the space is freed then. Files left by interrupted writers are removed too.',
     )
     .option('--cache-dir <dir>', 'the cache (default: $XDG_CACHE_HOME/lading or ~/.cache/lading)')
     .option('--dry-run', 'only report how much would be removed')
     .option('--older-than <days>', 'remove only entries not used for this many days')
     .option(
       '--verify',
-      'check every cached file against its digest and remove damaged ones, instead of cleaning',
+      'check every cached file against its digest and remove damaged ones and files left by interrupted writers, instead of cleaning',
     )
     .action(
       action(async (flags: CleanFlags, cmd: Command) => {
@@ -37,7 +38,8 @@ export function registerClean(program: Command): void {
         if (flags.verify) {
           const r = await m.verifyCache(dir, { repair: !flags.dryRun });
           logger.info(
-            `checked ${r.blobs} blobs and ${r.refs} references in ${dir}: ${r.problems.length} problems`,
+            `checked ${r.blobs} blobs and ${r.refs} references in ${dir}: ${r.problems.length} problems` +
+              (r.abandoned ? `; removed ${files(r.abandoned)} left by interrupted writers` : ''),
           );
           for (const p of r.problems) logger.warn(p);
           if (r.problems.length && flags.dryRun) return 1;
