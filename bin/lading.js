@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point for `npx lading`: checks the runtime, answers an unchanged rebuild from its record, or loads
+// Entry point for `lading` (`./lading`, `npx lading`): checks the runtime, answers an unchanged rebuild from its record, or loads
 // the bundled CLI.
 import module from 'node:module';
 
@@ -7,7 +7,7 @@ const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   process.stderr.write(
     `lading: Node.js ${process.versions.node} is not supported; use Node.js 24 or newer ` +
-      '(inside the project, `npx lading` uses the pinned runtime from node_modules/.bin).\n',
+      '(inside the project, ./lading and npm scripts use the pinned runtime from node_modules/.bin).\n',
   );
   process.exit(2);
 }

@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { indexBlob } from './image.ts';
-import { archTag, parseTag } from './tags.ts';
+import { parseTag } from './tags.ts';
 import {
   type Blob,
   type BlobSource,
@@ -69,12 +69,12 @@ export interface LayoutContent {
 /**
  * The blobs and `index.json` of a layout holding `index`.
  * - No tag: `index.json` is the image index itself (as apko writes it).
- * - One platform: `index.json` lists its manifest with `ref.name` = the tag, so `skopeo inspect oci:DIR:TAG`
- *   and `umoci unpack --image DIR:TAG` (which cannot follow nested indexes) work, and then, untagged, the
- *   image index itself (stored as a blob): the digest the build reports and the index SBOM describes.
- * - Several platforms: the image index is stored as a blob and listed with `ref.name` = TAG (skopeo and
- *   containerd pick the platform from it), followed by each manifest with `ref.name` = `TAG-<arch>` (for umoci
- *   and single-platform tools).
+ * - A tag: `index.json` lists exactly one entry, the image index (stored as a blob) with `ref.name` = TAG, for
+ *   one platform as for several. One entry is what lets skopeo (`oci:DIR`, `oci-archive:FILE`) and podman
+ *   (`load -i DIR`) read the output without being told a tag, and makes `skopeo copy --all oci:DIR docker://…`
+ *   push the image index, whose digest the build prints and `lading publish` pushes: the digest a registry
+ *   then holds. Tools pick their platform from the index. umoci, which cannot follow a nested index, takes one
+ *   platform copied out first: `skopeo copy [--override-arch A] oci:DIR:TAG oci:ONE:TAG`.
  */
 export function layoutContent(index: ImageIndex, tag?: string): LayoutContent {
   const blobs = new Map<string, BlobContent>();
@@ -88,22 +88,14 @@ export function layoutContent(index: ImageIndex, tag?: string): LayoutContent {
   let indexJson = index.index.bytes;
   if (tag !== undefined) {
     parseTag(tag);
-    const ref = (name: string) => ({ [REF_NAME_ANNOTATION]: name });
     addBytes(index.index);
-    const top = { mediaType: MediaType.imageIndex, size: index.index.size, digest: index.index.digest };
-    if (index.images.length === 1) {
-      // the image index (the digest lading prints, which the index SBOM describes) is stored too, untagged
-      const d = index.images[0]!.descriptor;
-      indexJson = indexBlob([{ ...d, annotations: ref(tag) }, top], index.annotations).bytes;
-    } else {
-      indexJson = indexBlob(
-        [
-          { ...top, annotations: ref(tag) },
-          ...index.images.map((i) => ({ ...i.descriptor, annotations: ref(archTag(tag, i.platform)) })),
-        ],
-        index.annotations,
-      ).bytes;
-    }
+    const top = {
+      mediaType: MediaType.imageIndex,
+      size: index.index.size,
+      digest: index.index.digest,
+      annotations: { [REF_NAME_ANNOTATION]: tag },
+    };
+    indexJson = indexBlob([top], index.annotations).bytes;
   }
   const sorted = [...blobs.values()].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
   return { blobs: sorted, indexJson };

@@ -61,16 +61,20 @@ function platformJson(p: Platform): GoJson {
   };
 }
 
-/** A descriptor in go-containerregistry's field order. */
-export function descriptorJson(d: Descriptor): GoJson {
-  return {
-    mediaType: d.mediaType,
-    size: d.size,
-    digest: d.digest,
-    annotations: d.annotations && Object.keys(d.annotations).length ? stringMap(d.annotations) : undefined,
-    platform: d.platform ? platformJson(d.platform) : undefined,
-    artifactType: d.artifactType || undefined,
-  };
+/**
+ * A descriptor in go-containerregistry's field order (what apko writes), or, as an index lists it
+ * (`inIndex`), in the OCI image-spec's own order (mediaType, digest, size, annotations, platform) without
+ * artifactType. skopeo and podman (containers/image) serialize an index again whenever they copy it
+ * (`skopeo copy --all`), in that form: an index already in it keeps its digest in the registry, so the digest
+ * the build prints is the one a registry holds (apko's index gets a new digest on every such copy).
+ */
+export function descriptorJson(d: Descriptor, inIndex = false): GoJson {
+  const annotations =
+    d.annotations && Object.keys(d.annotations).length ? stringMap(d.annotations) : undefined;
+  const platform = d.platform ? platformJson(d.platform) : undefined;
+  if (inIndex) return { mediaType: d.mediaType, digest: d.digest, size: d.size, annotations, platform };
+  const artifactType = d.artifactType || undefined;
+  return { mediaType: d.mediaType, size: d.size, digest: d.digest, annotations, platform, artifactType };
 }
 
 /** A Go `map[string]struct{}`: `{"<key>":{}}`, sorted. */
@@ -159,7 +163,7 @@ export function indexBlob(descriptors: Descriptor[], annotations: Record<string,
   const doc: GoJson = {
     schemaVersion: 2,
     mediaType: MediaType.imageIndex,
-    manifests: descriptors.map(descriptorJson),
+    manifests: descriptors.map((d) => descriptorJson(d, true)),
     annotations: Object.keys(annotations).length ? stringMap(annotations) : undefined,
   };
   return blobOf(MediaType.imageIndex, Buffer.from(goJson(doc)));

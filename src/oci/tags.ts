@@ -2,10 +2,10 @@
  * Image references as tags: validation (Docker's reference grammar, so `docker load` accepts them) and the
  * per-architecture tags of a multi-platform output.
  *
- * Policy: one platform → the tag exactly as given. Several platforms → every image gets `TAG-<arch>`
- * (`<tag part>-amd64`, `-arm64`, `-armv7`, …; unlike apko, arm/v6 and arm/v7 do not collide), and `TAG` itself
- * names the default platform's image in a docker archive (the host's, else the first) and the whole index in
- * an OCI layout.
+ * Policy, in a docker archive's manifest.json: one platform → the tag exactly as given. Several platforms →
+ * every image gets `TAG-<arch>` (`<tag part>-amd64`, `-arm64`, `-armv7`, …; unlike apko, arm/v6 and arm/v7 do
+ * not collide), and `TAG` itself names the default platform's image (the host's, else the first). In an OCI
+ * layout (and the archive's index.json) `TAG` names the image index alone (blobs.ts says why).
  */
 import { hostArchitecture } from '../platform/arch.ts';
 import { LadingError } from '../util/errors.ts';

@@ -13,6 +13,7 @@ import type { ImageDestination } from '../oci/destination.ts';
 import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
+import { apkArch as apkArchName } from '../platform/arch.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import { LadingError } from '../util/errors.ts';
@@ -22,7 +23,7 @@ import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, fetchArchIndexes } from './indexes.ts';
 import { addIndexInputs, addPackageInputs, openedInputs } from './inputs.ts';
 import { type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
-import { isLayoutOutput, writeOutputs } from './outputs.ts';
+import { isLayoutOutput, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
 import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
 import { buildSboms, type SbomFile, type SbomFormat } from './sbom.ts';
 import type { BuildInputs, BuildSummary, BuiltArch } from './types.ts';
@@ -47,7 +48,10 @@ export interface BuildOptions extends OpenBuildOptions {
   output: string | ImageDestination;
   /** `--build-date` (RFC 3339); SOURCE_DATE_EPOCH wins. */
   buildDate?: string;
-  /** Write SBOMs (default true) in these formats (default spdx) into sbomPath (default: beside the output). */
+  /**
+   * Write SBOMs (default true) in these formats (default spdx): beside the output, named after it
+   * (`OUT.sbom-<arch>.spdx.json`), or with apko's names into sbomPath.
+   */
   sbom?: boolean;
   sbomFormats?: SbomFormat[];
   sbomPath?: string;
@@ -143,8 +147,18 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
 
+  const sbomFormats: SbomFormat[] | false =
+    options.sbom === false ? false : options.sbomFormats?.length ? options.sbomFormats : ['spdx'];
+  const output = { output: options.output, tag: options.tag, sbomPath: options.sbomPath, cwd };
+  const targets = targetArchitectures(config);
+  refuseAnotherImagesSboms(
+    output,
+    sbomFormats,
+    targets.map((a) => apkArchName(a)),
+  );
+
   // fetch indexes: every architecture's, signature-checked; they are part of the image's identity
-  const indexes = await fetchArchIndexes(config.contents, targetArchitectures(config), {
+  const indexes = await fetchArchIndexes(config.contents, targets, {
     fetch,
     keyring: keyring.keyring,
     ignoreSignatures: options.ignoreSignatures,
@@ -152,9 +166,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     onArch: (arch) => emit({ type: 'phase', arch, phase: 'resolve' }),
   });
   addIndexInputs(inputs, indexes);
-  const sbomFormats: SbomFormat[] | false =
-    options.sbom === false ? false : options.sbomFormats?.length ? options.sbomFormats : ['spdx'];
-  const output = { output: options.output, tag: options.tag, sbomPath: options.sbomPath, cwd };
 
   const memoKey = options.reuse ? memoKeyOf(config, indexes, keyring.keys, options) : undefined;
   const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);

@@ -1,18 +1,19 @@
 /**
  * The destination phase: the image to its destination (a path names an OCI layout or a docker archive; a
- * library caller may pass any ImageDestination) and the SBOMs beside it, so that a failure leaves nothing
- * half-written.
+ * library caller may pass any ImageDestination) and the SBOMs (beside a path output, named after it, or in
+ * --sbom-path under apko's names), so that a failure leaves nothing half-written.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { type ImageDestination, writeImage } from '../oci/destination.ts';
 import { dockerArchiveDestination } from '../oci/docker-archive.ts';
 import { layoutDestination } from '../oci/layout.ts';
 import type { ImageIndex } from '../oci/types.ts';
+import { describedImage, imageRepository } from '../sbom/described-image.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { tempPath } from '../util/write-file.ts';
-import type { SbomFile } from './sbom.ts';
+import { type SbomFile, type SbomFormat, sbomFileName } from './sbom.ts';
 
 export interface OutputOptions {
   /**
@@ -22,7 +23,10 @@ export interface OutputOptions {
   output: string | ImageDestination;
   /** `NAME[:TAG]` recorded in the outputs. */
   tag: string;
-  /** Where the SBOMs go (default: beside a path output; none for another destination). */
+  /**
+   * Where the SBOMs go: into this directory under apko's names; by default beside a path output, named after
+   * it (`OUT.sbom-<arch>.spdx.json`); none for another destination.
+   */
   sbomPath?: string;
   cwd: string;
 }
@@ -46,17 +50,16 @@ export async function writeOutputs(
 ): Promise<WrittenOutputs> {
   const { output } = options;
   const path = typeof output === 'string' ? resolvePath(options.cwd, output) : undefined;
-  const sbomBase = options.sbomPath ?? (path === undefined ? undefined : dirname(path));
-  const sbomDir = sbomBase === undefined ? undefined : resolvePath(options.cwd, sbomBase);
+  const placement = sbomPlacement(options);
   const staged: { tmp: string; path: string }[] = [];
   const outputs: string[] = [];
   const outputFiles: string[] = [];
   try {
-    if (sbomFiles.length && sbomDir !== undefined) {
+    if (sbomFiles.length && placement !== undefined) {
       try {
-        mkdirSync(sbomDir, { recursive: true });
+        mkdirSync(placement.dir, { recursive: true });
         for (const f of sbomFiles) {
-          const path = join(sbomDir, f.name);
+          const path = join(placement.dir, placement.fileName(f.name));
           const tmp = tempPath(path);
           staged.push({ tmp, path });
           writeFileSync(tmp, f.text);
@@ -64,7 +67,7 @@ export async function writeOutputs(
       } catch (e) {
         throw new LadingError(
           'OUTPUT_FAILED',
-          `cannot write the SBOMs to ${sbomDir}: ${(e as Error).message}`,
+          `cannot write the SBOMs to ${placement.dir}: ${(e as Error).message}`,
           {
             hint: 'choose a writable directory with --sbom-path, or --sbom=false',
             cause: e,
@@ -92,6 +95,56 @@ export async function writeOutputs(
 /** The destination a path names: an OCI layout (made when missing) or a docker archive. */
 export function pathDestination(given: string, path: string, logger: Logger): ImageDestination {
   return prepareOutputPath(given, path, logger) ? layoutDestination(path) : dockerArchiveDestination(path);
+}
+
+/**
+ * Where the SBOMs go. Beside OUT, each named after it (`app.tar` → `app.tar.sbom-x86_64.spdx.json`, a layout
+ * `app/` → `app.sbom-…`): two OUTs never share a name, so images built into one directory keep their own SBOMs,
+ * and an SBOM is replaced only with its own output. With --sbom-path DIR, apko's names (`sbom-x86_64.spdx.json`)
+ * in DIR, as apko writes them.
+ */
+function sbomPlacement(
+  options: OutputOptions,
+): { dir: string; fileName: (apkoName: string) => string } | undefined {
+  if (options.sbomPath !== undefined)
+    return { dir: resolvePath(options.cwd, options.sbomPath), fileName: (n) => n };
+  if (typeof options.output !== 'string') return undefined;
+  const output = resolvePath(options.cwd, options.output);
+  return { dir: dirname(output), fileName: (n) => `${basename(output)}.${n}` };
+}
+
+/**
+ * apko's SBOM names are the same for every image, so two images given one --sbom-path would replace each
+ * other's SBOMs without a word. Refused, before anything is built or written, when a file there describes
+ * another image (another repository: a new tag of the same image replaces its SBOM, as a rebuild does).
+ */
+export function refuseAnotherImagesSboms(
+  options: OutputOptions,
+  formats: readonly SbomFormat[] | false,
+  apkArchs: readonly string[],
+): void {
+  if (formats === false || options.sbomPath === undefined) return;
+  const dir = resolvePath(options.cwd, options.sbomPath);
+  const ours = imageRepository(options.tag);
+  for (const scope of [...apkArchs, 'index'])
+    for (const format of formats) {
+      const path = join(dir, sbomFileName(scope, format));
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        continue;
+      }
+      const theirs = describedImage(text, scope);
+      if (theirs === ours) continue;
+      throw new LadingError(
+        'SBOM_OF_ANOTHER_IMAGE',
+        `${path} is the SBOM of ${theirs === undefined ? 'something lading did not write' : `the image ${theirs}`}; building ${options.tag} with --sbom-path ${options.sbomPath} would replace it`,
+        {
+          hint: 'give each image its own --sbom-path directory, or leave --sbom-path out to name the SBOMs after OUT; remove the old file if it is no longer wanted',
+        },
+      );
+    }
 }
 
 /**

@@ -109,11 +109,16 @@ export function archSboms(
   let spdx: string | undefined;
   if (formats.includes('spdx')) {
     spdx = spdxImageDocument(doc);
-    files.push({ name: `sbom-${apk}.spdx.json`, text: spdx });
+    files.push({ name: sbomFileName(apk, 'spdx'), text: spdx });
   }
   if (formats.includes('cyclonedx'))
-    files.push({ name: `sbom-${apk}.cdx.json`, text: cyclonedxImageDocument(doc) });
+    files.push({ name: sbomFileName(apk, 'cyclonedx'), text: cyclonedxImageDocument(doc) });
   return { files, spdx, osRelease };
+}
+
+/** apko's SBOM file names: `sbom-<apk arch>.spdx.json`, `sbom-index.cdx.json`, … */
+export function sbomFileName(scope: string, format: SbomFormat): string {
+  return `sbom-${scope}.${format === 'spdx' ? 'spdx' : 'cdx'}.json`;
 }
 
 export function indexSboms(
@@ -140,9 +145,10 @@ export function indexSboms(
     toolVersion: LADING_VERSION,
   };
   const files: SbomFile[] = [];
-  if (formats.includes('spdx')) files.push({ name: 'sbom-index.spdx.json', text: spdxIndexDocument(doc) });
+  if (formats.includes('spdx'))
+    files.push({ name: sbomFileName('index', 'spdx'), text: spdxIndexDocument(doc) });
   if (formats.includes('cyclonedx'))
-    files.push({ name: 'sbom-index.cdx.json', text: cyclonedxIndexDocument(doc) });
+    files.push({ name: sbomFileName('index', 'cyclonedx'), text: cyclonedxIndexDocument(doc) });
   return files;
 }
 

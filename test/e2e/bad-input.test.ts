@@ -155,7 +155,9 @@ describe('lading build: bad input', () => {
       child.kill('SIGKILL');
       await exited;
       // only complete outputs (a run that finished before the kill) or hidden temporary files
-      const complete = existsSync(out) ? ['image.tar', 'sbom-index.spdx.json', 'sbom-x86_64.spdx.json'] : [];
+      const complete = existsSync(out)
+        ? ['image.tar', 'image.tar.sbom-index.spdx.json', 'image.tar.sbom-x86_64.spdx.json']
+        : [];
       const left = readdirSync(outDir).filter((f) => !complete.includes(f) && !f.startsWith('.'));
       assert.deepEqual(left, [], 'no partial outputs under their final names');
     }
@@ -166,8 +168,8 @@ describe('lading build: bad input', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(readdirSync(outDir).sort(), [
       'image.tar',
-      'sbom-index.spdx.json',
-      'sbom-x86_64.spdx.json',
+      'image.tar.sbom-index.spdx.json',
+      'image.tar.sbom-x86_64.spdx.json',
     ]);
   });
 });

@@ -16,7 +16,7 @@ import { writeLayout } from '../../src/oci/layout.ts';
 import type { Layer } from '../../src/oci/types.ts';
 import { type BuildResult, build } from '../../src/pipeline/build.ts';
 import { alpineKey, isoRepoDir } from '../helpers/build.ts';
-import { runInLayout } from '../helpers/containers.ts';
+import { platformLayout, runInLayout } from '../helpers/containers.ts';
 import { diskTree, layoutManifests, treeDiff } from '../helpers/image-tree.ts';
 import { makeKey } from '../helpers/make-repo.ts';
 import { lading, requireTool, run, tempDir } from '../helpers/tools.ts';
@@ -75,7 +75,8 @@ async function writeLayered(result: BuildResult, layering: Layering, name: strin
 }
 
 function unpack(layout: string, ref: string, bundle: string): string {
-  const r = run('umoci', ['unpack', '--image', `${layout}:${ref}`, join(tmp.path, bundle)]);
+  const one = platformLayout(layout, ref, tmp.path);
+  const r = run('umoci', ['unpack', '--image', `${one}:${ref}`, join(tmp.path, bundle)]);
   assert.equal(r.status, 0, r.stderr);
   return join(tmp.path, bundle, 'rootfs');
 }

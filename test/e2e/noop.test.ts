@@ -16,7 +16,7 @@ describe('no-op rebuilds', () => {
   const cache = join(tmp.path, 'cache');
   const config = writeAlpineConfig(tmp.path, 'image.yaml', ['busybox']);
   const out = join(tmp.path, 'image.tar');
-  const sbom = join(tmp.path, 'sbom-x86_64.spdx.json');
+  const sbom = join(tmp.path, 'image.tar.sbom-x86_64.spdx.json'); // named after OUT
   const build = () => {
     const r = ladingBuild(config, 'noop:1', out, cache, [], { cwd: tmp.path });
     assert.equal(r.status, 0, r.stderr);

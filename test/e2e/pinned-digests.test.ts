@@ -65,9 +65,10 @@ function layoutPins(layout: string): Omit<Pinned, 'output' | 'sboms'> {
 function sbomPins(dir: string): Record<string, string> {
   return Object.fromEntries(
     readdirSync(dir)
-      .filter((f) => f.startsWith('sbom-'))
+      // beside OUT, named after it (image.sbom-x86_64.spdx.json): pinned by apko's name
+      .filter((f) => f.includes('sbom-'))
       .sort()
-      .map((f) => [f, sha256(readFileSync(join(dir, f)))]),
+      .map((f) => [f.slice(f.indexOf('sbom-')), sha256(readFileSync(join(dir, f)))]),
   );
 }
 

@@ -70,10 +70,10 @@ describe('reproducible builds', () => {
     build(c, 'out.tar', join(tmp.path, 'cache-c'), { TZ: 'America/Los_Angeles' }, '027'); // cold, another cache
     for (const f of [
       'out.tar',
-      'sbom-x86_64.spdx.json',
-      'sbom-index.spdx.json',
-      'sbom-x86_64.cdx.json',
-      'sbom-index.cdx.json',
+      'out.tar.sbom-x86_64.spdx.json',
+      'out.tar.sbom-index.spdx.json',
+      'out.tar.sbom-x86_64.cdx.json',
+      'out.tar.sbom-index.cdx.json',
     ]) {
       const ref = readFileSync(join(a, f));
       assert.ok(ref.equals(readFileSync(join(b, f))), `${f}: a != b (warm cache, other cwd/TZ/umask)`);

@@ -52,8 +52,12 @@ describe('SBOMs of real builds', () => {
     const names = sbomNames(['x86_64']);
 
     before(() => {
-      // cold cache, OCI layout, SBOMs beside it (the default)
-      let r = ladingBuild(config, 'alpine-base:latest', dir('a1', 'layout'), cache, FORMATS);
+      // cold cache, OCI layout, SBOMs beside it under apko's names (the default names them after OUT)
+      let r = ladingBuild(config, 'alpine-base:latest', dir('a1', 'layout'), cache, [
+        ...FORMATS,
+        '--sbom-path',
+        dir('a1'),
+      ]);
       assert.equal(r.status, 0, r.stderr);
       printed.set('a1', r.stdout.trim());
       // warm cache, docker archive, SBOMs in a directory given relative to the working directory
@@ -148,6 +152,8 @@ describe('SBOMs of real builds', () => {
         '--log-level',
         'warn',
         ...FORMATS,
+        '--sbom-path',
+        join(tmp.path, 'http'),
       ]);
       assert.equal(r.status, 0, r.stderr);
       await validateAll(join(tmp.path, 'http'), names);
@@ -283,7 +289,7 @@ describe('SBOMs of real builds', () => {
         'registry.example.com/team/odd:1.0',
         dir('odd', 'layout'),
         join(root, 'cache'),
-        FORMATS,
+        [...FORMATS, '--sbom-path', root],
       );
       assert.equal(r.status, 0, r.stderr);
       spdx = readJson<SpdxDoc>(join(root, 'sbom-x86_64.spdx.json'));

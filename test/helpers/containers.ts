@@ -2,9 +2,53 @@
  * Real container tools for end-to-end tests: umoci + runc to run an image from an OCI layout (a private Docker
  * engine is in dockerd.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, run } from './tools.ts';
+
+/**
+ * A layout of one platform of `layout:ref`, for umoci, which cannot follow the image index lading's layouts
+ * hold (what `skopeo copy --override-arch A oci:DIR:REF oci:ONE:REF` gives, without copying: the view lists the
+ * platform's manifest under `ref` and shares the blobs). `arch` defaults to amd64, else the first platform.
+ */
+export function platformLayout(layout: string, ref: string, workDir: string, arch?: string): string {
+  type Entry = {
+    mediaType: string;
+    digest: string;
+    platform?: { architecture: string };
+    annotations?: object;
+  };
+  const top = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Entry[] };
+  const entry = top.manifests.find(
+    (m) =>
+      (m.annotations as Record<string, string> | undefined)?.['org.opencontainers.image.ref.name'] === ref,
+  );
+  if (!entry) throw new Error(`${layout} has no image ${ref}`);
+  let manifest = entry;
+  if (entry.mediaType.endsWith('index.v1+json')) {
+    const blob = readFileSync(join(layout, 'blobs', 'sha256', entry.digest.slice(7)), 'utf8');
+    const listed = (JSON.parse(blob) as { manifests: Entry[] }).manifests;
+    const want = arch ?? (listed.some((m) => m.platform?.architecture === 'amd64') ? 'amd64' : undefined);
+    manifest = listed.find((m) => want === undefined || m.platform?.architecture === want) ?? listed[0]!;
+  }
+  const view = join(workDir, `platform-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(view);
+  symlinkSync(join(layout, 'blobs'), join(view, 'blobs'));
+  copyFileSync(join(layout, 'oci-layout'), join(view, 'oci-layout'));
+  const listed = {
+    mediaType: manifest.mediaType,
+    digest: manifest.digest,
+    size: (manifest as { size?: number }).size,
+  };
+  writeFileSync(
+    join(view, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...listed, annotations: { 'org.opencontainers.image.ref.name': ref } }],
+    }),
+  );
+  return view;
+}
 
 /** Unpacks `layout:ref` with umoci and runs `args` in it with runc; returns the process output. */
 export function runInLayout(
@@ -17,7 +61,8 @@ export function runInLayout(
   requireTool('umoci');
   requireTool('runc');
   const bundle = join(workDir, `bundle-${Math.random().toString(36).slice(2)}`);
-  const unpack = run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
+  const one = platformLayout(layout, ref, workDir);
+  const unpack = run('umoci', ['unpack', '--image', `${one}:${ref}`, bundle]);
   if (unpack.status !== 0) throw new Error(`umoci unpack failed: ${unpack.stderr}`);
   const configPath = join(bundle, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8'));
@@ -46,7 +91,8 @@ export function runtimeSpec(
   workDir: string,
 ): { user: { uid: number; gid: number }; cwd: string; env: string[]; args: string[] } {
   const bundle = join(workDir, `spec-${Math.random().toString(36).slice(2)}`);
-  const unpack = run('umoci', ['unpack', '--image', `${layout}:${ref}`, bundle]);
+  const one = platformLayout(layout, ref, workDir);
+  const unpack = run('umoci', ['unpack', '--image', `${one}:${ref}`, bundle]);
   if (unpack.status !== 0) throw new Error(`umoci unpack failed: ${unpack.stderr}`);
   return JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).process;
 }

@@ -59,7 +59,7 @@ test('single platform: one file that is a docker archive and an OCI archive, blo
       layers: [`blobs/sha256/${img.layers[0]!.digest.slice(7)}`],
     },
   ]);
-  assert.deepEqual(report.refs, { [TAG]: img.manifest.digest });
+  assert.deepEqual(report.refs, { [TAG]: single.index.digest });
 
   const skopeo = requireTool('skopeo');
   const asDocker = JSON.parse(
@@ -68,7 +68,7 @@ test('single platform: one file that is a docker archive and an OCI archive, blo
   assert.equal(asDocker.config.User, 'guest');
   assert.equal(asDocker.config.WorkingDir, '/tmp');
   const asOci = JSON.parse(ok(run(skopeo, ['inspect', `oci-archive:${file}:${TAG}`]), 'skopeo oci-archive'));
-  assert.equal(asOci.Digest, img.manifest.digest);
+  assert.equal(asOci.Digest, single.index.digest);
   ok(run(skopeo, ['copy', '-q', `docker-archive:${file}`, `oci:${join(tmp.path, 'copy')}:x`]), 'skopeo copy');
 
   ok(dockerd!.docker(['load', '-i', file]), 'docker load');

@@ -43,9 +43,14 @@ describe('pushing to a registry', () => {
     writeFileSync(config, publishConfig(repoOf, archs, packages));
     const out = join(tmp.path, name, 'layout');
     mkdirSync(out, { recursive: true });
-    const r = lading(['build', config, `demo/${name}:v1`, out, '--cache-dir', join(tmp.path, 'cache')], {
-      env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
-    });
+    // apko's SBOM names, beside the layout
+    const sbomPath = ['--sbom-path', join(tmp.path, name)];
+    const r = lading(
+      ['build', config, `demo/${name}:v1`, out, '--cache-dir', join(tmp.path, 'cache'), ...sbomPath],
+      {
+        env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+      },
+    );
     assert.equal(r.status, 0, r.stderr + repo);
     const index = readImageIndex(out, { digest: r.stdout.trim() });
     const sboms: SbomAttachment[] = [

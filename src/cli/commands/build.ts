@@ -21,9 +21,11 @@ export function registerBuild(program: Command): void {
     .summary('build an image from an apko config')
     .description(
       'Resolve the packages of CONFIG, verify and install them into the image filesystem (no scripts are run), ' +
-        'and write the image. If OUT is an existing directory it receives an OCI image layout; otherwise OUT is ' +
+        'and write the image. If OUT is a directory (existing, or ending in /) it receives an OCI image layout; otherwise OUT is ' +
         'a `docker save`-style tarball (also an OCI archive) that `docker load` and `podman load` accept. ' +
-        'SBOMs (SPDX by default) are written beside OUT. The same inputs give byte-identical outputs.',
+        'SBOMs (SPDX by default) are written beside OUT, named after it, or into --sbom-path. The same inputs ' +
+        'give byte-identical outputs. Prints the digest of the image index: what a registry holds after ' +
+        '`skopeo copy --all` of OUT or `lading publish`.',
     )
     .argument('<config>', 'the apko YAML config file')
     .argument('<tag>', 'image reference recorded in the outputs, e.g. alpine-base:latest')
@@ -39,7 +41,10 @@ export function registerBuild(program: Command): void {
       return `${second} looks like an output; the TAG comes before it: lading build ${config} NAME:TAG ${second}`;
     return 'lading build CONFIG TAG OUT, e.g. lading build examples/alpine-base.yaml alpine-base:latest alpine-base.tar';
   });
-  imageOptions(cmd, 'directory for the SBOM files (default: the directory of OUT)').action(
+  imageOptions(
+    cmd,
+    "write the SBOMs into DIR under apko's names (sbom-<arch>.spdx.json, sbom-index.spdx.json); default: beside OUT, named after it (OUT.sbom-<arch>.spdx.json)",
+  ).action(
     action(async (config: string, tag: string, out: string, flags: ImageFlags, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as GlobalOptions;
       const { build } = await import('../../pipeline/build.ts');
@@ -61,8 +66,13 @@ export function registerBuild(program: Command): void {
           onEvent: progress.onEvent,
         });
         progress.done();
+        // what each digest is: the printed one names the index, which a registry holds once the output is
+        // copied (skopeo copy --all) or published; each architecture's image is a manifest the index lists
         const info = [
-          ...result.summary.map((a) => `${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`),
+          ...result.summary.map(
+            (a) => `${a.apkArch}: ${a.packages} packages, image manifest ${a.manifestDigest}`,
+          ),
+          `image index ${result.digest} (printed on stdout): the digest a registry holds after \`skopeo copy --all\` or \`lading publish\``,
           `wrote ${result.outputs.join(', ')}`,
         ];
         for (const line of info) logger.info(line);
