@@ -103,6 +103,11 @@ describe('Basic auth over TLS: login, logout, publish', () => {
     ]);
     assert.equal(push.status, 0, push.stderr);
 
+    // and lading publish finds them there
+    const published = publish(dir, 'config');
+    assert.equal(published.status, 0, published.stderr);
+    assert.match(published.stdout, new RegExp(`^${reg.host}/demo/app@sha256:[0-9a-f]{64}\n$`));
+
     // logout removes exactly that entry
     r = ladingIn(dir, ['logout', reg.host]);
     assert.equal(r.status, 0, r.stderr);
@@ -192,24 +197,17 @@ describe('Basic auth over TLS: login, logout, publish', () => {
       r.stderr,
       new RegExp(`${reg.host} rejected the credentials from auths\\["${reg.host}"\\] in .*config.json`),
     );
-    assert.deepEqual(await tags(), []);
+    assert.ok(!(await tags()).some((t) => t === 'none' || t === 'wrong'));
   });
 
-  it('publish: credentials from the Docker config, a credential helper, or REGISTRY_AUTH_FILE', async () => {
+  it('publish: credentials from a credential helper or REGISTRY_AUTH_FILE (the Docker config: above)', async () => {
     const auths = { auths: { [reg.host]: { auth: b64(`${reg.user}:${reg.password}`) } } };
-    const docker = join(tmp.path, 'docker-auths');
-    mkdirSync(docker);
-    writeFileSync(join(docker, 'config.json'), JSON.stringify(auths));
-    let r = publish(docker, 'config');
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`^${reg.host}/demo/app@sha256:[0-9a-f]{64}\n$`));
-
     const helper = makeFakeCredentialHelper(join(tmp.path, 'publish-helper'), 'fake');
     helper.set(reg.host, reg.user, reg.password);
     const viaHelper = join(tmp.path, 'docker-helper');
     mkdirSync(viaHelper);
     writeFileSync(join(viaHelper, 'config.json'), JSON.stringify({ credHelpers: { [reg.host]: 'fake' } }));
-    r = publish(viaHelper, 'helper', { PATH: `${helper.bin}:${process.env.PATH}` });
+    let r = publish(viaHelper, 'helper', { PATH: `${helper.bin}:${process.env.PATH}` });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(helper.calls(), [`get ${reg.host}`]);
 
