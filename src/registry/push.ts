@@ -94,15 +94,10 @@ function short(digest: string): string {
 }
 
 /** Where each blob is known to be on a registry in this run: a source for cross-repository mounts. */
-type Placements = Map<string, Map<string, string>>;
+export type Placements = Map<string, Map<string, string>>;
 
-export async function push(
-  client: RegistryClient,
-  plan: PushPlan,
-  targets: readonly PushTarget[],
-  options: PushOptions = {},
-): Promise<PushReport> {
-  const report: PushReport = {
+export function emptyReport(): PushReport {
+  return {
     blobsUploaded: 0,
     bytesUploaded: 0,
     blobsMounted: 0,
@@ -111,72 +106,109 @@ export async function push(
     tagsPut: 0,
     referrers: {},
   };
-  const placements: Placements = new Map();
-  const sessions = targets.map((t) => client.session(t.repository, true));
-  for (const session of sessions) await pushContent(session, plan, placements, report, options.jobs ?? 4);
-  // every repository holds everything: now the tags
-  for (const [i, t] of targets.entries()) {
-    for (const tag of t.tags) {
-      const put = await putManifest(
-        sessions[i]!,
-        plan.index,
-        tag,
-        `tag ${tag} of ${repositoryName(t.repository)}`,
-      );
-      if (put.put) report.tagsPut++;
-    }
-  }
-  return report;
 }
 
-async function pushContent(
-  session: RepositorySession,
-  plan: PushPlan,
-  placements: Placements,
-  report: PushReport,
-  jobs: number,
-): Promise<void> {
-  const blobs = new Map<string, PushBlob>();
-  for (const b of [...plan.images.flatMap((i) => i.blobs), ...plan.artifacts.flatMap((a) => a.blobs)]) {
-    if (!blobs.has(b.digest)) blobs.set(b.digest, b);
+/**
+ * One publish to one or more repositories, in phases a destination can drive: blobs (`putBlob`, called for
+ * every config, layer and artifact blob), then `commitImages` (manifests, the index by digest), then
+ * `attachArtifacts`, then `tag`. Each phase finishes in every repository before the next begins.
+ */
+export class Publication {
+  readonly report: PushReport = emptyReport();
+  readonly #sessions: RepositorySession[];
+  readonly #targets: readonly PushTarget[];
+  readonly #placements: Placements = new Map();
+  readonly #jobs: number;
+
+  constructor(client: RegistryClient, targets: readonly PushTarget[], options: PushOptions = {}) {
+    this.#targets = targets;
+    this.#sessions = targets.map((t) => client.session(t.repository, true));
+    this.#jobs = Math.max(1, options.jobs ?? 4);
   }
-  const limit = createLimiter(Math.max(1, jobs));
-  // largest first: the long uploads start early and the small ones fill in
-  const order = [...blobs.values()].sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
-  await Promise.all(order.map((b) => limit(() => pushBlob(session, b, placements, report))));
-  await Promise.all(
-    plan.images.map((img) =>
-      limit(async () => {
-        const r = await putManifest(
-          session,
-          img.manifest,
-          img.manifest.digest,
-          `image manifest ${short(img.manifest.digest)} of ${session.name}`,
-        );
-        if (r.put) report.manifestsPut++;
-      }),
-    ),
-  );
-  const idx = await putManifest(
-    session,
-    plan.index,
-    plan.index.digest,
-    `image index ${short(plan.index.digest)} of ${session.name}`,
-  );
-  if (idx.put) report.manifestsPut++;
-  if (plan.artifacts.length) {
-    const how = await attachReferrers(session, plan.artifacts, async (a) => {
-      const r = await putManifest(
-        session,
-        a.manifest,
-        a.manifest.digest,
-        `SBOM ${short(a.manifest.digest)} of ${short(a.subject)} in ${session.name}`,
+
+  /** Blobs in flight at once. */
+  get jobs(): number {
+    return this.#jobs;
+  }
+
+  /** Warms every session up (ping, credentials, token) while other work goes on. */
+  warmUp(): void {
+    for (const s of this.#sessions) s.warmUp();
+  }
+
+  /** The blob into every repository: the first uploads it, the others of the same registry mount it. */
+  async putBlob(blob: PushBlob): Promise<void> {
+    for (const session of this.#sessions) await pushBlob(session, blob, this.#placements, this.report);
+  }
+
+  /** Blobs, largest first (the long uploads start early), `jobs` at a time. */
+  async putBlobs(blobs: readonly PushBlob[]): Promise<void> {
+    const unique = new Map<string, PushBlob>();
+    for (const b of blobs) if (!unique.has(b.digest)) unique.set(b.digest, b);
+    const order = [...unique.values()].sort((a, b) => b.size - a.size || (a.digest < b.digest ? -1 : 1));
+    const limit = createLimiter(this.#jobs);
+    await Promise.all(order.map((b) => limit(() => this.putBlob(b))));
+  }
+
+  /** The image manifests, then the index by digest, in every repository (their blobs are there). */
+  async commitImages(images: readonly PushManifest[], index: PushManifest): Promise<void> {
+    const limit = createLimiter(this.#jobs);
+    for (const session of this.#sessions) {
+      await Promise.all(
+        images.map((m) =>
+          limit(async () => {
+            const what = `image manifest ${short(m.digest)} of ${session.name}`;
+            if ((await putManifest(session, m, m.digest, what)).put) this.report.manifestsPut++;
+          }),
+        ),
       );
-      if (r.put) report.manifestsPut++;
-      return r;
-    });
-    report.referrers[session.name] = how;
+      const what = `image index ${short(index.digest)} of ${session.name}`;
+      if ((await putManifest(session, index, index.digest, what)).put) this.report.manifestsPut++;
+    }
   }
+
+  /** Artifacts (SBOMs): their blobs, their manifests, and the referrers list of their subjects. */
+  async attachArtifacts(artifacts: readonly PushArtifact[]): Promise<void> {
+    if (artifacts.length === 0) return;
+    await this.putBlobs(artifacts.flatMap((a) => a.blobs));
+    for (const session of this.#sessions) {
+      const how = await attachReferrers(session, artifacts, async (a) => {
+        const what = `SBOM ${short(a.manifest.digest)} of ${short(a.subject)} in ${session.name}`;
+        const r = await putManifest(session, a.manifest, a.manifest.digest, what);
+        if (r.put) this.report.manifestsPut++;
+        return r;
+      });
+      this.report.referrers[session.name] = how;
+    }
+  }
+
+  /** Every tag of every repository, last: everything under them is in place. */
+  async tag(index: PushManifest): Promise<void> {
+    for (const [i, t] of this.#targets.entries()) {
+      for (const tag of t.tags) {
+        const what = `tag ${tag} of ${repositoryName(t.repository)}`;
+        if ((await putManifest(this.#sessions[i]!, index, tag, what)).put) this.report.tagsPut++;
+      }
+    }
+  }
+}
+
+/** The whole publish of a plan: blobs, images, artifacts, tags. */
+export async function push(
+  client: RegistryClient,
+  plan: PushPlan,
+  targets: readonly PushTarget[],
+  options: PushOptions = {},
+): Promise<PushReport> {
+  const publication = new Publication(client, targets, options);
+  await publication.putBlobs(plan.images.flatMap((i) => i.blobs));
+  await publication.commitImages(
+    plan.images.map((i) => i.manifest),
+    plan.index,
+  );
+  await publication.attachArtifacts(plan.artifacts);
+  await publication.tag(plan.index);
+  return publication.report;
 }
 
 function checkDigest(res: RegistryResponse, expected: string, what: string, registry: string): void {

@@ -108,7 +108,9 @@ describe('pushing to a registry', () => {
     const log = proxy.log.splice(0);
     const put = (p: (l: ProxyRequest) => boolean) => log.findIndex((l) => l.method === 'PUT' && p(l));
     const lastPut = (p: (l: ProxyRequest) => boolean) => log.findLastIndex((l) => l.method === 'PUT' && p(l));
-    const isBlob = (l: ProxyRequest) => l.path.includes('/blobs/uploads/');
+    const imageBlobs = new Set(two.plan.images.flatMap((i) => i.blobs.map((b) => b.digest)));
+    const isBlob = (l: ProxyRequest) =>
+      l.path.includes('/blobs/uploads/') && imageBlobs.has(new URLSearchParams(l.query).get('digest') ?? '');
     const manifestOf = (d: string) => (l: ProxyRequest) => l.path.endsWith(`/manifests/${d}`);
     const children = two.index.images.map((i) => i.manifest.digest);
     const indexAt = put(manifestOf(two.index.index.digest));
