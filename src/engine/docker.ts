@@ -13,8 +13,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { blobPath } from '../oci/blobs.ts';
+import type { BlobContent, CommitOptions, ImageDestination, WrittenImage } from '../oci/destination.ts';
+import { platformKey } from '../oci/image.ts';
 import { goJson } from '../oci/json.ts';
-import type { Image } from '../oci/types.ts';
+import { hostPlatformKey } from '../oci/tags.ts';
+import type { Image, ImageIndex } from '../oci/types.ts';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
 
@@ -214,4 +217,61 @@ export async function loadImage(
     }
   }
   return image.config.digest;
+}
+
+/** The image for this machine's platform; the only image when there is one. */
+export function hostImage(images: readonly Image[]): Image {
+  const host = hostPlatformKey();
+  const match = images.find((i) => platformKey(i.platform) === host);
+  if (match) return match;
+  // one image for another platform: the engine may run it through emulation
+  if (images.length === 1) return images[0]!;
+  throw new LadingError(
+    'ENGINE_PLATFORM',
+    `the image has no ${host} platform to load into the local engine`,
+    {
+      hint: `build it for this machine too (--arch ${host}), or publish to a registry; it has ${images.map((i) => platformKey(i.platform)).join(', ')}`,
+    },
+  );
+}
+
+/**
+ * A Docker engine as an image destination (`publish --local`): the engine takes an image as one archive, so
+ * the blobs are not staged one by one; commit streams this machine's image (layers from their openers) to
+ * the engine under every tag.
+ */
+export class DockerEngineDestination implements ImageDestination {
+  readonly location: string;
+  readonly #engine: DockerEngine;
+  readonly #tags: readonly string[];
+  /** The engine's ID of the loaded image (its config digest), once committed. */
+  imageId: string | undefined;
+  /** The platform of the loaded image, once committed. */
+  platform: string | undefined;
+
+  constructor(engine: DockerEngine, tags: readonly string[]) {
+    this.#engine = engine;
+    this.#tags = tags;
+    this.location = `the Docker engine at ${engine.name}`;
+  }
+
+  async prepare(index: ImageIndex, _options: CommitOptions): Promise<void> {
+    hostImage(index.images);
+  }
+
+  /** True: nothing is staged; commit sends every blob in one archive. */
+  async hasBlob(_blob: BlobContent): Promise<boolean> {
+    return true;
+  }
+
+  async putBlob(_blob: BlobContent): Promise<void> {}
+
+  async commit(index: ImageIndex, _options: CommitOptions): Promise<WrittenImage> {
+    const image = hostImage(index.images);
+    this.imageId = await loadImage(this.#engine, image, this.#tags);
+    this.platform = platformKey(image.platform);
+    return { digest: index.index.digest, files: [] };
+  }
+
+  async abort(): Promise<void> {}
 }

@@ -4,21 +4,17 @@
  * describes — or, with `local`, load the host's image into the Docker engine under every tag.
  * Every reference is checked before anything is built or sent.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
-import { dockerEngine, loadImage } from '../engine/docker.ts';
-import { platformKey } from '../oci/image.ts';
-import { hostPlatformKey } from '../oci/tags.ts';
-import type { Image } from '../oci/types.ts';
+import { DockerEngineDestination, dockerEngine } from '../engine/docker.ts';
+import { RegistryDestination } from '../registry/destination.ts';
 import { createKeychain } from '../registry/keychain.ts';
 import { pushPlan, type SbomAttachment } from '../registry/plan.ts';
-import { type PushReport, type PushTarget, push } from '../registry/push.ts';
+import { Publication, type PushReport, type PushTarget } from '../registry/push.ts';
 import { parseReference, type Reference, repositoryName, sameRepository } from '../registry/reference.ts';
 import { RegistryClient } from '../registry/transport.ts';
 import { LadingError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { type BuildOptions, build } from './build.ts';
+import type { SbomFile } from './sbom.ts';
 import type { BuildSummary } from './types.ts';
 
 export interface PublishOptions extends Omit<BuildOptions, 'tag' | 'output'> {
@@ -69,25 +65,21 @@ export function publishTargets(tags: readonly string[]): { references: Reference
   return { references, targets };
 }
 
-/** The SBOM files a build wrote, as attachments to the image or index each describes. */
-function sbomAttachments(
-  dir: string,
-  summary: readonly BuildSummary[],
-  names: readonly string[],
-): SbomAttachment[] {
-  const out: SbomAttachment[] = [];
+/** The build's SBOM files as attachments to the image or index each describes (by their names). */
+function sbomAttachments(files: readonly SbomFile[], summary: readonly BuildSummary[]): SbomAttachment[] {
   const subjects = new Map<string, string>([
     ['index', 'index'],
     ...summary.map((s) => [s.apkArch, s.manifestDigest] as [string, string]),
   ]);
-  for (const name of names) {
-    const m = /^sbom-(.+)\.(spdx|cdx)\.json$/.exec(name);
+  const out: SbomAttachment[] = [];
+  for (const f of files) {
+    const m = /^sbom-(.+)\.(spdx|cdx)\.json$/.exec(f.name);
     const subject = m ? subjects.get(m[1]!) : undefined;
     if (!m || subject === undefined) continue;
     out.push({
-      name,
+      name: f.name,
       format: m[2] === 'spdx' ? 'spdx' : 'cyclonedx',
-      bytes: readFileSync(join(dir, name)),
+      bytes: Buffer.from(f.text),
       subject,
     });
   }
@@ -96,86 +88,65 @@ function sbomAttachments(
 
 export async function publish(options: PublishOptions): Promise<PublishResult> {
   const logger = options.logger ?? silentLogger;
+  const env = options.env ?? process.env;
   const { references, targets } = publishTargets(options.tags);
-  const cwd = options.cwd ?? process.cwd();
-  const client = options.local
-    ? undefined
-    : new RegistryClient({
-        keychain: createKeychain(options.env ?? process.env),
-        insecureAllowHttp: options.insecureAllowHttp,
-        insecureSkipTlsVerify: options.insecureSkipTlsVerify,
-        logger,
-      });
-  // the registries answer (ping, credential helpers, tokens) while the image is built
-  for (const t of targets) client?.session(t.repository, true).warmUp();
-  // the image is built as `lading build` builds it; until outputs are pluggable, through a scratch layout
-  const scratch = mkdtempSync(join(tmpdir(), 'lading-publish-'));
-  try {
-    const sbomDir = options.sbomPath === undefined ? scratch : resolvePath(cwd, options.sbomPath);
-    mkdirSync(join(scratch, 'layout'));
-    const result = await build({
-      ...options,
-      tag: options.tags[0]!,
-      output: join(scratch, 'layout'),
-      sbomPath: sbomDir,
-      reuse: options.reuse ?? true,
-    });
-    const index = result.index;
-    for (const a of result.summary)
-      logger.info(`${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`);
-    if (options.local) {
-      const image = hostImage(index.images);
-      const tags = references.map(
-        (r) => `${repositoryName(r.repository).replace(/^index\.docker\.io\//, '')}:${r.tag}`,
-      );
-      const engine = dockerEngine(options.env ?? process.env);
-      const id = await loadImage(engine, image, tags);
-      logger.info(
-        `loaded ${platformKey(image.platform)} image ${id} into the Docker engine at ${engine.name} as ${tags.join(', ')}`,
-      );
-      return { printed: id, digest: result.digest, imageRefs: [], summary: result.summary };
-    }
-    const sbomNames = result.outputs.slice(1).map((p) => p.slice(p.lastIndexOf('/') + 1));
-    const attachments = options.sbom === false ? [] : sbomAttachments(sbomDir, result.summary, sbomNames);
-    const report = await push(client!, pushPlan(index, attachments), targets, { jobs: options.jobs });
-    const repo = repositoryName(targets[0]!.repository);
-    const mb = (report.bytesUploaded / 1e6).toFixed(1);
-    const written = report.blobsUploaded + report.blobsMounted + report.manifestsPut + report.tagsPut;
-    logger.info(
-      written === 0
-        ? `${repo} already had everything: nothing was written`
-        : `pushed ${report.blobsUploaded} blobs (${mb} MB), mounted ${report.blobsMounted}, ${report.blobsExisting} already there; ` +
-            `wrote ${report.manifestsPut} manifests and ${report.tagsPut} tags`,
-    );
-    for (const [where, how] of Object.entries(report.referrers)) {
-      logger.info(
-        `SBOMs attached in ${where} through ${how === 'api' ? 'the referrers API' : 'referrers tags (sha256-…)'}`,
-      );
-    }
-    return {
-      printed: `${repo}@${result.digest}`,
-      digest: result.digest,
-      imageRefs: [...index.images.map((i) => `${repo}@${i.manifest.digest}`), `${repo}@${result.digest}`],
-      summary: result.summary,
-      report,
-    };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
+  const buildOptions = { ...options, tag: options.tags[0]!, reuse: options.reuse ?? true };
+  const summarise = (summary: readonly BuildSummary[]) => {
+    for (const a of summary) logger.info(`${a.apkArch}: ${a.packages} packages, image ${a.manifestDigest}`);
+  };
 
-/** The image for this machine's platform; the only image when there is one. */
-function hostImage(images: readonly Image[]): Image {
-  const host = hostPlatformKey();
-  const match = images.find((i) => platformKey(i.platform) === host);
-  if (match) return match;
-  // one image for another platform: the engine may run it through emulation
-  if (images.length === 1) return images[0]!;
-  throw new LadingError(
-    'ENGINE_PLATFORM',
-    `the image has no ${host} platform to load into the local engine`,
-    {
-      hint: `build it for this machine too (--arch ${host}), or publish to a registry; it has ${images.map((i) => platformKey(i.platform)).join(', ')}`,
-    },
+  if (options.local) {
+    const tags = references.map(
+      (r) => `${repositoryName(r.repository).replace(/^index\.docker\.io\//, '')}:${r.tag}`,
+    );
+    const engine = new DockerEngineDestination(dockerEngine(env), tags);
+    const result = await build({ ...buildOptions, output: engine });
+    summarise(result.summary);
+    logger.info(
+      `loaded the ${engine.platform} image ${engine.imageId} into ${engine.location} as ${tags.join(', ')}`,
+    );
+    return { printed: engine.imageId!, digest: result.digest, imageRefs: [], summary: result.summary };
+  }
+
+  const client = new RegistryClient({
+    keychain: createKeychain(env),
+    insecureAllowHttp: options.insecureAllowHttp,
+    insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+    logger,
+  });
+  const publication = new Publication(client, targets, { jobs: options.jobs });
+  // the registries answer (ping, credential helpers, tokens) while the image is built
+  publication.warmUp();
+  const repo = repositoryName(targets[0]!.repository);
+  const result = await build({ ...buildOptions, output: new RegistryDestination(publication, repo) });
+  summarise(result.summary);
+  // the images are in every repository, by digest: now their SBOMs, and the tags last
+  const plan = pushPlan(
+    result.index,
+    options.sbom === false ? [] : sbomAttachments(result.sboms, result.summary),
   );
+  await publication.attachArtifacts(plan.artifacts);
+  await publication.tag(plan.index);
+  const report = publication.report;
+  const mb = (report.bytesUploaded / 1e6).toFixed(1);
+  const written = report.blobsUploaded + report.blobsMounted + report.manifestsPut + report.tagsPut;
+  logger.info(
+    written === 0
+      ? `${repo} already had everything: nothing was written`
+      : `pushed ${report.blobsUploaded} blobs (${mb} MB), mounted ${report.blobsMounted}, ${report.blobsExisting} already there; ` +
+          `wrote ${report.manifestsPut} manifests and ${report.tagsPut} tags`,
+  );
+  for (const [where, how] of Object.entries(report.referrers)) {
+    logger.info(
+      `SBOMs attached in ${where} through ${how === 'api' ? 'the referrers API' : 'referrers tags (sha256-…)'}`,
+    );
+  }
+  const index = result.index;
+  return {
+    printed: `${repo}@${result.digest}`,
+    digest: result.digest,
+    imageRefs: [...index.images.map((i) => `${repo}@${i.manifest.digest}`), `${repo}@${result.digest}`],
+    summary: result.summary,
+    report,
+  };
 }
