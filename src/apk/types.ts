@@ -50,7 +50,10 @@ export interface PackageInfo {
 export interface RepositoryPackage extends PackageInfo {
   /** The repository as configured (URL or local path, without the `@tag ` prefix). */
   repository: string;
-  /** Set when the repository was configured as `@tag repo`. */
+  /**
+   * The repository tag the package is pinned to (apk's repository_tag, `s:` in the installed database): set
+   * when it comes from a repository configured as `@tag repo` and was asked for with `@tag`.
+   */
   tag?: string;
   /** Position of the repository in the configured order (0 = first). */
   repositoryIndex: number;

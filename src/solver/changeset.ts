@@ -5,6 +5,7 @@
  */
 import type { DepNode, NameNode, PackageIndex, PkgNode } from './package-index.ts';
 import {
+  APK3_INSTALL_IF_NEGATED,
   type Change,
   DEP_SATISFIES,
   depAnalyze,
@@ -21,7 +22,9 @@ export interface ChangesetSolver {
   pkg(p: PkgNode): PkgState;
   /** Every name state of the solve, by name id (holes for names it never reached). */
   nameStates(): readonly (NameState | undefined)[];
-  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean;
+  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean;
+  /** The apk-tools 3 behaviours (APK3_*) of this solve. */
+  readonly apk3: number;
   markError(p: PkgState | null): void;
   reverseDeps(n: NameState): NameState[];
   /** The repositories a package can come from (its own, and its installed pinning's). */
@@ -96,8 +99,9 @@ class ChangesetBuilder {
     if (p === null || !n.seen || n.inChangeset) return;
     for (const dep of p.node.installIf) {
       const n0 = this.s.name(dep.name);
-      if (!n0.inChangeset) return;
-      if (!this.s.depIsProvided(dep, n0.chosenPkg?.node ?? null, n0.chosenVersion)) return;
+      // apk 3: a negated condition holds when its name is not installed, so it is never in the changeset
+      if (!n0.inChangeset && !(dep.conflict && this.s.apk3 & APK3_INSTALL_IF_NEGATED)) return;
+      if (!this.s.depIsProvided(dep, n0.chosenPkg?.node ?? null, n0.chosenVersion, p.node)) return;
     }
     this.csetGenNameChange(n);
   }
@@ -161,7 +165,7 @@ class ChangesetBuilder {
     // Installed packages that depend on it go too.
     this.forEachReverseDependency(p, (p0, d0) => {
       if (!p0.node.installed) return;
-      if (depAnalyze(this.s, d0, p.node) === DEP_SATISFIES) this.csetGenNameRemove(p0);
+      if (depAnalyze(this.s, p0.node, d0, p.node) === DEP_SATISFIES) this.csetGenNameRemove(p0);
     });
     this.forEachReverseInstallIf(p, (n0) => this.csetCheckRemovalByIif(n0));
     this.recordChange(p, null);
@@ -172,7 +176,7 @@ class ChangesetBuilder {
     if (dep.conflict && this.s.ignoreConflict) return;
     const n = this.s.name(dep.name);
     const p = n.chosenPkg;
-    if (!this.s.depIsProvided(dep, p?.node ?? null, n.chosenVersion)) this.s.markError(pp);
+    if (!this.s.depIsProvided(dep, p?.node ?? null, n.chosenVersion, pp?.node ?? null)) this.s.markError(pp);
     this.csetGenNameChange(n);
     if (p?.error) this.s.markError(pp);
   }

@@ -155,7 +155,7 @@ export function explainFailure(state: SolveState, options: { width?: number } = 
 
   // ---- printing ----
   const analyzeReverse = (p: PkgState, match: number, cb: (p0: PkgNode | null, d0: DepNode) => void) => {
-    for (const d of state.world) if (depAnalyze(state, d, p.node) & match) cb(null, d);
+    for (const d of state.world) if (depAnalyze(state, null, d, p.node) & match) cb(null, d);
     const visited = new Set<PkgNode>();
     const visit = (n: NameState) => {
       for (const n0 of state.reverseDeps(n)) {
@@ -163,7 +163,7 @@ export function explainFailure(state: SolveState, options: { width?: number } = 
           const p0 = prov.pkg;
           if (!marked(p0) || visited.has(p0)) continue;
           visited.add(p0);
-          for (const d0 of index.dependsOf(p0)) if (depAnalyze(state, d0, p.node) & match) cb(p0, d0);
+          for (const d0 of index.dependsOf(p0)) if (depAnalyze(state, p0, d0, p.node) & match) cb(p0, d0);
         }
       }
     };

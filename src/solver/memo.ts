@@ -12,7 +12,7 @@ import type { Resolution } from './resolve.ts';
 import type { SolveOptions } from './state.ts';
 
 /** Bump when the resolver can answer differently for the same inputs. */
-export const RESOLVER_VERSION = 1;
+export const RESOLVER_VERSION = 2;
 
 export interface ResolutionKeyParts {
   /** In configured order; `digest` identifies the index content (e.g. sha256 of APKINDEX.tar.gz). */

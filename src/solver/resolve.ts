@@ -114,6 +114,10 @@ export function parseWorld(index: PackageIndex, world: readonly string[]): DepNo
 /**
  * Resolves a world against an index. Throws LadingError('SOLVER_UNSATISFIABLE') with apk's
  * "unable to select packages" tree (and hints) when no package set satisfies it.
+ *
+ * The solver decides as apk-tools 2.14.4 does, with apk-tools 3's fixes (APK3_* in state.ts). A solver
+ * without backtracking can be led by a fix to a choice that fails later where 2.14.4's choice would not
+ * have: then the world is solved again as 2.14.4 solves it, so that no world apk-tools solves is refused.
  */
 export function resolve(
   index: PackageIndex,
@@ -124,6 +128,10 @@ export function resolve(
   checkWorldTags(index, deps);
   const state = solveState(index, deps, options);
   if (state.errors > 0) {
+    if (options.apk214 !== true) {
+      const as214 = solveState(index, deps, { ...options, apk214: true });
+      if (as214.errors === 0) return toResolution(as214);
+    }
     const e = explainFailure(state, { width: options.width });
     throw new LadingError('SOLVER_UNSATISFIABLE', e.message, { hint: e.hint });
   }
@@ -146,7 +154,9 @@ function repositoryPackage(index: PackageIndex, node: PkgNode, tagId: number): R
     repository: source?.repository ?? '',
     repositoryIndex: repo,
   };
-  if (source?.tag !== undefined) out.tag = source.tag;
+  // apk's repository_tag: the pinning the package is installed under (a package of a tagged repository can
+  // be installed without it: an I:0 one, which any pinning allows)
+  if (tagId !== 0) out.tag = index.tags[tagId]!.name;
   return out;
 }
 
@@ -203,7 +213,7 @@ export function toResolution(state: SolveState): Resolution {
     const holds = node.installIf.every((d, i) => {
       const n = state.name(d.name);
       return (
-        state.depIsProvided(d, n.chosenPkg?.node ?? null, n.chosenVersion) &&
+        state.depIsProvided(d, n.chosenPkg?.node ?? null, n.chosenVersion, node) &&
         (d.conflict || triggers[i] !== undefined)
       );
     });

@@ -7,8 +7,13 @@
 import { compareVersions, DEPMASK_ANY, DEPMASK_CHECKSUM, versionCompareMask } from '../apk/version.ts';
 import { LadingError } from '../util/errors.ts';
 import { type ChangesetSolver, generateChangeset } from './changeset.ts';
-import type { DepNode, NameNode, PackageIndex, PkgNode } from './package-index.ts';
+import type { DepNode, NameNode, PackageIndex, PkgNode, Provider } from './package-index.ts';
 import {
+  APK3_ALL,
+  APK3_CONFLICT_BLOCKS_INSTALL_IF,
+  APK3_INSTALL_IF_NEGATED,
+  APK3_SELF_CONFLICT,
+  APK3_VIRTUAL_LAST,
   type Change,
   type NameFlags,
   type NameState,
@@ -34,9 +39,12 @@ export function solveState(
   // apk sorts the world by name, ignoring ASCII case (probed: `c B a A_ a-` installs a, a-, A_, B, c).
   const world = [...worldDeps].sort((a, b) => compareNoCase(a.name.name, b.name.name));
   const broken = new Set<DepNode>();
+  // `apk add NAME…` marks each name it adds (apk_solver_set_name_flags), even without flags to give
+  const nameFlags = options.nameFlags ?? world.map((d) => ({ name: d.name.name, flags: 0, inheritable: 0 }));
+  const apk214 = options.apk214 === true ? APK3_ALL : options.apk214 || 0;
   for (;;) {
-    const s = new Solver(index, flags, options.selfUpgrade ?? false);
-    s.run(world, broken, options.nameFlags ?? []);
+    const s = new Solver(index, flags, options.selfUpgrade ?? false, APK3_ALL & ~apk214);
+    s.run(world, broken, nameFlags);
     if (s.errors && options.forceBrokenWorld) {
       let more = false;
       for (const d of world) {
@@ -57,7 +65,7 @@ export function solveState(
       name: (n) => s.name(n),
       pkg: (p) => s.pkg(p),
       installed: s.installed,
-      depIsProvided: (d, p, v) => s.depIsProvided(d, p, v),
+      depIsProvided: (d, p, v, o) => s.depIsProvided(d, p, v, o),
       reverseDeps: (n) => s.reverseDeps(n),
     };
   }
@@ -84,13 +92,17 @@ class Solver implements ChangesetSolver {
 
   private readonly selfUpgrade: boolean;
 
-  constructor(index: PackageIndex, flags: number, selfUpgrade: boolean) {
+  /** The apk-tools 3 behaviours (APK3_*) this solve has (SolveOptions.apk214 turns them off). */
+  readonly apk3: number;
+
+  constructor(index: PackageIndex, flags: number, selfUpgrade: boolean, apk3: number) {
     // dense arrays indexed by id: V8 turns arrays written at scattered indices into slow dictionaries
     this.names = new Array(index.nameCapacity()).fill(undefined);
     this.pkgs = new Array(index.packageCapacity()).fill(undefined);
     this.index = index;
     this.globalFlags = flags;
     this.selfUpgrade = selfUpgrade;
+    this.apk3 = apk3;
     this.defaultRepos = index.pinningRepos(DEFAULT_PINNING);
     this.ignoreConflict = (flags & SOLVERF_IGNORE_CONFLICT) !== 0;
   }
@@ -111,6 +123,8 @@ class Solver implements ChangesetSolver {
         hasOptions: false,
         hasIif: false,
         noIif: false,
+        hasAutoSelectable: false,
+        iifNeeded: false,
         reevaluateDeps: false,
         reevaluateIif: false,
         reverseDepsDone: false,
@@ -168,9 +182,11 @@ class Solver implements ChangesetSolver {
     return node.repos | (node.installed ? this.index.tags[node.installedTagId]!.repos : 0);
   }
 
-  /** apk_dep_is_provided for a provider (pkg null = nothing). */
-  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean {
+  /** apk_dep_is_provided: `dep` of `owner` (null: the world) against a provider (pkg null = nothing). */
+  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean {
     if (pkg === null) return dep.conflict;
+    // apk 3: a package's conflict with a name it provides itself is with the other providers
+    if (dep.conflict && pkg === owner && this.apk3 & APK3_SELF_CONFLICT) return true;
     if (dep.mask === DEPMASK_CHECKSUM) return pkg.checksum === dep.version;
     if (dep.mask === DEPMASK_ANY) return !dep.conflict;
     if (version === null) return dep.conflict;
@@ -208,7 +224,7 @@ class Solver implements ChangesetSolver {
 
   private queueUnresolved(n: NameState): void {
     if (n.locked) return;
-    const want = n.requirers > 0 || n.hasIif;
+    const want = n.requirers > 0 || n.hasIif || n.iifNeeded;
     if (want && !n.inUnresolved) this.unresolvedAdd(n);
     else if (!want && n.inUnresolved) this.unresolvedDel(n);
   }
@@ -241,18 +257,25 @@ class Solver implements ChangesetSolver {
     this.reevaluateReverseDeps(this.name(p.node.name));
     const names = p.node.providesNames;
     for (let i = 0; i < names.length; i++) this.reevaluateReverseDeps(this.name(names[i]!));
-    this.reevaluateReverseInstallIf(this.name(p.node.name));
+    this.reevaluateReverseInstallIfPkg(p.node);
   }
 
-  private dependencySatisfiable(dep: DepNode): boolean {
+  /** reevaluate_reverse_installif_pkg: the install_if mentioning the package's name or a provided name. */
+  private reevaluateReverseInstallIfPkg(node: PkgNode): void {
+    this.reevaluateReverseInstallIf(this.name(node.name));
+    const names = node.providesNames;
+    for (let i = 0; i < names.length; i++) this.reevaluateReverseInstallIf(this.name(names[i]!));
+  }
+
+  private dependencySatisfiable(owner: PkgNode, dep: DepNode): boolean {
     if (dep.conflict && this.ignoreConflict) return true;
     const n = this.name(dep.name);
-    if (n.locked) return this.depIsProvided(dep, n.chosenPkg?.node ?? null, n.chosenVersion);
-    if (n.requirers === 0 && this.depIsProvided(dep, null, null)) return true;
+    if (n.locked) return this.depIsProvided(dep, n.chosenPkg?.node ?? null, n.chosenVersion, owner);
+    if (n.requirers === 0 && this.depIsProvided(dep, null, null, owner)) return true;
     const providers = dep.name.providers;
     for (let i = 0; i < providers.length; i++) {
       const p = providers[i]!;
-      if (this.pkg(p.pkg).selectable && this.depIsProvided(dep, p.pkg, p.version)) return true;
+      if (this.pkg(p.pkg).selectable && this.depIsProvided(dep, p.pkg, p.version, owner)) return true;
     }
     return false;
   }
@@ -287,16 +310,20 @@ class Solver implements ChangesetSolver {
       n.noIif &&= p.iifFailed;
       n.maxDepChain = Math.max(n.maxDepChain, p.maxDepChain);
     }
-    const rinstallIf = n.node.rinstallIf;
-    for (let i = 0; i < rinstallIf.length; i++) this.discoverName(this.name(rinstallIf[i]!));
-    // Names whose install_if mentions a provider's own name or provides (apk-tools' test installif6).
+    // The install_if of its providers' names, and of their provided names not seen yet (apk-tools 2.14.4;
+    // apk 3 also looks at the name's own, so that an install_if on a provided name reached as a dependency
+    // fires: not adopted, as it changes which name is decided first and then refuses worlds 2.14.4 solves).
     for (let i = 0; i < providers.length; i++) {
       const pkg = providers[i]!.pkg;
-      const triggered = pkg.name.rinstallIf;
-      for (let j = 0; j < triggered.length; j++) this.discoverName(this.name(triggered[j]!));
+      this.discoverNames(pkg.name.rinstallIf);
       const names = pkg.providesNames;
-      for (let j = 0; j < names.length; j++) this.discoverName(this.name(names[j]!));
+      for (let j = 0; j < names.length; j++)
+        if (!this.name(names[j]!).seen) this.discoverNames(names[j]!.rinstallIf);
     }
+  }
+
+  private discoverNames(names: readonly NameNode[]): void {
+    for (let i = 0; i < names.length; i++) this.discoverName(this.name(names[i]!));
   }
 
   /** Adds the package's names to the rdepends of each name it depends on (apk builds these for the whole database). */
@@ -373,7 +400,7 @@ class Solver implements ChangesetSolver {
     for (let i = 0; i < providers.length; i++) {
       const prov = providers[i]!;
       const p0 = this.pkg(prov.pkg);
-      const provided = this.depIsProvided(dep, prov.pkg, prov.version);
+      const provided = this.depIsProvided(dep, prov.pkg, prov.version, pp?.node ?? null);
       if (!provided) p0.conflicts++;
       if (p0.selectable && p0.conflicts) this.disqualify(p0);
       if (provided) this.inheritPinningAndFlags(p0, pp);
@@ -407,6 +434,7 @@ class Solver implements ChangesetSolver {
     let numTagNotOk = 0;
     let hasIif = false;
     let noIif = true;
+    let hasAutoSelectable = false;
 
     // Propagate down by merging common dependencies and applying new constraints.
     const providers = n.node.providers;
@@ -418,7 +446,7 @@ class Solver implements ChangesetSolver {
       if (reevaluateDeps) {
         if (!p.selectable) continue;
         for (let j = 0; j < depends.length; j++) {
-          if (!this.dependencySatisfiable(depends[j]!)) {
+          if (!this.dependencySatisfiable(p.node, depends[j]!)) {
             this.disqualify(p);
             break;
           }
@@ -431,11 +459,16 @@ class Solver implements ChangesetSolver {
         for (const dep of p.node.installIf) {
           const dn = this.name(dep.name);
           if (!dn.locked) {
+            // apk 3: a name a negated condition mentions must be decided (to nothing, when nothing needs it)
+            if (dep.conflict && this.apk3 & APK3_INSTALL_IF_NEGATED) {
+              dn.iifNeeded = true;
+              this.queueUnresolved(dn);
+            }
             p.iifTriggered = false;
             p.iifFailed = false;
             break;
           }
-          if (!this.depIsProvided(dep, dn.chosenPkg?.node ?? null, dn.chosenVersion)) {
+          if (!this.depIsProvided(dep, dn.chosenPkg?.node ?? null, dn.chosenVersion, p.node)) {
             p.iifTriggered = false;
             p.iifFailed = true;
             break;
@@ -447,6 +480,7 @@ class Solver implements ChangesetSolver {
       }
       hasIif ||= p.iifTriggered;
       noIif &&= p.iifFailed;
+      hasAutoSelectable ||= p.iifTriggered;
       if (n.requirers === 0) continue;
 
       // Merge common dependencies.
@@ -466,7 +500,9 @@ class Solver implements ChangesetSolver {
       }
       if (!p.tagOk) numTagNotOk++;
       numOptions++;
+      hasAutoSelectable ||= this.autoSelectable(prov);
     }
+    n.hasAutoSelectable = hasAutoSelectable;
     n.hasOptions = numOptions > 1 || numTagNotOk > 0;
     n.hasIif = hasIif;
     n.noIif = noIif;
@@ -619,7 +655,16 @@ class Solver implements ChangesetSolver {
       }
     }
     this.reevaluateReverseDeps(n);
-    this.reevaluateReverseInstallIf(n);
+    if (pkg !== null) this.reevaluateReverseInstallIfPkg(pkg.node);
+    else this.reevaluateReverseInstallIf(n);
+  }
+
+  /**
+   * is_provider_auto_selectable: a package can be chosen for a name it provides without a version only
+   * with a provider_priority, or when its own name is asked for (apk 2.14.4: even when it is the only one).
+   */
+  private autoSelectable(prov: Provider): boolean {
+    return prov.version !== null || prov.pkg.providerPriority !== 0 || this.name(prov.pkg.name).requirers > 0;
   }
 
   private selectPackage(n: NameState): void {
@@ -628,12 +673,10 @@ class Solver implements ChangesetSolver {
     if (n.requirers || n.hasIif) {
       for (const prov of n.node.providers) {
         const p = this.pkg(prov.pkg);
-        // Ensure valid pinning and install-if trigger.
+        // Ensure valid pinning and install-if trigger (apk 3: and that nothing conflicts with it).
         if (n.requirers === 0 && (!p.iifTriggered || !p.tagOk)) continue;
-        // Virtual packages without provider_priority cannot be selected automatically (apk 2.14.4: even
-        // when there is a single provider).
-        if (prov.version === null && this.name(prov.pkg.name).requirers === 0 && !prov.pkg.providerPriority)
-          continue;
+        if (n.requirers === 0 && !p.selectable && this.apk3 & APK3_CONFLICT_BLOCKS_INSTALL_IF) continue;
+        if (!this.autoSelectable(prov)) continue;
         if (this.compareProviders(p, prov.version, chosen, chosenVersion) > 0) {
           chosen = p;
           chosenVersion = prov.version;
@@ -690,7 +733,12 @@ class Solver implements ChangesetSolver {
       }
       let pick: NameState | null = null;
       for (let n0 = this.unresolvedHead; n0 !== null; n0 = n0.next) {
-        if (n0.reverseDepsDone && n0.requirers && !n0.hasOptions) {
+        if (
+          n0.reverseDepsDone &&
+          n0.requirers &&
+          !n0.hasOptions &&
+          (n0.hasAutoSelectable || !(this.apk3 & APK3_VIRTUAL_LAST))
+        ) {
           pick = n0;
           break;
         }
@@ -708,14 +756,21 @@ class Solver implements ChangesetSolver {
   }
 
   private compareNameDequeue(a: NameState, b: NameState): number {
+    let r: number;
+    // apk 3: names no provider can be chosen for automatically are decided last (dependencies may yet
+    // choose a provider of theirs).
+    if (this.apk3 & APK3_VIRTUAL_LAST) {
+      r = +b.hasAutoSelectable - +a.hasAutoSelectable;
+      if (r) return r;
+    }
     // Names the user set flags on (`add --upgrade NAME`) are decided first.
-    let r = +this.flagsSet.has(a.node.id) - +this.flagsSet.has(b.node.id);
-    if (r) return -r;
-    r = +(a.requirers > 0) - +(b.requirers > 0);
+    r = +this.flagsSet.has(a.node.id) - +this.flagsSet.has(b.node.id);
     if (r) return -r;
     r = this.index.namePriority(a.node) - this.index.namePriority(b.node);
     if (r) return r;
-    return -(a.maxDepChain - b.maxDepChain);
+    r = a.maxDepChain - b.maxDepChain;
+    if (r) return -r;
+    return -(+(a.requirers > 0) - +(b.requirers > 0));
   }
 }
 

@@ -12,6 +12,24 @@ export const SOLVERF_LATEST = 0x08;
 export const SOLVERF_IGNORE_CONFLICT = 0x10;
 export const SOLVERF_IGNORE_UPGRADE = 0x20;
 
+/**
+ * Where lading decides as apk-tools 3 does, not as the 2.14.4 it is a port of (each from apk 3's solver.c;
+ * none changes an answer for the Alpine worlds the differential test checks). SolveOptions.apk214 turns
+ * them off, for the differential tests against the real apk-tools 2.14.4.
+ */
+/** `i:A !B`: installed when A is, unless B is (2.14.4 never installs it: B is never decided). */
+export const APK3_INSTALL_IF_NEGATED = 0x01;
+/** A package that conflicts with a name it provides (`p:V` with `D:!V`) conflicts with the other providers only. */
+export const APK3_SELF_CONFLICT = 0x02;
+/**
+ * Names no provider can be chosen for automatically (virtual names without provider_priority) are decided
+ * last: a world `virt` provided by a package chosen through another dependency is then satisfied by it.
+ */
+export const APK3_VIRTUAL_LAST = 0x04;
+/** A conflict keeps an install_if package out (2.14.4 installs it anyway and fails). */
+export const APK3_CONFLICT_BLOCKS_INSTALL_IF = 0x08;
+export const APK3_ALL = 0x0f;
+
 export interface NameFlags {
   name: string;
   flags: number;
@@ -22,12 +40,20 @@ export interface NameFlags {
 export interface SolveOptions {
   /** Global flags (apk `upgrade` = SOLVERF_UPGRADE, `-a` = SOLVERF_AVAILABLE, `--latest` = SOLVERF_LATEST). */
   flags?: number;
-  /** Flags for every provider of a name, as `apk add --upgrade NAME` or `apk fix NAME` set them. */
+  /**
+   * Flags for every provider of a name, as `apk add --upgrade NAME` or `apk fix NAME` set them. By default,
+   * as `apk add WORLD…` does, the world's names (which then are decided first).
+   */
   nameFlags?: readonly NameFlags[];
   /** apk --force-broken-world: leave out world entries that cannot be satisfied instead of failing. */
   forceBrokenWorld?: boolean;
   /** apk's self-upgrade pass: keep installed packages unless a name is flagged for upgrade. */
   selfUpgrade?: boolean;
+  /**
+   * Decide as apk-tools 2.14.4 does where lading follows apk-tools 3 (APK3_*): true for all of them, or a
+   * mask of those to turn off. For the differential tests against the real apk-tools 2.14.4.
+   */
+  apk214?: boolean | number;
 }
 
 /** Per-solve state of a name (apk_name.ss). */
@@ -44,6 +70,10 @@ export interface NameState {
   hasOptions: boolean;
   hasIif: boolean;
   noIif: boolean;
+  /** A provider could be chosen without being asked for by name (apk 3's has_auto_selectable). */
+  hasAutoSelectable: boolean;
+  /** A negated install_if condition names it: it must be decided (apk 3's iif_needed). */
+  iifNeeded: boolean;
   reevaluateDeps: boolean;
   reevaluateIif: boolean;
   reverseDepsDone: boolean;
@@ -105,8 +135,11 @@ export interface SolveState {
   pkg(p: PkgNode): PkgState;
   /** Installed packages in installed-database order. */
   installed: PkgState[];
-  /** apk_dep_is_provided under this solve's rules (pkg null = nothing provides the name). */
-  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null): boolean;
+  /**
+   * apk_dep_is_provided under this solve's rules: whether `dep` (of package `owner`, null for the world)
+   * holds when `pkg` provides its name at `version` (pkg null: nothing provides it).
+   */
+  depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean;
   /** The names whose packages depend on `n`, in apk's order. */
   reverseDeps(n: NameState): NameState[];
 }
@@ -115,12 +148,21 @@ export const DEP_IRRELEVANT = 1;
 export const DEP_SATISFIES = 2;
 export const DEP_CONFLICTS = 4;
 
-/** apk_dep_analyze: whether `dep` is satisfied by `pkg`, conflicts with it, or does not concern it. */
-export function depAnalyze(s: Pick<SolveState, 'depIsProvided'>, dep: DepNode, pkg: PkgNode): number {
-  if (dep.name === pkg.name) return s.depIsProvided(dep, pkg, pkg.version) ? DEP_SATISFIES : DEP_CONFLICTS;
+/**
+ * apk_dep_analyze: whether `dep` (of package `owner`, null for the world) is satisfied by `pkg`, conflicts
+ * with it, or does not concern it.
+ */
+export function depAnalyze(
+  s: Pick<SolveState, 'depIsProvided'>,
+  owner: PkgNode | null,
+  dep: DepNode,
+  pkg: PkgNode,
+): number {
+  if (dep.name === pkg.name)
+    return s.depIsProvided(dep, pkg, pkg.version, owner) ? DEP_SATISFIES : DEP_CONFLICTS;
   for (let i = 0; i < pkg.provides.length; i++) {
     if (pkg.providesNames[i] !== dep.name) continue;
-    return s.depIsProvided(dep, pkg, pkg.provides[i]!.version) ? DEP_SATISFIES : DEP_CONFLICTS;
+    return s.depIsProvided(dep, pkg, pkg.provides[i]!.version, owner) ? DEP_SATISFIES : DEP_CONFLICTS;
   }
   return DEP_IRRELEVANT;
 }

@@ -6,13 +6,9 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageInfo } from '../../src/apk/types.ts';
-import type { PackageIndex } from '../../src/solver/package-index.ts';
-import { resolve } from '../../src/solver/resolve.ts';
-import { isLadingError } from '../../src/util/errors.ts';
 import { fixture } from '../helpers/paths.ts';
 import { ALPINE_INDEXES } from './alpine.ts';
-import { normaliseTree } from './apk-suite.ts';
-import { APK_WIDTH, type ApkOracle, type Outcome } from './oracle.ts';
+import type { ApkOracle } from './oracle.ts';
 
 /**
  * The worlds: `plain` draws names only; `constrained` adds `!name`, `=ver`, `<ver`, `~ver`, `>=ver`;
@@ -108,41 +104,6 @@ export function allWorlds(p: Pools): AlpineWorld[] {
   return (Object.keys(SEEDS) as WorldKind[]).flatMap((kind) =>
     SEEDS[kind].map((seed) => ({ kind, seed, world: world(kind, seed, p) })),
   );
-}
-
-/** lading's answer, rendered as apk prints it (install order with `@tag`, or the tree). */
-export function ladingOutcome(index: PackageIndex, w: readonly string[]): Outcome {
-  try {
-    const r = resolve(index, w, { width: APK_WIDTH });
-    return {
-      ok: true,
-      order: r.packages.map((p) => `${p.name}${p.tag ? `@${p.tag}` : ''}-${p.version}`),
-      tree: '',
-    };
-  } catch (e) {
-    if (!isLadingError(e) || e.code !== 'SOLVER_UNSATISFIABLE') throw e;
-    return { ok: false, order: [], tree: e.message };
-  }
-}
-
-/**
- * How lading's answer differs from apk's, or undefined when they agree: the same package set in the same
- * install order, or both refused with the same tree (the tokens of each label sorted: apk's order there
- * follows its hash tables).
- */
-export function disagreement(want: Outcome, got: Outcome): string | undefined {
-  if (want.ok !== got.ok)
-    return `apk ${want.ok ? 'installs' : 'rejects'}, lading ${got.ok ? 'installs' : `rejects:\n${got.tree}`}`;
-  if (want.ok && [...want.order].sort().join(' ') !== [...got.order].sort().join(' ')) {
-    const extra = got.order.filter((x) => !want.order.includes(x));
-    const missing = want.order.filter((x) => !got.order.includes(x));
-    return `lading adds: ${extra.join(' ')}\n  lading lacks: ${missing.join(' ')}`;
-  }
-  if (want.ok && want.order.join(' ') !== got.order.join(' '))
-    return `same packages, other install order:\n  apk:    ${want.order.join(' ')}\n  lading: ${got.order.join(' ')}`;
-  if (!want.ok && want.tree !== got.tree && normaliseTree(want.tree) !== normaliseTree(got.tree))
-    return `apk:\n${want.tree}\n  lading:\n${got.tree}`;
-  return undefined;
 }
 
 /** `kind seed`: how a world is named in the golden file and in failures. */

@@ -25,6 +25,8 @@ export interface SuiteCase {
   name: string;
   args: string[];
   expect: string[];
+  /** Other sections (lading's own cases: @APK214, @NOTE), by name, as lines. */
+  sections: Record<string, string[]>;
   /** Starts from an empty installed database (and is not a self-upgrade). */
   fresh: boolean;
 }
@@ -40,22 +42,24 @@ function words(lines: string[]): string[] {
 
 export function readCase(dir: string, file: string): SuiteCase {
   const text = readFileSync(join(dir, file), 'utf8');
-  const args: string[] = [];
-  const expect: string[] = [];
-  let section = '';
+  const sections: Record<string, string[]> = {};
+  let section: string[] = [];
   for (const line of text.split('\n')) {
     if (line.startsWith('@')) {
-      section = line.trim();
+      section = sections[line.trim()] ??= [];
       continue;
     }
-    if (section === '@ARGS') args.push(line);
-    else if (section === '@EXPECT' && line.trim() !== '') expect.push(line);
+    section.push(line);
   }
-  const argv = words(args);
+  const argv = words(sections['@ARGS'] ?? []);
+  const expect = (sections['@EXPECT'] ?? []).filter((l) => l.trim() !== '');
+  delete sections['@ARGS'];
+  delete sections['@EXPECT'];
   return {
     name: file.replace(/\.test$/, ''),
     args: argv,
     expect,
+    sections,
     fresh: !argv.includes('--test-instdb') && !argv.includes('--self-upgrade-only'),
   };
 }
@@ -94,8 +98,11 @@ export interface RunResult {
 
 const VIRTUAL_VERSION = '20190603.131426'; // apk's test mode clock
 
-/** Runs one case through lading, rendering what apk would print. */
-export function runCase(dir: string, c: SuiteCase): RunResult {
+/**
+ * Runs one case through lading, rendering what apk would print. `apk214`: decide as apk-tools 2.14.4 does
+ * (no apk 3 behaviours, packages of other architectures kept).
+ */
+export function runCase(dir: string, c: SuiteCase, { apk214 = false } = {}): RunResult {
   const repositories: SolverRepository[] = [];
   const repoPackages: PackageInfo[] = [];
   let installed: InstalledPackage[] = [];
@@ -146,7 +153,7 @@ export function runCase(dir: string, c: SuiteCase): RunResult {
     }
   }
 
-  const options: ResolveOptions = { width: 50 };
+  const options: ResolveOptions = { width: 50, apk214 };
   let header: string | undefined;
   const nameFlags: NameFlags[] = [];
   const has = (...o: string[]) => o.some((x) => opts.has(x));
@@ -235,9 +242,13 @@ export function runCase(dir: string, c: SuiteCase): RunResult {
     for (const name of appletArgs)
       nameFlags.push({ name, flags, inheritable: has('-d', '--depends') ? flags : 0 });
   }
-  options.nameFlags = nameFlags;
+  // `apk add NAME…` on an empty world marks exactly the world's names, as the resolver does by default
+  // (so that default is what these cases check); otherwise only the names the applet was given are marked
+  const onlyAdded = applet === 'add' && virtual === undefined && world.length === appletArgs.length;
+  if (!onlyAdded || nameFlags.some((f) => f.flags !== 0 || f.inheritable !== 0))
+    options.nameFlags = nameFlags;
 
-  const index = buildPackageIndex({ repositories, installed, arch: 'x86_64' });
+  const index = buildPackageIndex({ repositories, installed, arch: apk214 ? undefined : 'x86_64' });
   try {
     const r = resolve(index, world, options);
     const shown = r.changes.filter((ch) => ch.action !== 'keep');

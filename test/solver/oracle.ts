@@ -5,7 +5,7 @@
  * golden answers.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,6 +32,7 @@ export class ApkOracle {
   private readonly dir: string;
   private readonly apk: string;
   private readonly arch: string;
+  private lists = 0;
 
   /** Makes an empty root with `apk add --initdb`; call close() to remove it. */
   constructor(apk: string, arch = 'x86_64') {
@@ -50,12 +51,20 @@ export class ApkOracle {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** `apk add --simulate WORLD…` over these repositories (in order); `keysDir` or untrusted indexes. */
+  /**
+   * `apk add --simulate WORLD…` over these repositories, in this order (given in a repositories file, as
+   * /etc/apk/repositories: apk adds `--repository` options in reverse order); `keysDir` or untrusted indexes.
+   */
   simulate(
     repositories: readonly OracleRepository[],
     world: readonly string[],
     keysDir?: string,
   ): Promise<Outcome> {
+    const list = join(this.dir, `repositories-${this.lists++}`);
+    writeFileSync(
+      list,
+      repositories.map((r) => (r.tag === undefined ? r.dir : `@${r.tag} ${r.dir}`)).join('\n'),
+    );
     const args = [
       'add',
       '--root',
@@ -67,17 +76,17 @@ export class ApkOracle {
       this.arch,
     ];
     args.push(...(keysDir === undefined ? ['--allow-untrusted'] : ['--keys-dir', keysDir]));
-    args.push('--repositories-file', '/dev/null');
-    for (const r of repositories)
-      args.push('--repository', r.tag === undefined ? r.dir : `@${r.tag} ${r.dir}`);
-    args.push('--', ...world);
+    args.push('--repositories-file', list, '--', ...world);
     return new Promise((done, fail) => {
       const child = spawn(this.apk, args);
       let out = '';
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
       child.on('error', fail);
-      child.on('close', () => done(parseApkOutput(out)));
+      child.on('close', () => {
+        rmSync(list, { force: true });
+        done(parseApkOutput(out));
+      });
     });
   }
 }
