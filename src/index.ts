@@ -1,39 +1,98 @@
 /**
- * The lading library: every stage of the pipeline as a typed function.
- * config → resolved packages → filesystem → layers → image → outputs.
+ * The lading library: the stages of the pipeline as typed functions, and the types they take and give.
+ *   loadConfig → resolve → build (open → fetch indexes → resolve → prepare → rootfs → layers → image → index →
+ *   SBOMs → destination) → publish
+ * `build` and `resolve` run whole pipelines; the phase functions below let a caller run or replace one step.
+ * See docs/library.md.
  */
 
-export { inflateApkData } from './apk/apk-data.ts';
-export { readApk, readApkData, verifyApk } from './apk/apk-reader.ts';
-export { createApk } from './apk/apk-writer.ts';
-export { readApkIndex, verifyApkIndex, writeApkIndex } from './apk/apkindex.ts';
-// APK formats
-export { formatApkIndexText, formatIndexRecord, parseApkIndexText } from './apk/apkindex-text.ts';
-export { formatDependency, parseDependency } from './apk/dependency.ts';
-export { formatInstalledDb, formatTriggers, scriptsTar } from './apk/installed-db.ts';
-export { createKeyring, loadKeyring } from './apk/keyring.ts';
 export type { PackageInfo, RepositoryPackage } from './apk/types.ts';
-export { compareVersions, isValidVersion } from './apk/version.ts';
-// config (repository entries are parsed by repo's parseRepositoryRef)
-export * from './config/index.ts';
-// the image filesystem and install
-export { ImageFS } from './fs/tree.ts';
-// the network, repositories and the store
-export * from './net/index.ts';
-// OCI
-export * from './oci/index.ts';
-// the whole pipeline
-export { type BuildEvent, type BuildOptions, type BuildResult, build } from './pipeline/build.ts';
-export type { RepositoryRef } from './repo/index.ts';
-export * from './repo/index.ts';
-export { Installer } from './rootfs/install.ts';
-// SBOMs
-export * from './sbom/index.ts';
+// config
+export {
+  type ApkoConfig,
+  ConfigError,
+  type ConfigProblem,
+  type ConfigWarning,
+  configJsonSchema,
+  type ImageConfig,
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfig,
+  loadConfigObject,
+  loadConfigText,
+} from './config/index.ts';
+export type {
+  BaseImage,
+  Group,
+  ImageAccounts,
+  ImageCertificates,
+  ImageContents,
+  ImageEntrypoint,
+  Layering,
+  NamedPem,
+  PathMutation,
+  PathType,
+  User,
+} from './config/types.ts';
+// OCI: images, where they go, reading them back
+export { type BlobContent, fileSource, layerOf } from './oci/blobs.ts';
+export {
+  type CommitOptions,
+  type ImageDestination,
+  indexBlobs,
+  type WrittenImage,
+  writeImage,
+} from './oci/destination.ts';
+export { dockerArchiveDestination, writeDockerArchive } from './oci/docker-archive.ts';
+export { layoutDestination, writeLayout } from './oci/layout.ts';
+export { type ReadOptions, readImage, readImageIndex } from './oci/read.ts';
+export type {
+  Blob,
+  BlobSource,
+  Descriptor,
+  Image,
+  ImageIndex,
+  Layer,
+  LayerInfo,
+  Platform,
+} from './oci/types.ts';
+export { type ValidationReport, validateDockerArchive, validateLayout } from './oci/validate.ts';
+// the phases of a build, each from its own small input
+export {
+  type ArchLayers,
+  archBuildDate,
+  imageForArch,
+  layersForArch,
+  type PreparedArch,
+  prepareArch,
+  rootfsForArch,
+} from './pipeline/arch.ts';
+// the whole build
+export {
+  type BuildEvent,
+  type BuildOptions,
+  type BuildResult,
+  type BuiltArch,
+  build,
+} from './pipeline/build.ts';
+export { type ArchIndexes, type BuildKey, fetchArchIndexes } from './pipeline/indexes.ts';
+export { type OpenBuildOptions, type OpenedBuild, openBuild } from './pipeline/open.ts';
+export { type OutputOptions, type WrittenOutputs, writeOutputs } from './pipeline/outputs.ts';
+// publishing to a registry or the local Docker engine
+export { type PublishOptions, type PublishResult, publish } from './pipeline/publish.ts';
 // resolution
-export * from './solver/index.ts';
-export * from './store/index.ts';
-// tar
-export type { TarEntry, TarEntryType } from './tar/reader.ts';
-export { readTar } from './tar/reader.ts';
-export { encodeTarHeader } from './tar/writer.ts';
-export { LadingError } from './util/errors.ts';
+export {
+  type ResolveConfigOptions as ResolveOptions,
+  type ResolvedArch,
+  type ResolvedConfig,
+  type ResolveInput,
+  resolveArchitectures,
+  resolveConfig as resolve,
+} from './pipeline/resolve.ts';
+export { buildSboms, type SbomFile, type SbomFormat, type SbomOptions } from './pipeline/sbom.ts';
+export type { BuildInputs, BuildSummary } from './pipeline/types.ts';
+// architectures, errors, logging
+export { ARCHS, type Arch } from './platform/arch.ts';
+export type { Resolution } from './solver/resolve.ts';
+export { isLadingError, LadingError } from './util/errors.ts';
+export { createLogger, type Logger } from './util/log.ts';

@@ -23,7 +23,7 @@ export {
   ociRuntimeConfig,
 } from './image.ts';
 export { configJsonSchema, configJsonSchemaText } from './json-schema.ts';
-export { configChecksum, type LoadOptions, loadConfig, loadConfigText } from './load.ts';
+export { configChecksum, type LoadOptions, loadConfig, loadConfigObject, loadConfigText } from './load.ts';
 export { cleanImagePath, S6_COMMAND } from './normalize.ts';
 export {
   applyOverrides,
@@ -33,7 +33,7 @@ export {
 } from './overrides.ts';
 export { ConfigError, type ConfigProblem, type ConfigWarning, formatProblem } from './problems.ts';
 export { type ApkoDocumentOptions, redactRepository, renderConfigYaml, toApkoDocument } from './render.ts';
-export { configSchema, type RawConfig } from './schema.ts';
+export { type ApkoConfig, configSchema, type RawConfig } from './schema.ts';
 export { ShellSplitError, type SplitResult, splitWords } from './shlex.ts';
 export type {
   BaseImage,

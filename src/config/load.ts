@@ -5,11 +5,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { stringify as stringifyYaml } from 'yaml';
 import { LadingError } from '../util/errors.ts';
 import { mergeInclude } from './merge.ts';
 import { Locator, normalizeConfig } from './normalize.ts';
 import { ConfigError, type ConfigProblem, type SourceLocation, sortProblems } from './problems.ts';
-import { configSchema, type RawConfig } from './schema.ts';
+import { type ApkoConfig, configSchema, type RawConfig } from './schema.ts';
 import type { LoadedConfig } from './types.ts';
 import { issuesToProblems } from './validate.ts';
 import { type ParsedYaml, parseYaml, pathKey } from './yaml-source.ts';
@@ -70,6 +71,21 @@ export async function loadConfigText(
   const loader = newLoader(options);
   const abs = resolve(loader.cwd, file);
   return finish(file, await loadTree(Buffer.from(text, 'utf8'), { abs, display: file }, [], loader), loader);
+}
+
+/**
+ * Loads a config given as an object in the apko format (a library caller's), checked exactly as a file is:
+ * it is written out as YAML and read back, so every rule and message is the same (positions refer to that
+ * text; the field paths in messages are what to look at). `name` names it in messages. Includes are read
+ * from disk relative to `cwd`; `files` holds only them.
+ */
+export async function loadConfigObject(
+  doc: ApkoConfig,
+  options: LoadOptions & { name?: string } = {},
+): Promise<LoadedConfig> {
+  const name = options.name ?? 'config';
+  const loaded = await loadConfigText(stringifyYaml(doc), name, options);
+  return { ...loaded, files: loaded.files.slice(1) };
 }
 
 function finish(path: string, raw: RawConfig, loader: Loader): LoadedConfig {

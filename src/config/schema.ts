@@ -370,6 +370,9 @@ export const configSchema = z
   })
   .describe('An apko image configuration (as read by lading)');
 
+/** A config as a library caller writes it: the apko document (apko field names) as an object. */
+export type ApkoConfig = z.input<typeof configSchema>;
+
 /** One config file as written (apko field names), after type checks and per-file rules. */
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawUser = z.infer<typeof user>;

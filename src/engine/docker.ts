@@ -5,7 +5,7 @@
  * The engine is `DOCKER_HOST` (`unix://PATH`, or `tcp://HOST:PORT` — with TLS when DOCKER_TLS_VERIFY is set,
  * the certificates from DOCKER_CERT_PATH), else the default socket `/var/run/docker.sock`.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';

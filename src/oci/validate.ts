@@ -5,11 +5,9 @@
  * the blobs. All problems are collected and reported together.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { readTar } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
 import { platformKey } from './image.ts';
 import { type BlobLocation, blobLocation, openImageStore, readRange, streamRange } from './read.ts';

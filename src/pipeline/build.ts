@@ -22,7 +22,7 @@ import { archBuildDate, imageForArch, layersForArch, prepareArch, rootfsForArch 
 import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, fetchArchIndexes } from './indexes.ts';
 import { addIndexInputs, addPackageInputs, openedInputs } from './inputs.ts';
-import { type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
+import { configName, type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
 import { isLayoutOutput, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
 import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
 import { buildSboms, type SbomFile, type SbomFormat } from './sbom.ts';
@@ -143,7 +143,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
   await fetch.cache.startPinning();
   const release = () => fetch.cache.releasePins();
-  refuseUnsupported(config, options.config);
+  refuseUnsupported(config, configName(options.config));
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
 

@@ -2,9 +2,10 @@
  * The config as build, show-packages, dot and why see it: loaded, validated, with command-line overrides;
  * and what they all need next: the cache and the build keyring.
  */
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, loadConfigObject } from '../config/load.ts';
 import { applyOverrides } from '../config/overrides.ts';
 import { formatProblem } from '../config/problems.ts';
+import type { ApkoConfig } from '../config/schema.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
 import { LadingError } from '../util/errors.ts';
@@ -12,8 +13,8 @@ import type { Logger } from '../util/log.ts';
 import { type LoadedKeyring, loadBuildKeyring } from './indexes.ts';
 
 export interface ConfigFlags {
-  /** The apko YAML config. */
-  config: string;
+  /** The apko config: a YAML file's path, or the document as an object. */
+  config: string | ApkoConfig;
   cwd?: string;
   includePaths?: string[];
   /** `--arch`: replaces the config's archs. */
@@ -26,12 +27,21 @@ export interface ConfigFlags {
   annotations?: string[];
 }
 
+/** What messages call the config: its path, or `config` for an object. */
+export function configName(config: string | ApkoConfig): string {
+  return typeof config === 'string' ? config : 'config';
+}
+
 /** Loads the config (warnings to the logger) and applies the command-line overrides. */
 export async function loadBuildConfig(
   options: ConfigFlags,
   logger: Logger,
 ): Promise<{ config: ImageConfig; files: string[] }> {
-  const loaded = await loadConfig(options.config, { cwd: options.cwd, includePaths: options.includePaths });
+  const where = { cwd: options.cwd, includePaths: options.includePaths };
+  const loaded =
+    typeof options.config === 'string'
+      ? await loadConfig(options.config, where)
+      : await loadConfigObject(options.config, where);
   for (const w of loaded.warnings) logger.warn(`${formatProblem(w)}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
   const config = applyOverrides(loaded.config, {
     repositories: options.repositoryAppend,
@@ -66,7 +76,7 @@ export async function openBuild(options: OpenBuildOptions, logger: Logger): Prom
   if (config.contents.packages.length === 0) {
     throw new LadingError(
       'CONFIG_NO_PACKAGES',
-      `${options.config}: contents.packages is empty: nothing to install`,
+      `${configName(options.config)}: contents.packages is empty: nothing to install`,
       {
         hint: 'list the packages of the image under contents.packages (or pass -p NAME)',
       },

@@ -27,23 +27,9 @@ import {
   fetchArchIndexes,
   inflateRepositories,
 } from './indexes.ts';
-import { openBuild } from './open.ts';
+import { type OpenBuildOptions, openBuild } from './open.ts';
 
-export interface ResolveConfigOptions {
-  /** The apko YAML config. */
-  config: string;
-  /** `--arch`: overrides the config's archs (OCI or apk names, "host", "all"). */
-  archs?: string[];
-  repositoryAppend?: string[];
-  buildRepositoryAppend?: string[];
-  keyringAppend?: string[];
-  packageAppend?: string[];
-  includePaths?: string[];
-  ignoreSignatures?: boolean;
-  cacheDir?: string;
-  offline?: boolean;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
+export interface ResolveConfigOptions extends OpenBuildOptions {
   logger?: Logger;
   /** Resolve only the first target architecture (as apko's `dot` does). */
   firstArchOnly?: boolean;

@@ -1,9 +1,3 @@
-/**
- * What a publish pushes, from a built image index and its SBOM files: every image's config and layers
- * (streamed from their files), the manifests, the index, and one OCI 1.1 artifact per SBOM whose subject
- * is the image (per-architecture SBOMs) or the index (the index SBOM).
- */
-import { createReadStream } from 'node:fs';
 import { artifactManifest, EMPTY_CONFIG, SBOM_ARTIFACT_TYPE } from '../oci/artifact.ts';
 import { blobOf, rfc3339 } from '../oci/image.ts';
 import type { Blob, Descriptor, ImageIndex, Layer } from '../oci/types.ts';
