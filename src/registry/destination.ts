@@ -29,13 +29,16 @@ export class RegistryDestination implements ImageDestination {
     this.parallelBlobs = publication.jobs;
   }
 
-  async prepare(_index: ImageIndex, _options: CommitOptions): Promise<void> {
-    this.#publication.warmUp();
+  /** Whether every tag already names this image: then nothing under it needs sending or asking about. */
+  #complete = false;
+
+  async prepare(index: ImageIndex, _options: CommitOptions): Promise<void> {
+    this.#complete = await this.#publication.alreadyTagged(index.index.digest);
   }
 
-  /** Always false: every repository is asked (HEAD) when the blob is put, as each may differ. */
+  /** True only when the tags show the image whole; otherwise each repository is asked (HEAD) at put. */
   async hasBlob(_blob: BlobContent): Promise<boolean> {
-    return false;
+    return this.#complete;
   }
 
   async putBlob(blob: BlobContent): Promise<void> {
@@ -43,6 +46,7 @@ export class RegistryDestination implements ImageDestination {
   }
 
   async commit(index: ImageIndex, _options: CommitOptions): Promise<WrittenImage> {
+    if (this.#complete) return { digest: index.index.digest, files: [] };
     const manifest = (b: { mediaType: string; digest: string; bytes: Buffer }) => ({
       mediaType: b.mediaType,
       digest: b.digest,

@@ -119,6 +119,7 @@ export class Publication {
   readonly #targets: readonly PushTarget[];
   readonly #placements: Placements = new Map();
   readonly #jobs: number;
+  #tagged = false;
 
   constructor(client: RegistryClient, targets: readonly PushTarget[], options: PushOptions = {}) {
     this.#targets = targets;
@@ -182,8 +183,40 @@ export class Publication {
     }
   }
 
+  /**
+   * Whether every tag already names the index `digest` (HEAD each). Then the whole image is there — a
+   * registry accepts an index only when its manifests are there, and a manifest only with its blobs — and
+   * the blobs and manifests need not be asked about one by one (go-containerregistry's WriteIndex does the
+   * same). Artifacts are still checked: they are not under the tag.
+   */
+  async alreadyTagged(digest: string): Promise<boolean> {
+    const answers = await Promise.all(
+      this.#targets.flatMap((t, i) =>
+        t.tags.map((tag) =>
+          this.#sessions[i]!.client.retry(
+            `checking tag ${tag} of ${repositoryName(t.repository)}`,
+            async () => {
+              const session = this.#sessions[i]!;
+              const res = await session.send({
+                method: 'HEAD',
+                url: `/v2/${t.repository.path}/manifests/${tag}`,
+                headers: { accept: MANIFEST_ACCEPT },
+              });
+              if (res.status !== 200 && res.status !== 404)
+                throw await session.failure(res, `HEAD of tag ${tag}`);
+              return res.status === 200 && res.headers.get('docker-content-digest') === digest;
+            },
+          ),
+        ),
+      ),
+    );
+    this.#tagged = answers.every(Boolean);
+    return this.#tagged;
+  }
+
   /** Every tag of every repository, last: everything under them is in place. */
   async tag(index: PushManifest): Promise<void> {
+    if (this.#tagged) return; // every tag was seen naming this index
     for (const [i, t] of this.#targets.entries()) {
       for (const tag of t.tags) {
         const what = `tag ${tag} of ${repositoryName(t.repository)}`;
