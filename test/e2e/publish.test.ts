@@ -177,8 +177,15 @@ describe('lading publish', () => {
   });
 
   it('docker and podman pull and run the published images, single- and two-architecture', async () => {
-    const r = await publish([one, `${R}/demo/single:v1`]);
+    const r = await publish([one, `${R}/demo/single:v1`, '--sbom-formats', 'spdx,cyclonedx']);
     assert.equal(r.status, 0, r.stderr);
+    // both SBOM formats listed under the image's referrers tag, one entry each
+    const m = JSON.parse(await raw('demo/single:v1')).manifests[0].digest as string;
+    const list = JSON.parse(await raw(`demo/single:${m.replace(':', '-')}`));
+    assert.deepEqual(list.manifests.map((d: { artifactType: string }) => d.artifactType).sort(), [
+      'application/spdx+json',
+      'application/vnd.cyclonedx+json',
+    ]);
     for (const ref of [`${reg.host}/demo/single:v1`, `${reg.host}/demo/app:v1`]) {
       const pull = docker.docker(['pull', '-q', ref]);
       assert.equal(pull.status, 0, pull.stderr);
