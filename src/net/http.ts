@@ -24,7 +24,7 @@ import { type Logger, silentLogger } from '../util/log.ts';
 import { type Credentials, credentialsForHost, type HttpAuthEntry } from './auth.ts';
 import { describeUrl, reason, tooLarge } from './describe.ts';
 import { createLimiter, type Limiter } from './limit.ts';
-import { type HttpResponse, IdleTimer, respond } from './response.ts';
+import { deadlineExceeded, type HttpResponse, IdleTimer, RateFloor, respond } from './response.ts';
 
 export const DEFAULT_USER_AGENT = `lading/${packageJson.version}`;
 
@@ -40,6 +40,18 @@ export interface HttpClientOptions {
   maxRetryAfterMs?: number;
   /** Longest time without progress — connecting, waiting for headers, between body chunks (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Longest a request may take in all: every attempt, the waits between them and reading the body (default:
+   * none). A server that never stops sending slowly cannot hold a build forever.
+   */
+  deadlineMs?: number;
+  /**
+   * Slowest body accepted, in bytes per second over `rateWindowMs` (default: none): a slower attempt fails and
+   * is tried again.
+   */
+  minBytesPerSecond?: number;
+  /** The window the transfer rate is measured over (default 30 s). */
+  rateWindowMs?: number;
   /** Largest response body accepted (default 1 GiB), as apko's --max-http-response-size. */
   maxResponseBytes?: number;
   maxRedirects?: number;
@@ -144,6 +156,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     timeoutMs: options.timeoutMs ?? 30_000,
     maxResponseBytes: options.maxResponseBytes ?? 1024 ** 3,
     maxRedirects: options.maxRedirects ?? 5,
+    deadlineMs: options.deadlineMs,
+    minBytesPerSecond: options.minBytesPerSecond,
+    rateWindowMs: options.rateWindowMs ?? 30_000,
     fetch: options.insecureSkipTlsVerify ? unverifiedFetch() : undefined,
     skipTlsVerify: options.insecureSkipTlsVerify === true,
   };
@@ -153,10 +168,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     method: HttpMethod,
     url: string,
     what: string | undefined,
-    attempt: (start: URL) => Promise<T>,
+    attempt: (start: URL, deadline: number) => Promise<T>,
     tries = attempts,
   ): Promise<T> {
     const start = new URL(url);
+    const deadline =
+      settings.deadlineMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + settings.deadlineMs;
     if (start.username !== '' || start.password !== '') {
       throw new Error('bug: URLs given to the HTTP client must not carry credentials; pass them as options');
     }
@@ -165,7 +182,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     for (let n = 1; ; n++) {
       try {
         logger.debug(`${method} ${shown}${n > 1 ? ` (attempt ${n} of ${attempts})` : ''}`);
-        const result = await limit(() => attempt(start));
+        const result = await limit(() => attempt(start, deadline));
         if (retried) retries.end(start.host, true);
         return result;
       } catch (e) {
@@ -184,6 +201,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         }
         const backoff = retryDelayMs * 2 ** (n - 1);
         const delay = e.retryAfterMs === undefined ? backoff : Math.min(e.retryAfterMs, maxRetryAfterMs);
+        if (Date.now() + delay >= deadline) {
+          if (retried) retries.end(start.host, false);
+          throw deadlineExceeded(start, what ?? 'file', settings.deadlineMs!);
+        }
         retries.retry(
           start.host,
           `${method} ${shown}: ${e.message}; retrying in ${delay} ms (attempt ${n + 1} of ${tries})`,
@@ -199,13 +220,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 
   return {
     logger,
-    get: (url, opts) => withRetries('GET', url, opts.what, (start) => attemptGet(start, opts, settings)),
+    get: (url, opts) =>
+      withRetries('GET', url, opts.what, (start, deadline) => attemptGet(start, opts, settings, deadline)),
     request: (url, opts = {}) =>
       withRetries(
         opts.method ?? 'GET',
         url,
         opts.what,
-        (start) => attemptRequest(start, opts, settings),
+        (start, deadline) => attemptRequest(start, opts, settings, deadline),
         Math.max(1, opts.attempts ?? attempts),
       ),
   };
@@ -267,6 +289,9 @@ interface AttemptSettings {
   timeoutMs: number;
   maxResponseBytes: number;
   maxRedirects: number;
+  deadlineMs: number | undefined;
+  minBytesPerSecond: number | undefined;
+  rateWindowMs: number;
   /** A fetch that skips certificate checks (lazily loaded), instead of the global one. */
   fetch: Promise<FetchWithDispatcher> | undefined;
   skipTlsVerify: boolean;
@@ -409,6 +434,7 @@ async function send(
       }
     } catch (e) {
       if (e instanceof SourceFailure) throw e.cause;
+      if (timer.expired) throw deadlineExceeded(start, what, settings.deadlineMs!);
       if (timer.aborted) throw new TransientHttpError(`no data for ${settings.timeoutMs} ms`);
       throw connectionFailure(e, url, what);
     }
@@ -451,9 +477,10 @@ async function attemptGet<S extends BodySink>(
   start: URL,
   opts: GetOptions<S>,
   settings: AttemptSettings,
+  deadline: number,
 ): Promise<GetResult<S>> {
   const what = opts.what ?? 'file';
-  const timer = new IdleTimer(settings.timeoutMs);
+  const timer = new IdleTimer(settings.timeoutMs, deadline);
   try {
     const { res, url, sentCredentials } = await send(start, 'GET', opts, settings, timer);
     if (res.status === 304) {
@@ -464,14 +491,7 @@ async function attemptGet<S extends BodySink>(
       await res.body?.cancel().catch(() => {});
       throw statusFailure(res, url, what, sentCredentials, opts.notFoundHint);
     }
-    const body = await readBody(
-      res,
-      url,
-      opts,
-      settings,
-      () => timer.arm(),
-      () => timer.aborted,
-    );
+    const body = await readBody(res, url, opts, settings, timer);
     return { status: 200, headers: res.headers, ...body };
   } finally {
     timer.clear();
@@ -483,9 +503,10 @@ async function attemptRequest(
   start: URL,
   opts: RequestOptions,
   settings: AttemptSettings,
+  deadline: number,
 ): Promise<HttpResponse> {
   const what = opts.what ?? 'file';
-  const timer = new IdleTimer(settings.timeoutMs);
+  const timer = new IdleTimer(settings.timeoutMs, deadline);
   let handedOver = false;
   try {
     const { res, url, sentCredentials } = await send(start, opts.method ?? 'GET', opts, settings, timer);
@@ -507,8 +528,7 @@ async function readBody<S extends BodySink>(
   url: URL,
   opts: GetOptions<S>,
   settings: AttemptSettings,
-  arm: () => void,
-  aborted: () => boolean,
+  timer: IdleTimer,
 ): Promise<{ sink: S; size: number }> {
   const declared = res.headers.get('content-length');
   const expected = declared !== null && /^\d+$/.test(declared) ? Number(declared) : undefined;
@@ -519,12 +539,15 @@ async function readBody<S extends BodySink>(
   }
   const sink = await opts.sink();
   let size = 0;
+  const floor = new RateFloor(settings.minBytesPerSecond ?? 0, settings.rateWindowMs);
   try {
     if (res.body) {
       for await (const chunk of res.body) {
-        arm();
+        timer.arm();
         size += chunk.byteLength;
         if (size > settings.maxResponseBytes) throw tooLarge(url, opts.what, settings.maxResponseBytes);
+        const slow = floor.add(chunk.byteLength);
+        if (slow !== undefined) throw new TransientHttpError(slow);
         // A failing sink (disk full) is not a network problem: pass its error on unchanged, not retried.
         await Promise.resolve(sink.write(chunk)).catch((e: unknown) => {
           throw new SinkFailure(e);
@@ -541,7 +564,9 @@ async function readBody<S extends BodySink>(
     if (e instanceof SinkFailure) throw e.cause;
     if (e instanceof LadingError || e instanceof TransientHttpError) throw e;
     if (res.body && !res.bodyUsed) await res.body.cancel().catch(() => {});
-    if (aborted()) throw new TransientHttpError(`no data for ${settings.timeoutMs} ms after ${size} bytes`);
+    if (timer.expired) throw deadlineExceeded(url, opts.what ?? 'file', settings.deadlineMs!);
+    if (timer.aborted)
+      throw new TransientHttpError(`no data for ${settings.timeoutMs} ms after ${size} bytes`);
     throw new TransientHttpError(`connection lost after ${size} bytes (${reason(e)})`);
   }
 }

@@ -88,7 +88,10 @@ export interface RepoSettings {
   /** Default: $XDG_CACHE_HOME/lading or ~/.cache/lading. */
   cacheDir?: string;
   offline?: boolean;
-  /** Environment to read HTTP_AUTH and XDG_CACHE_HOME from (default process.env). */
+  /**
+   * Environment to read HTTP_AUTH, XDG_CACHE_HOME, LADING_HTTP_DEADLINE and LADING_HTTP_MIN_RATE from
+   * (default process.env).
+   */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   maxAgeSeconds?: number;
@@ -107,10 +110,47 @@ export async function createFetchOptions(settings: RepoSettings = {}): Promise<F
   for (const w of auth.warnings) logger.warn(w);
   const cache = await openCache(settings.cacheDir ?? defaultCacheDir(env), { logger, fsync: settings.fsync });
   const options: FetchOptions = { cache, logger, offline: settings.offline ?? false };
-  if (!options.offline) options.http = createHttpClient({ ...settings.http, auth: auth.entries, logger });
+  if (!options.offline) {
+    options.http = createHttpClient({ ...httpLimits(env), ...settings.http, auth: auth.entries, logger });
+  }
   if (settings.maxAgeSeconds !== undefined) options.maxAgeSeconds = settings.maxAgeSeconds;
   if (settings.cwd !== undefined) options.cwd = settings.cwd;
   return options;
+}
+
+/** How long one download may take in all (attempts and waits included), unless LADING_HTTP_DEADLINE says. */
+export const DEFAULT_HTTP_DEADLINE_S = 30 * 60;
+/** The slowest download accepted (bytes/s over 30 s), unless LADING_HTTP_MIN_RATE says; 0 turns it off. */
+export const DEFAULT_HTTP_MIN_RATE = 1024;
+
+/**
+ * The overall deadline and minimum rate of repository downloads: without them a server sending a byte a second
+ * (never idle long enough to time out) holds a build forever.
+ */
+export function httpLimits(
+  env: NodeJS.ProcessEnv,
+): Pick<HttpClientOptions, 'deadlineMs' | 'minBytesPerSecond'> {
+  const number = (name: string, fallback: number, what: string, min: number): number => {
+    const text = env[name];
+    if (text === undefined || text.trim() === '') return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < min) {
+      throw new LadingError('USAGE', `${name}=${JSON.stringify(text)} is not ${what}`, {
+        hint: `set ${name} to ${what}, or unset it for the default (${fallback})`,
+      });
+    }
+    return n;
+  };
+  return {
+    deadlineMs:
+      number('LADING_HTTP_DEADLINE', DEFAULT_HTTP_DEADLINE_S, 'a number of seconds above 0', 0.001) * 1000,
+    minBytesPerSecond: number(
+      'LADING_HTTP_MIN_RATE',
+      DEFAULT_HTTP_MIN_RATE,
+      'a number of bytes per second (0 for none)',
+      0,
+    ),
+  };
 }
 
 /** The raw APKINDEX.tar.gz of one repository and architecture. */
