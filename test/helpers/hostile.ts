@@ -163,7 +163,8 @@ export function hostileRepo(
   const files: Record<string, string> = {};
   for (const p of packages) {
     const bytes = hostileApk(p, key);
-    const file = join(arch, `${p.name}-${p.version ?? '1.0-r0'}.apk`);
+    // a hostile name ('a/b', a newline) must not break the helper: lading refuses it before any file is read
+    const file = join(arch, `${p.name}-${p.version ?? '1.0-r0'}.apk`.replace(/[/\x00-\x1f]/g, '_'));
     writeFileSync(file, bytes);
     files[p.name] = file;
     records.push(readApk(bytes, { verifyDataHash: false }).info);

@@ -1,0 +1,18 @@
+/**
+ * The whole `build` path fuzzed with generated hostile packages for a bounded time (test/helpers/build-fuzz.ts):
+ * every case builds a clean image or ends in a LadingError. `node scripts/build-fuzz.ts --seconds 600` runs the
+ * same for longer.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { fuzzBuild } from '../helpers/build-fuzz.ts';
+import { tempDir } from '../helpers/tools.ts';
+
+const tmp = tempDir('lading-build-fuzz-');
+after(tmp.remove);
+
+test('hostile packages through the whole build: a clean image or a LadingError, for 2 seconds', async () => {
+  const stats = await fuzzBuild({ dir: tmp.path, seconds: 2 });
+  process.stdout.write(`# ${stats.cases} cases: ${stats.built} built, ${stats.refused} refused\n`);
+  assert.ok(stats.cases >= 10, `only ${stats.cases} cases ran`);
+});
