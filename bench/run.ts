@@ -35,6 +35,12 @@ const SECTIONS: { name: string; file: string; args?: string[]; about: string; on
     onlyWhenNamed: true,
   },
   {
+    name: 'hostile',
+    file: 'hostile.ts',
+    about: 'issue 13: deep trees vs apk-tools; peak RSS of verify, index and build on a 2 GiB bomb',
+    onlyWhenNamed: true,
+  },
+  {
     name: 'layer',
     file: 'layer.ts',
     about: 'micro: the layer writer vs tar | pigz | sha256sum on a tree of this machine',
