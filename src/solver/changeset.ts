@@ -23,8 +23,9 @@ export interface ChangesetSolver {
   /** Every name state of the solve, by name id (holes for names it never reached). */
   nameStates(): readonly (NameState | undefined)[];
   depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean;
-  /** The apk-tools 3 behaviours (APK3_*) of this solve. */
+  /** The apk-tools 3 behaviours (APK3_*) of this solve, and whether one decided something. */
   readonly apk3: number;
+  apk3Used: boolean;
   markError(p: PkgState | null): void;
   reverseDeps(n: NameState): NameState[];
   /** The repositories a package can come from (its own, and its installed pinning's). */
@@ -100,7 +101,10 @@ class ChangesetBuilder {
     for (const dep of p.node.installIf) {
       const n0 = this.s.name(dep.name);
       // apk 3: a negated condition holds when its name is not installed, so it is never in the changeset
-      if (!n0.inChangeset && !(dep.conflict && this.s.apk3 & APK3_INSTALL_IF_NEGATED)) return;
+      if (!n0.inChangeset) {
+        if (!(dep.conflict && this.s.apk3 & APK3_INSTALL_IF_NEGATED)) return;
+        this.s.apk3Used = true;
+      }
       if (!this.s.depIsProvided(dep, n0.chosenPkg?.node ?? null, n0.chosenVersion, p.node)) return;
     }
     this.csetGenNameChange(n);

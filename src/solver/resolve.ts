@@ -128,7 +128,7 @@ export function resolve(
   checkWorldTags(index, deps);
   const state = solveState(index, deps, options);
   if (state.errors > 0) {
-    if (options.apk214 !== true) {
+    if (state.apk3Used && options.apk214 !== true) {
       const as214 = solveState(index, deps, { ...options, apk214: true });
       if (as214.errors === 0) return toResolution(as214);
     }

@@ -66,6 +66,7 @@ export function solveState(
       pkg: (p) => s.pkg(p),
       installed: s.installed,
       depIsProvided: (d, p, v, o) => s.depIsProvided(d, p, v, o),
+      apk3Used: s.apk3Used,
       reverseDeps: (n) => s.reverseDeps(n),
     };
   }
@@ -94,6 +95,8 @@ class Solver implements ChangesetSolver {
 
   /** The apk-tools 3 behaviours (APK3_*) this solve has (SolveOptions.apk214 turns them off). */
   readonly apk3: number;
+  /** One of them decided something (else apk-tools 2.14.4 would have decided the same). */
+  apk3Used = false;
 
   constructor(index: PackageIndex, flags: number, selfUpgrade: boolean, apk3: number) {
     // dense arrays indexed by id: V8 turns arrays written at scattered indices into slow dictionaries
@@ -186,7 +189,7 @@ class Solver implements ChangesetSolver {
   depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean {
     if (pkg === null) return dep.conflict;
     // apk 3: a package's conflict with a name it provides itself is with the other providers
-    if (dep.conflict && pkg === owner && this.apk3 & APK3_SELF_CONFLICT) return true;
+    if (dep.conflict && pkg === owner && this.apk3 & APK3_SELF_CONFLICT) return (this.apk3Used = true);
     if (dep.mask === DEPMASK_CHECKSUM) return pkg.checksum === dep.version;
     if (dep.mask === DEPMASK_ANY) return !dep.conflict;
     if (version === null) return dep.conflict;
@@ -461,6 +464,7 @@ class Solver implements ChangesetSolver {
           if (!dn.locked) {
             // apk 3: a name a negated condition mentions must be decided (to nothing, when nothing needs it)
             if (dep.conflict && this.apk3 & APK3_INSTALL_IF_NEGATED) {
+              this.apk3Used = true;
               dn.iifNeeded = true;
               this.queueUnresolved(dn);
             }
@@ -675,7 +679,10 @@ class Solver implements ChangesetSolver {
         const p = this.pkg(prov.pkg);
         // Ensure valid pinning and install-if trigger (apk 3: and that nothing conflicts with it).
         if (n.requirers === 0 && (!p.iifTriggered || !p.tagOk)) continue;
-        if (n.requirers === 0 && !p.selectable && this.apk3 & APK3_CONFLICT_BLOCKS_INSTALL_IF) continue;
+        if (n.requirers === 0 && !p.selectable && this.apk3 & APK3_CONFLICT_BLOCKS_INSTALL_IF) {
+          this.apk3Used = true;
+          continue;
+        }
         if (!this.autoSelectable(prov)) continue;
         if (this.compareProviders(p, prov.version, chosen, chosenVersion) > 0) {
           chosen = p;
@@ -731,20 +738,10 @@ class Solver implements ChangesetSolver {
         this.dirty.splice(0, this.dirtyHead);
         this.dirtyHead = 0;
       }
-      let pick: NameState | null = null;
-      for (let n0 = this.unresolvedHead; n0 !== null; n0 = n0.next) {
-        if (
-          n0.reverseDepsDone &&
-          n0.requirers &&
-          !n0.hasOptions &&
-          (n0.hasAutoSelectable || !(this.apk3 & APK3_VIRTUAL_LAST))
-        ) {
-          pick = n0;
-          break;
-        }
-        if (pick === null || this.compareNameDequeue(n0, pick) < 0) pick = n0;
-      }
+      const virtualLast = (this.apk3 & APK3_VIRTUAL_LAST) !== 0;
+      const pick = this.dequeueName(virtualLast);
       if (pick === null) break;
+      if (virtualLast && !this.apk3Used && this.dequeueName(false) !== pick) this.apk3Used = true;
       this.selectPackage(pick);
     }
     const cset = generateChangeset(
@@ -755,11 +752,25 @@ class Solver implements ChangesetSolver {
     this.installed = cset.installed;
   }
 
-  private compareNameDequeue(a: NameState, b: NameState): number {
+  /**
+   * The next name to decide: the first unresolved one all of whose reverse dependencies are decided and that
+   * has one option, or else the first by compareNameDequeue. `virtualLast`: apk 3's rule (APK3_VIRTUAL_LAST).
+   */
+  private dequeueName(virtualLast: boolean): NameState | null {
+    let pick: NameState | null = null;
+    for (let n0 = this.unresolvedHead; n0 !== null; n0 = n0.next) {
+      if (n0.reverseDepsDone && n0.requirers && !n0.hasOptions && (n0.hasAutoSelectable || !virtualLast))
+        return n0;
+      if (pick === null || this.compareNameDequeue(n0, pick, virtualLast) < 0) pick = n0;
+    }
+    return pick;
+  }
+
+  private compareNameDequeue(a: NameState, b: NameState, virtualLast: boolean): number {
     let r: number;
     // apk 3: names no provider can be chosen for automatically are decided last (dependencies may yet
     // choose a provider of theirs).
-    if (this.apk3 & APK3_VIRTUAL_LAST) {
+    if (virtualLast) {
       r = +b.hasAutoSelectable - +a.hasAutoSelectable;
       if (r) return r;
     }

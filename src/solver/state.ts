@@ -142,6 +142,8 @@ export interface SolveState {
   depIsProvided(dep: DepNode, pkg: PkgNode | null, version: string | null, owner: PkgNode | null): boolean;
   /** The names whose packages depend on `n`, in apk's order. */
   reverseDeps(n: NameState): NameState[];
+  /** An apk-tools 3 behaviour (APK3_*) decided something: apk-tools 2.14.4 might have answered otherwise. */
+  apk3Used: boolean;
 }
 
 export const DEP_IRRELEVANT = 1;
