@@ -71,17 +71,16 @@ export class ScannedRecord {
   installIfCount = 0;
 }
 
+/** Where the scanner hands each record (an object, not a closure: one call site for every text). */
+export interface ScanSink {
+  dbPkgAdd(r: ScannedRecord): void;
+}
+
 /**
- * Scans index text `text` (source number `si` of the name table) and calls `add` with each record, in order.
+ * Scans index text `text` (source number `si` of the name table) and hands each record to `sink`, in order.
  * Throws LadingError (APKINDEX_BAD_LINE, APKINDEX_BAD_RECORD, APKINDEX_BAD_FIELD) naming file and line.
  */
-export function dbIndexRead(
-  text: string,
-  file: string,
-  si: number,
-  names: NameTable,
-  add: (r: ScannedRecord) => void,
-): void {
+export function dbIndexRead(text: string, file: string, si: number, names: NameTable, sink: ScanSink): void {
   const len = text.length;
   const r = new ScannedRecord();
   const { provided, triggers, dependLines, installIfLines } = r;
@@ -228,7 +227,7 @@ export function dbIndexRead(
     r.triggerCount = nTriggers;
     r.dependCount = nD;
     r.installIfCount = nI;
-    add(r);
+    sink.dbPkgAdd(r);
   }
 }
 

@@ -19,7 +19,14 @@ import { type Dependency, tryParseDependency } from '../apk/dependency.ts';
 import type { PackageInfo } from '../apk/types.ts';
 import { DEFAULT_VERSION_RULES, VERSION_FUZZY, type VersionRules } from '../apk/version.ts';
 import { LadingError } from '../util/errors.ts';
-import { dbIndexRead, isNameEnd, joinRanges, readUint, type ScannedRecord } from './index-scan.ts';
+import {
+  dbIndexRead,
+  isNameEnd,
+  joinRanges,
+  readUint,
+  type ScannedRecord,
+  type ScanSink,
+} from './index-scan.ts';
 import { grown, grownArray, hashRange, NameTable } from './name-table.ts';
 
 export { scannableAsLatin1 } from './index-scan.ts';
@@ -148,7 +155,7 @@ export interface RepoTag {
 const MAX_REPOSITORIES = 30;
 
 /** A body of index text records come from: a repository, or the installed database. */
-interface Source {
+export interface IndexSource {
   text: string;
   file: string;
   /** Repository index, or -1 for the installed database. */
@@ -172,7 +179,7 @@ export class PackageIndex {
   /** The installed packages, in installed-database order. */
   readonly installed: PkgNode[] = [];
 
-  private readonly sources: Source[] = [];
+  private readonly sources: IndexSource[] = [];
   /** Every package name and provided name (apk's name hash table). */
   private readonly names = new NameTable(this.sources);
   /** Repositories scanned so far. */
@@ -466,24 +473,20 @@ export class PackageIndex {
    * Scans a source's records into the tables. Returns, for the installed database, the record each of its
    * records became (or was merged into), -1 when skipped.
    */
-  private scan(source: Source): number[] {
+  private scan(source: IndexSource): number[] {
     const si = this.sources.length;
     this.sources.push(source);
     if (source.repo >= 0) this.scanned++;
-    const records: number[] = [];
-    const track = source.repo === -1;
-    dbIndexRead(source.text, source.file, si, this.names, (r) => {
-      const rec = this.dbPkgAdd(source, si, r);
-      if (track) records.push(rec);
-    });
-    return records;
+    const sink = new RecordSink(this, source, si);
+    dbIndexRead(source.text, source.file, si, this.names, sink);
+    return sink.records;
   }
 
   /**
    * apk_db_pkg_add: adds a scanned record, or merges it into the same package (same checksum) listed
    * before. Returns its record id; -1 for a package of another architecture, which is not a candidate.
    */
-  private dbPkgAdd(source: Source, si: number, r: ScannedRecord): number {
+  dbPkgAdd(source: IndexSource, si: number, r: ScannedRecord): number {
     const { text } = source;
     const arch = this.arch;
     const { name, archStart, archEnd, ckStart, ckEnd } = r;
@@ -755,6 +758,28 @@ export class PackageIndex {
   /** Index of the lowest repository a package is listed in (-1: installed only). */
   static lowestRepository(repos: number): number {
     return lowestBit(repos);
+  }
+}
+
+/** Adds what the scanner reads from one source to the index (and, for the installed database, notes where). */
+class RecordSink implements ScanSink {
+  /** For each record of the installed database: the record it became (or was merged into), -1 when skipped. */
+  readonly records: number[] = [];
+  private readonly index: PackageIndex;
+  private readonly source: IndexSource;
+  private readonly si: number;
+  private readonly track: boolean;
+
+  constructor(index: PackageIndex, source: IndexSource, si: number) {
+    this.index = index;
+    this.source = source;
+    this.si = si;
+    this.track = source.repo === -1;
+  }
+
+  dbPkgAdd(r: ScannedRecord): void {
+    const rec = this.index.dbPkgAdd(this.source, this.si, r);
+    if (this.track) this.records.push(rec);
   }
 }
 

@@ -87,9 +87,10 @@ class Solver implements ChangesetSolver {
   readonly ignoreConflict: boolean;
   changes: Change[] = [];
   installed: PkgState[] = [];
-  private readonly rdependsDone = new Set<number>();
-  private readonly flagsSet = new Set<number>();
-  private readonly rdependsPairs = new Set<number>();
+  /** By package id: its reverse dependencies are registered. */
+  private readonly rdependsDone: Uint8Array;
+  /** By name id: the user set flags on it (apk's solver_flags_set). */
+  private readonly flagsSet: Uint8Array;
 
   private readonly selfUpgrade: boolean;
 
@@ -102,6 +103,8 @@ class Solver implements ChangesetSolver {
     // dense arrays indexed by id: V8 turns arrays written at scattered indices into slow dictionaries
     this.names = new Array(index.nameCapacity()).fill(undefined);
     this.pkgs = new Array(index.packageCapacity()).fill(undefined);
+    this.rdependsDone = new Uint8Array(index.packageCapacity());
+    this.flagsSet = new Uint8Array(index.nameCapacity());
     this.index = index;
     this.globalFlags = flags;
     this.selfUpgrade = selfUpgrade;
@@ -331,8 +334,8 @@ class Solver implements ChangesetSolver {
 
   /** Adds the package's names to the rdepends of each name it depends on (apk builds these for the whole database). */
   private registerReverseDeps(node: PkgNode): void {
-    if (this.rdependsDone.has(node.id)) return;
-    this.rdependsDone.add(node.id);
+    if (this.rdependsDone[node.id]) return;
+    this.rdependsDone[node.id] = 1;
     const depends = this.index.dependsOf(node);
     const names = node.providesNames;
     for (let i = 0; i < depends.length; i++) {
@@ -344,17 +347,12 @@ class Solver implements ChangesetSolver {
 
   private addReverseDep(dn: NameState, owner: NameNode): void {
     const o = this.name(owner);
-    // A name with one provider (most) can only be added by that package, once per dependency name; check
-    // the last entry against a repeated dependency. Otherwise look the pair up.
-    if (owner.providers.length > 1) {
-      const key = dn.node.id * 0x4000000 + owner.id;
-      if (this.rdependsPairs.has(key)) return;
-      this.rdependsPairs.add(key);
-    } else if (dn.rdepends.length > 0 && dn.rdepends[dn.rdepends.length - 1] === o) {
-      return;
-    }
-    dn.rdepends.push(o);
-    dn.rdependsSorted = dn.rdepends.length < 2;
+    // Two providers of a name may both depend on dn: the list can hold a name twice until reverseDeps
+    // sorts it (most lists never are), which drops the repeats. The common repeat is skipped here.
+    const list = dn.rdepends;
+    if (list.length > 0 && list[list.length - 1] === o) return;
+    list.push(o);
+    dn.rdependsSorted = list.length < 2;
   }
 
   /**
@@ -364,7 +362,11 @@ class Solver implements ChangesetSolver {
   reverseDeps(n: NameState): NameState[] {
     if (!n.rdependsSorted) {
       const ids = this.index.sortByHashOrder(n.rdepends.map((r) => r.node.id));
-      for (let i = 0; i < ids.length; i++) n.rdepends[i] = this.names[ids[i]!]!;
+      const list = n.rdepends;
+      let count = 0;
+      for (let i = 0; i < ids.length; i++)
+        if (i === 0 || ids[i] !== ids[i - 1]) list[count++] = this.names[ids[i]!]!;
+      list.length = count;
       n.rdependsSorted = true;
     }
     return n.rdepends;
@@ -709,7 +711,7 @@ class Solver implements ChangesetSolver {
     for (const nf of nameFlags) {
       const node = this.index.findName(nf.name);
       if (node === undefined) continue;
-      this.flagsSet.add(node.id);
+      this.flagsSet[node.id] = 1;
       for (const prov of node.providers) {
         const p = this.pkg(prov.pkg);
         p.solverFlags |= nf.flags;
@@ -775,7 +777,7 @@ class Solver implements ChangesetSolver {
       if (r) return r;
     }
     // Names the user set flags on (`add --upgrade NAME`) are decided first.
-    r = +this.flagsSet.has(a.node.id) - +this.flagsSet.has(b.node.id);
+    r = (this.flagsSet[a.node.id] ?? 0) - (this.flagsSet[b.node.id] ?? 0);
     if (r) return -r;
     r = this.index.namePriority(a.node) - this.index.namePriority(b.node);
     if (r) return r;
