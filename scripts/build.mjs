@@ -26,48 +26,51 @@ function buildId() {
   return h.digest('hex').slice(0, 32);
 }
 
-const result = await build({
-  write: false,
-  entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts', fastpath: 'src/cli/fastpath.ts' },
-  absWorkingDir: root,
-  outdir,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  packages: 'bundle',
-  sourcemap: 'linked',
-  chunkNames: 'chunks/[name]-[hash]',
-  legalComments: 'none',
-  logLevel: 'warning',
-  define: { __LADING_BUILD_ID__: JSON.stringify(buildId()) },
-  banner: {
-    js: "import { createRequire as __ladingCreateRequire } from 'node:module'; const require = __ladingCreateRequire(import.meta.url);",
-  },
-});
+/** The esbuild bundle: cli.js, index.js and fastpath.js, and their shared chunks. */
+async function bundle() {
+  const result = await build({
+    write: false,
+    entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts', fastpath: 'src/cli/fastpath.ts' },
+    absWorkingDir: root,
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    packages: 'bundle',
+    sourcemap: 'linked',
+    chunkNames: 'chunks/[name]-[hash]',
+    legalComments: 'none',
+    logLevel: 'warning',
+    define: { __LADING_BUILD_ID__: JSON.stringify(buildId()) },
+    banner: {
+      js: "import { createRequire as __ladingCreateRequire } from 'node:module'; const require = __ladingCreateRequire(import.meta.url);",
+    },
+  });
 
-// Chunks have content-hashed names, so new ones never replace old ones: a lading process that is already
-// running (a test, a concurrent build) can still load the chunks it was built with. Entry files are
-// replaced atomically. Stale chunks are left until the next clean install.
-const entries = new Set([
-  'cli.js',
-  'index.js',
-  'fastpath.js',
-  'cli.js.map',
-  'index.js.map',
-  'fastpath.js.map',
-]);
-const isEntry = (f) => entries.has(f.path.slice(outdir.length + 1));
-// chunks first, so a new entry file never points at a chunk that is not there yet
-for (const f of [...result.outputFiles.filter((f) => !isEntry(f)), ...result.outputFiles.filter(isEntry)]) {
-  mkdirSync(dirname(f.path), { recursive: true });
-  if (isEntry(f)) {
-    const tmp = `${f.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, f.contents);
-    renameSync(tmp, f.path);
-  } else {
-    writeFileSync(f.path, f.contents);
+  // Chunks have content-hashed names, so new ones never replace old ones: a lading process that is already
+  // running (a test, a concurrent build) can still load the chunks it was built with. Entry files are
+  // replaced atomically. Stale chunks are left until the next clean install.
+  const entries = new Set([
+    'cli.js',
+    'index.js',
+    'fastpath.js',
+    'cli.js.map',
+    'index.js.map',
+    'fastpath.js.map',
+  ]);
+  const isEntry = (f) => entries.has(f.path.slice(outdir.length + 1));
+  // chunks first, so a new entry file never points at a chunk that is not there yet
+  for (const f of [...result.outputFiles.filter((f) => !isEntry(f)), ...result.outputFiles.filter(isEntry)]) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    if (isEntry(f)) {
+      const tmp = `${f.path}.tmp-${process.pid}`;
+      writeFileSync(tmp, f.contents);
+      renameSync(tmp, f.path);
+    } else {
+      writeFileSync(f.path, f.contents);
+    }
   }
 }
 
@@ -103,14 +106,29 @@ function emitTypes() {
   renameSync(tmp, final);
 }
 
-/** Chunks no entry of this build loads (left by earlier builds for processes that were still running). */
+/**
+ * Removes chunks no entry file loads (left by earlier builds for processes that were still running), found by
+ * following the entries' imports, so a package holds only what it loads.
+ */
 function pruneChunks() {
-  const live = new Set(result.outputFiles.map((f) => f.path));
+  const live = new Set();
+  const visit = (file) => {
+    if (live.has(file)) return;
+    live.add(file);
+    live.add(`${file}.map`);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+\.js)"/g))
+      visit(join(dirname(file), m[1]));
+  };
+  for (const entry of ['index.js', 'cli.js', 'fastpath.js']) visit(join(outdir, entry));
   const dir = join(outdir, 'chunks');
-  for (const name of readdirSync(dir))
+  for (const name of readdirSync(dir)) {
     if (!live.has(join(dir, name))) rmSync(join(dir, name), { force: true });
+  }
 }
 
+// --no-bundle: use the bundle already in dist (the package test, right after npm test built it)
+if (!process.argv.includes('--no-bundle')) await bundle();
 if (process.argv.includes('--pack')) {
   emitTypes();
   pruneChunks();

@@ -1,16 +1,22 @@
 // `npm test`: bundle, type-check, lint, then run every test file with Node's test runner.
 // Extra arguments select test files or directories: `npm test -- test/apk`.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin');
 
+// One warm cache for the test files that build images but are not about caching (test/helpers/cache.ts).
+const cacheRoot = mkdtempSync(join(tmpdir(), 'lading-test-cache-'));
+process.on('exit', () => rmSync(cacheRoot, { recursive: true, force: true }));
+const env = { ...process.env, LADING_TEST_CACHE: join(cacheRoot, 'lading') };
+
 function run(title, cmd, args) {
   const started = Date.now();
   process.stdout.write(`\n== ${title}\n`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) {
     process.stdout.write(`\n${title} failed (exit ${r.status ?? r.signal})\n`);
     process.exit(r.status || 1);

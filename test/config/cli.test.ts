@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { configJsonSchemaText } from '../../src/config/index.ts';
+import { examplesDir, writeFiles } from '../helpers/config.ts';
 import { fixture } from '../helpers/paths.ts';
 import { lading, tempDir } from '../helpers/tools.ts';
-import { examplesDir, writeFiles } from './helpers.ts';
 
 const tmp = tempDir('lading-config-cli-');
 after(() => tmp.remove());

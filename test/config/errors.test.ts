@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/index.ts';
 import { LadingError } from '../../src/util/errors.ts';
+import { errorsOf, loadError, loadText, writeFiles } from '../helpers/config.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { errorsOf, loadError, loadText, writeFiles } from './helpers.ts';
 
 const tmp = tempDir('lading-config-errors-');
 after(() => tmp.remove());

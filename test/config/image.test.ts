@@ -12,8 +12,8 @@ import {
   ShellSplitError,
   splitWords,
 } from '../../src/config/index.ts';
+import { dataDir, loadText } from '../helpers/config.ts';
 import { requireTool, tempDir } from '../helpers/tools.ts';
-import { dataDir, loadText } from './helpers.ts';
 
 const tmp = tempDir('lading-config-image-');
 after(() => tmp.remove());

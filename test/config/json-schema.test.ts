@@ -5,8 +5,8 @@ import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse } from 'yaml';
 import { configJsonSchema, configJsonSchemaText } from '../../src/config/index.ts';
+import { dataDir, examplesDir } from '../helpers/config.ts';
 import { fixture, repoRoot } from '../helpers/paths.ts';
-import { dataDir, examplesDir } from './helpers.ts';
 
 const schema = configJsonSchema();
 // ajv's strict mode as users run it: no allowUnionTypes or other relaxations

@@ -4,9 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type ImageConfig, loadConfig, loadConfigText } from '../../src/config/index.ts';
+import { dataDir, examplesDir, loadText, writeFiles } from '../helpers/config.ts';
 import { fixture } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { dataDir, examplesDir, loadText, writeFiles } from './helpers.ts';
 
 const tmp = tempDir('lading-config-');
 after(() => tmp.remove());

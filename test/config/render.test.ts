@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig, loadConfigText, renderConfigYaml, toApkoDocument } from '../../src/config/index.ts';
+import { dataDir, examplesDir, loadText } from '../helpers/config.ts';
 import { fixture } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { dataDir, examplesDir, loadText } from './helpers.ts';
 
 const tmp = tempDir('lading-config-render-');
 after(() => tmp.remove());

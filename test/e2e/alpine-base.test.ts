@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { APP_EXTRA, ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { runInLayout, runtimeSpec } from '../helpers/containers.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
@@ -19,7 +20,7 @@ describe('lading build alpine-base', () => {
 
   before(() => {
     const config = writeAlpineConfig(tmp.path, 'alpine-base.yaml', ['alpine-base'], APP_EXTRA);
-    const cache = join(tmp.path, 'cache');
+    const cache = sharedCache();
     tarball = join(tmp.path, 'alpine-base.tar');
     let r = ladingBuild(config, 'alpine-base:latest', tarball, cache);
     assert.equal(r.status, 0, r.stderr);

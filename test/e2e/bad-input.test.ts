@@ -9,13 +9,14 @@ import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { makeKey, makeRepo, type TestRepo, writeRepoConfig } from '../helpers/make-repo.ts';
 import { ladingBin } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/tools.ts';
 
 describe('lading build: bad input', () => {
   const tmp = tempDir('lading-bad-');
-  const cache = join(tmp.path, 'cache');
+  const cache = sharedCache();
   let repo: TestRepo;
   after(() => tmp.remove());
   before(() => {

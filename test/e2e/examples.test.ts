@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sharedCache } from '../helpers/cache.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { makeKey } from '../helpers/make-repo.ts';
 import { fixture, repoRoot } from '../helpers/paths.ts';
@@ -37,7 +38,7 @@ function isStaticElf(path: string): boolean {
 
 describe('examples/ resolve, build and run their own entrypoints', () => {
   const tmp = tempDir('lading-examples-');
-  const cache = join(tmp.path, 'cache');
+  const cache = sharedCache();
   let server: RepoServer;
   let docker: Dockerd;
   /** Per example: the packages resolved against the full Alpine index, and the build's stderr. */

@@ -16,6 +16,7 @@ import { writeLayout } from '../../src/oci/layout.ts';
 import type { Layer } from '../../src/oci/types.ts';
 import { type BuildResult, build } from '../../src/pipeline/build.ts';
 import { alpineKey, isoRepoDir } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { platformLayout, runInLayout } from '../helpers/containers.ts';
 import { diskTree, layoutManifests, treeDiff } from '../helpers/image-tree.ts';
 import { makeKey } from '../helpers/make-repo.ts';
@@ -135,7 +136,7 @@ paths:
   - {path: /opt/bb, type: hardlink, source: /bin/busybox}
 layering: {strategy: origin, budget: 5}
 `,
-      join(tmp.path, 'cache-alpine'),
+      sharedCache(),
     );
     const { layout, layers } = await checkAgainstSingle(result, { strategy: 'origin', budget: 5 }, 'alpine');
     assert.equal(layers.length, 6);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { entryData, readTar } from '../../src/tar/reader.ts';
 import { APP_EXTRA } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { fixture, repoRoot } from '../helpers/paths.ts';
 import { makeStandInRepo } from '../helpers/stand-ins.ts';
 import { lading, run, tempDir } from '../helpers/tools.ts';
@@ -84,7 +85,7 @@ describe('pinned output digests', () => {
   });
   symlinkSync(fixture('alpine/v3.19.1-iso-repo'), join(tmp.path, 'repo'));
   symlinkSync(fixture('alpine/keys'), join(tmp.path, 'keys'));
-  const cache = join(tmp.path, 'cache');
+  const cache = sharedCache();
   const env = { ...process.env };
   delete env.SOURCE_DATE_EPOCH;
   // the examples' packages the fixture repository lacks: unsigned stand-ins with fixed contents (same bytes on

@@ -12,7 +12,6 @@ import { alpineKey, isoRepoDir, ladingBuild, writeAlpineConfig } from '../helper
 import { makeKey } from '../helpers/make-repo.ts';
 import { fixture } from '../helpers/paths.ts';
 import { type RepoServer, startRepoServer } from '../helpers/repo-server.ts';
-import { lading, ladingAsync, tempDir } from '../helpers/tools.ts';
 import {
   apkPackages,
   assertSameBytes,
@@ -25,8 +24,9 @@ import {
   readLayout,
   sbomNames,
   validateAll,
-} from '../sbom/built-image.ts';
-import { type CdxDoc, parseSpdxExpression, purlOf, type SpdxDoc } from '../sbom/integrity.ts';
+} from '../helpers/sbom-built-image.ts';
+import { type CdxDoc, parseSpdxExpression, purlOf, type SpdxDoc } from '../helpers/sbom-integrity.ts';
+import { lading, ladingAsync, tempDir } from '../helpers/tools.ts';
 
 const FORMATS = ['--sbom-formats', 'spdx,cyclonedx'];
 const APKO = 'apko/internal/cli/testdata';

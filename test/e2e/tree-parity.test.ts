@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isoRepoDir, ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { diskTree, layerTars, tarTree, treeDiff } from '../helpers/image-tree.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 import { run, tempDir } from '../helpers/tools.ts';
@@ -67,7 +68,7 @@ describe('image tree equals the real apk-tools install', () => {
       const config = writeAlpineConfig(dir, 'c.yaml', world);
       const layout = join(dir, 'layout');
       mkdirSync(layout);
-      const r = ladingBuild(config, 'parity:1', layout, join(tmp.path, 'cache'), ['--sbom=false']);
+      const r = ladingBuild(config, 'parity:1', layout, sharedCache(), ['--sbom=false']);
       assert.equal(r.status, 0, r.stderr);
 
       const [tar] = layerTars(layout);

@@ -15,6 +15,7 @@ import { build } from '../../src/pipeline/build.ts';
 import type { BuiltFilesystem } from '../../src/rootfs/filesystem.ts';
 import { readTar, type TarEntry } from '../../src/tar/reader.ts';
 import { alpineKey, isoRepoDir } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 
 const CONFIG = `contents:
@@ -44,7 +45,7 @@ async function buildAlpine(name: string): Promise<BuiltFilesystem> {
     config: join(dir, 'c.yaml'),
     tag: 'layering:1',
     output: join(dir, 'out'),
-    cacheDir: join(dir, 'cache'),
+    cacheDir: sharedCache(),
     sbom: false,
   });
   return r.archs[0]!.filesystem;

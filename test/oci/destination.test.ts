@@ -14,9 +14,10 @@ import { readImage, readImageIndex } from '../../src/oci/read.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateIndex, validateLayout } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { throwsCode } from '../helpers/assert.ts';
 import { flipped } from '../helpers/bytes.ts';
+import { alpineIndex } from '../helpers/oci-image.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { alpineIndex } from './alpine.ts';
 
 const TAG = 'lading-test/seams:1';
 
@@ -135,10 +136,7 @@ describe('OCI seams', () => {
       (e: unknown) => isLadingError(e) && e.code === 'OCI_READ' && /has sha256/.test(e.message),
     );
     writeFileSync(join(layout, 'blobs/sha256', index.images[1]!.config.digest.slice(7)), '{}');
-    assert.throws(
-      () => readImageIndex(layout, { ref: TAG }),
-      (e: unknown) => isLadingError(e) && e.code === 'OCI_READ',
-    );
+    throwsCode(() => readImageIndex(layout, { ref: TAG }), 'OCI_READ');
     assert.throws(
       () => readImageIndex(layout, { ref: 'no:such' }),
       (e: unknown) => isLadingError(e) && e.hint?.includes(TAG) === true,

@@ -6,10 +6,10 @@ import { writeDockerArchive } from '../../src/oci/docker-archive.ts';
 import { hostPlatformKey } from '../../src/oci/tags.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateDockerArchive } from '../../src/oci/validate.ts';
-import { isLadingError } from '../../src/util/errors.ts';
+import { rejectsCode } from '../helpers/assert.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
+import { alpineIndex, EXPECTED_OUTPUT } from '../helpers/oci-image.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
-import { alpineIndex, EXPECTED_OUTPUT } from './alpine.ts';
 
 const TAG = 'lading-test/archive:1.0';
 let tmp: { path: string; remove: () => void };
@@ -131,18 +131,15 @@ test('the same index gives a byte-identical archive; untagged images load withou
 });
 
 test('failures leave nothing behind: missing directory, a layer file changed after it was written', async () => {
-  await assert.rejects(
+  await rejectsCode(
     writeDockerArchive(join(tmp.path, 'no-such-dir', 'x.tar'), single, { tag: TAG }),
-    (e: unknown) => isLadingError(e) && e.code === 'OCI_ARCHIVE_WRITE',
+    'OCI_ARCHIVE_WRITE',
   );
   const dir = join(tmp.path, 'changed');
   mkdirSync(dir);
   const index = await alpineIndex(dir);
   truncateSync(index.images[0]!.layers[0]!.file!, 1000);
   const before = readdirSync(dir).sort();
-  await assert.rejects(
-    writeDockerArchive(join(dir, 'out.tar'), index, { tag: TAG }),
-    (e: unknown) => isLadingError(e) && e.code === 'OCI_BLOB_CHANGED',
-  );
+  await rejectsCode(writeDockerArchive(join(dir, 'out.tar'), index, { tag: TAG }), 'OCI_BLOB_CHANGED');
   assert.deepEqual(readdirSync(dir).sort(), before);
 });

@@ -10,6 +10,7 @@ import { archTag, dockerTags, hostPlatformKey, parseTag } from '../../src/oci/ta
 import { type Layer, MediaType } from '../../src/oci/types.ts';
 import { validateIndex } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { throwsCode } from '../helpers/assert.ts';
 import { fixture } from '../helpers/paths.ts';
 
 const GOLDEN = fixture('apko', 'internal', 'cli', 'testdata', 'golden');
@@ -160,10 +161,7 @@ test('index: sorted by platform as apko sorts, one image per platform', () => {
   assert.deepEqual(doc.manifests[2].platform, { architecture: 'arm', os: 'linux', variant: 'v6' });
   assert.equal(doc.manifests[2].artifactType, undefined); // as skopeo writes an index (image.ts)
   assert.equal(doc.annotations, undefined);
-  assert.throws(
-    () => buildImageIndex([mk('amd64'), mk('amd64')]),
-    (e: unknown) => isLadingError(e) && e.code === 'OCI_INDEX_PLATFORM',
-  );
+  throwsCode(() => buildImageIndex([mk('amd64'), mk('amd64')]), 'OCI_INDEX_PLATFORM');
   assert.throws(() => buildImageIndex([]), /at least one image/);
 });
 

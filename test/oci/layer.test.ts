@@ -10,8 +10,8 @@ import type { LayerEntry } from '../../src/oci/types.ts';
 import { MediaType } from '../../src/oci/types.ts';
 import { readTar } from '../../src/tar/reader.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { alpineEntries } from '../helpers/oci-image.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
-import { alpineEntries } from './alpine.ts';
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 let tmp: { path: string; remove: () => void };

@@ -7,10 +7,11 @@ import { writeLayout } from '../../src/oci/layout.ts';
 import type { ImageIndex } from '../../src/oci/types.ts';
 import { validateImage, validateLayout } from '../../src/oci/validate.ts';
 import { isLadingError } from '../../src/util/errors.ts';
+import { rejectsCode } from '../helpers/assert.ts';
 import { flipped } from '../helpers/bytes.ts';
 import { platformLayout } from '../helpers/containers.ts';
+import { alpineIndex, EXPECTED_OUTPUT } from '../helpers/oci-image.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
-import { alpineIndex, EXPECTED_OUTPUT } from './alpine.ts';
 
 const TAG = 'lading-test/alpine:1.0';
 let tmp: { path: string; remove: () => void };
@@ -187,14 +188,8 @@ test('a directory that cannot hold a layout is an error and gets no index.json',
   const dir = join(tmp.path, 'blocked');
   mkdirSync(dir);
   writeFileSync(join(dir, 'blobs'), 'a file');
-  await assert.rejects(
-    writeLayout(dir, index, { tag: TAG }),
-    (e: unknown) => isLadingError(e) && /not a directory/.test(e.message),
-  );
+  await rejectsCode(writeLayout(dir, index, { tag: TAG }), 'OCI_LAYOUT_WRITE', /not a directory/);
   assert.deepEqual(readdirSync(dir), ['blobs']);
-  await assert.rejects(
-    writeLayout(join(tmp.path, 'x'), index, { tag: 'Bad Tag' }),
-    (e: unknown) => isLadingError(e) && e.code === 'OCI_TAG',
-  );
+  await rejectsCode(writeLayout(join(tmp.path, 'x'), index, { tag: 'Bad Tag' }), 'OCI_TAG');
   assert.ok(!existsSync(join(tmp.path, 'x')));
 });

@@ -6,8 +6,8 @@ import { writeLayout } from '../../src/oci/layout.ts';
 import { type ImageIndex, MediaType } from '../../src/oci/types.ts';
 import { validateLayout } from '../../src/oci/validate.ts';
 import { platformLayout } from '../helpers/containers.ts';
+import { alpineIndex } from '../helpers/oci-image.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
-import { alpineIndex } from './alpine.ts';
 
 const TAG = 'lading-test/multi:2';
 let tmp: { path: string; remove: () => void };

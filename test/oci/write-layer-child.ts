@@ -4,7 +4,7 @@
  */
 import { writeLayer } from '../../src/oci/layer.ts';
 import { isLadingError } from '../../src/util/errors.ts';
-import { alpineEntries } from './alpine.ts';
+import { alpineEntries } from '../helpers/oci-image.ts';
 
 const [cacheDir, out, options] = process.argv.slice(2);
 try {

@@ -10,15 +10,15 @@ import { cyclonedxImageDocument } from '../../src/sbom/cyclonedx.ts';
 import { apkChecksumSha1 } from '../../src/sbom/identifiers.ts';
 import { spdxImageDocument } from '../../src/sbom/spdx.ts';
 import type { EmbeddedSbom } from '../../src/sbom/types.ts';
+import { goldenSbomDir, wolfiStyleInput } from '../helpers/sbom-inputs.ts';
 import {
   type CdxDoc,
   checkCycloneDxIntegrity,
   checkSpdxIntegrity,
   purlOf,
   type SpdxDoc,
-} from './integrity.ts';
-import { goldenSbomDir, wolfiStyleInput } from './real-inputs.ts';
-import { cyclonedxSchemaErrors, spdxSchemaErrors } from './validate.ts';
+} from '../helpers/sbom-integrity.ts';
+import { cyclonedxSchemaErrors, spdxSchemaErrors } from '../helpers/sbom-schemas.ts';
 
 const input = wolfiStyleInput();
 const spdxText = spdxImageDocument(input);

@@ -15,7 +15,7 @@ import {
 import { parseMaintainer } from '../../src/sbom/model.ts';
 import { parseOsRelease } from '../../src/sbom/os-release.ts';
 import { fixture } from '../helpers/paths.ts';
-import { apkFiles } from './real-inputs.ts';
+import { apkFiles } from '../helpers/sbom-inputs.ts';
 
 const alpine = { ID: 'alpine', VERSION_ID: '3.19.1' };
 

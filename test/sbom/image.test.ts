@@ -4,15 +4,15 @@ import { describe, it } from 'node:test';
 import { cyclonedxImageDocument, cyclonedxSerialNumber } from '../../src/sbom/cyclonedx.ts';
 import { apkChecksumSha1 } from '../../src/sbom/identifiers.ts';
 import { spdxImageDocument } from '../../src/sbom/spdx.ts';
+import { alpineBaseInput } from '../helpers/sbom-inputs.ts';
 import {
   type CdxDoc,
   checkCycloneDxIntegrity,
   checkSpdxIntegrity,
   purlOf,
   type SpdxDoc,
-} from './integrity.ts';
-import { alpineBaseInput } from './real-inputs.ts';
-import { cyclonedxSchemaErrors, spdxSchemaErrors } from './validate.ts';
+} from '../helpers/sbom-integrity.ts';
+import { cyclonedxSchemaErrors, spdxSchemaErrors } from '../helpers/sbom-schemas.ts';
 
 const input = alpineBaseInput();
 const spdxText = spdxImageDocument(input);

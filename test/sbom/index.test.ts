@@ -5,15 +5,15 @@ import { describe, it } from 'node:test';
 import { cyclonedxImageDocument, cyclonedxIndexDocument } from '../../src/sbom/cyclonedx.ts';
 import { spdxImageDocument, spdxIndexDocument } from '../../src/sbom/spdx.ts';
 import type { IndexSbomInput } from '../../src/sbom/types.ts';
+import { wolfiStyleInput } from '../helpers/sbom-inputs.ts';
 import {
   type CdxDoc,
   checkCycloneDxIntegrity,
   checkSpdxIntegrity,
   purlOf,
   type SpdxDoc,
-} from './integrity.ts';
-import { wolfiStyleInput } from './real-inputs.ts';
-import { cyclonedxSchemaErrors, spdxSchemaErrors } from './validate.ts';
+} from '../helpers/sbom-integrity.ts';
+import { cyclonedxSchemaErrors, spdxSchemaErrors } from '../helpers/sbom-schemas.ts';
 
 const amd64 = wolfiStyleInput();
 const arm64 = {

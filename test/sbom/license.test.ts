@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normalizeLicense } from '../../src/sbom/license.ts';
 import { fixture } from '../helpers/paths.ts';
-import { parseSpdxExpression } from './integrity.ts';
-import { readIndex } from './real-inputs.ts';
+import { readIndex } from '../helpers/sbom-inputs.ts';
+import { parseSpdxExpression } from '../helpers/sbom-integrity.ts';
 
 const require = createRequire(import.meta.url);
 const deprecatedIds = require('spdx-license-ids/deprecated.json') as string[];

@@ -5,18 +5,10 @@ import { ImageFS } from '../../../src/fs/tree.ts';
 import { parseGroup, parsePasswd } from '../../../src/rootfs/passwd.ts';
 import { applyAccounts, resolveRunAs } from '../../../src/rootfs/steps/index.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
-import { installOracleWorld } from './fixture-image.ts';
+import { throwsCode } from '../../helpers/assert.ts';
+import { installOracleWorld } from '../../helpers/fixture-image.ts';
 
 const T = { mtime: 1700000000 };
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isLadingError(e), `not a LadingError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 function alpine() {
   const img = installOracleWorld('minimal-world', { initdb: T });

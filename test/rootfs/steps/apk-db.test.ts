@@ -15,26 +15,18 @@ import {
 } from '../../../src/rootfs/steps/index.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
 import { redactUrl } from '../../../src/util/redact.ts';
-import { apkOracle, fixture } from '../../helpers/paths.ts';
-import { run, tempDir } from '../../helpers/tools.ts';
+import { throwsCode } from '../../helpers/assert.ts';
 import {
   ISO_REPO,
   imageTree,
   installOracleWorld,
   loadFixturePackage,
   readOracleTree,
-} from './fixture-image.ts';
+} from '../../helpers/fixture-image.ts';
+import { apkOracle, fixture } from '../../helpers/paths.ts';
+import { run, tempDir } from '../../helpers/tools.ts';
 
 const T = { mtime: 1700000000 };
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isLadingError(e), `not a LadingError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('initApkDatabase creates exactly what apk --initdb creates (the replayout oracle tree minus its packages)', () => {
   const fs = new ImageFS();

@@ -5,7 +5,7 @@ import type { FsNode } from '../../../src/fs/tree.ts';
 import { BUSYBOX_1_36_APPLETS } from '../../../src/rootfs/steps/busybox-applets.ts';
 import { BBSUID_APPLETS, installBusyboxLinks } from '../../../src/rootfs/steps/index.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
-import { imageTree, installOracleWorld, modeString, readOracleTree } from './fixture-image.ts';
+import { imageTree, installOracleWorld, modeString, readOracleTree } from '../../helpers/fixture-image.ts';
 
 const T = { mtime: 1700000000 };
 

@@ -10,9 +10,9 @@ import {
   parseCertificates,
   writeCaChecksumSidecars,
 } from '../../../src/rootfs/steps/index.ts';
-import { isLadingError } from '../../../src/util/errors.ts';
+import { throwsCode } from '../../helpers/assert.ts';
+import { APKO_REPO, installOracleWorld, loadFixturePackage } from '../../helpers/fixture-image.ts';
 import { requireTool, run, tempDir } from '../../helpers/tools.ts';
-import { APKO_REPO, installOracleWorld, loadFixturePackage } from './fixture-image.ts';
 
 const T = { mtime: 1700000000 };
 const BUNDLE = 'etc/ssl/certs/ca-certificates.crt';
@@ -73,15 +73,6 @@ function opensslTrusts(bundle: Buffer): boolean {
   const path = join(dir.path, 'bundle.crt');
   writeFileSync(path, bundle);
   return run(openssl, ['verify', '-CAfile', path, leafPath]).status === 0;
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isLadingError(e), `not a LadingError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 test('an additional certificate is installed and appended to the real ca-certificates bundle, which openssl then trusts', () => {

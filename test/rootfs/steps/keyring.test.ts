@@ -4,23 +4,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ImageFS } from '../../../src/fs/tree.ts';
 import { writeBuildKeyring, writeRuntimeKeyring } from '../../../src/rootfs/steps/index.ts';
-import { isLadingError } from '../../../src/util/errors.ts';
+import { throwsCode } from '../../helpers/assert.ts';
+import { installOracleWorld } from '../../helpers/fixture-image.ts';
 import { apkOracle, fixture } from '../../helpers/paths.ts';
 import { requireTool, run, tempDir } from '../../helpers/tools.ts';
-import { installOracleWorld } from './fixture-image.ts';
 
 const T = { mtime: 1700000000 };
 const WOLFI_KEY = () => readFileSync(fixture('wolfi', 'keys', 'wolfi-signing.rsa.pub'), 'utf8');
 const ALPINE_KEY = 'alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub';
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isLadingError(e), `not a LadingError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('a runtime key is written to /etc/apk/keys and the real apk verifies packages with it', (t) => {
   const fs = installOracleWorld('minimal-world', { initdb: T }).fs;

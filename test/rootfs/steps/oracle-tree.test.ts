@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { installBusyboxLinks, writeApkDatabase } from '../../../src/rootfs/steps/index.ts';
-import { diffTrees, imageTree, installOracleWorld, ORACLE_WORLDS, readOracleTree } from './fixture-image.ts';
+import {
+  diffTrees,
+  imageTree,
+  installOracleWorld,
+  ORACLE_WORLDS,
+  readOracleTree,
+} from '../../helpers/fixture-image.ts';
 
 const MTIME = 1700000000;
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import type { ImageFS } from '../../../src/fs/tree.ts';
 import { applyPaths, type PathInput } from '../../../src/rootfs/steps/index.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
-import { installOracleWorld } from './fixture-image.ts';
+import { throwsCode } from '../../helpers/assert.ts';
+import { installOracleWorld } from '../../helpers/fixture-image.ts';
 
 const T = { mtime: 1700000000 };
 
@@ -14,15 +15,6 @@ function image(): ImageFS {
 function attrs(fs: ImageFS, p: string) {
   const n = fs.lstat(p);
   return n && { type: n.type, mode: n.mode, uid: n.uid, gid: n.gid };
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(isLadingError(e), `not a LadingError: ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (message) assert.match(e.message, message);
-    return true;
-  });
 }
 
 test('directory: mkdir -p with the mode and owner on the last one, parents 0755 root, existing ones only adjusted', () => {

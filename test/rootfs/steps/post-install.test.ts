@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { ImageFS } from '../../../src/fs/tree.ts';
 import { applyPostInstall, buildDateEpoch } from '../../../src/rootfs/steps/index.ts';
 import { isLadingError } from '../../../src/util/errors.ts';
+import { installOracleWorld } from '../../helpers/fixture-image.ts';
 import { fixture } from '../../helpers/paths.ts';
-import { installOracleWorld } from './fixture-image.ts';
 
 const MTIME = 1706291505;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, formatProblem, type LoadedConfig, loadConfig } from '../../src/config/index.ts';
-import { repoRoot } from '../helpers/paths.ts';
+import { repoRoot } from './paths.ts';
 
 export const dataDir = join(repoRoot, 'test/config/data');
 export const examplesDir = join(repoRoot, 'examples');

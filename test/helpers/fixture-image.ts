@@ -7,20 +7,20 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseApkIndexText } from '../../../src/apk/apkindex-text.ts';
+import { parseApkIndexText } from '../../src/apk/apkindex-text.ts';
 import {
   type DbPackage,
   formatInstalledDb,
   formatTriggers,
   SCRIPT_ACTIONS,
   scriptsTar,
-} from '../../../src/apk/installed-db.ts';
-import type { PackageInfo } from '../../../src/apk/types.ts';
-import { type FsNode, ImageFS, readContent } from '../../../src/fs/tree.ts';
-import { type InstallablePackage, Installer } from '../../../src/rootfs/install.ts';
-import { initApkDatabase } from '../../../src/rootfs/steps/apk-db.ts';
-import { readTar } from '../../../src/tar/reader.ts';
-import { fixture } from '../../helpers/paths.ts';
+} from '../../src/apk/installed-db.ts';
+import type { PackageInfo } from '../../src/apk/types.ts';
+import { type FsNode, ImageFS, readContent } from '../../src/fs/tree.ts';
+import { type InstallablePackage, Installer } from '../../src/rootfs/install.ts';
+import { initApkDatabase } from '../../src/rootfs/steps/apk-db.ts';
+import { readTar } from '../../src/tar/reader.ts';
+import { fixture } from './paths.ts';
 
 /** The real Alpine 3.19.1 x86_64 packages (alpine-base closure). */
 export const ISO_REPO = () => fixture('alpine', 'v3.19.1-iso-repo', 'x86_64');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as CDX from '@cyclonedx/cyclonedx-library';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { sharedDir } from '../helpers/paths.ts';
+import { sharedDir } from './paths.ts';
 
 // ajv-formats is CommonJS: its default export is the plugin function itself
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

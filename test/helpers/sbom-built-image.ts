@@ -10,7 +10,8 @@ import type { PackageInfo } from '../../src/apk/types.ts';
 import { cyclonedxSerialNumber } from '../../src/sbom/cyclonedx.ts';
 import { apkChecksumSha1 } from '../../src/sbom/identifiers.ts';
 import { entryData, readTar } from '../../src/tar/reader.ts';
-import { layerTars } from '../helpers/image-tree.ts';
+import { layerTars } from './image-tree.ts';
+import { apkFiles, pkginfoDatahash, resolveEdges } from './sbom-inputs.ts';
 import {
   type CdxDoc,
   checkCycloneDxIntegrity,
@@ -19,9 +20,8 @@ import {
   purlOf,
   type SpdxDoc,
   type SpdxPkg,
-} from './integrity.ts';
-import { apkFiles, pkginfoDatahash, resolveEdges } from './real-inputs.ts';
-import { cyclonedxSchemaErrors, spdxSchemaErrors } from './validate.ts';
+} from './sbom-integrity.ts';
+import { cyclonedxSchemaErrors, spdxSchemaErrors } from './sbom-schemas.ts';
 
 /** apk architecture → OCI platform architecture, for the archs built here. */
 export const OCI_ARCH: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };

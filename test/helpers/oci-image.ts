@@ -12,7 +12,7 @@ import { writeLayer } from '../../src/oci/layer.ts';
 import { imageAnnotations, imageHistory } from '../../src/oci/metadata.ts';
 import type { ImageIndex, LayerEntry } from '../../src/oci/types.ts';
 import { readTar } from '../../src/tar/reader.ts';
-import { fixture } from '../helpers/paths.ts';
+import { fixture } from './paths.ts';
 
 export const ALPINE_PACKAGES = [
   'alpine-baselayout-3.4.3-r2',

@@ -11,7 +11,7 @@ import type { PackageInfo } from '../../src/apk/types.ts';
 import { parseOsRelease } from '../../src/sbom/os-release.ts';
 import type { EmbeddedSbom, ImageSbomInput, OsRelease, SbomPackage } from '../../src/sbom/types.ts';
 import { entryData, readTar } from '../../src/tar/reader.ts';
-import { fixture } from '../helpers/paths.ts';
+import { fixture } from './paths.ts';
 
 export function readIndex(path: string): PackageInfo[] {
   const tar = gunzipSync(readFileSync(path));
