@@ -7,16 +7,22 @@
  * Only `kill -9` escapes this; the next cache user or `lading clean` removes what such a writer left, since
  * temporary names carry their writer's pid (see writerGone).
  */
-import { readlinkSync, rmSync } from 'node:fs';
+import { existsSync, readlinkSync, rmSync } from 'node:fs';
 
 const pending = new Set<string>();
 let hooked = false;
+/** Size after the last pruning: a long-running library process must not collect every name it ever used. */
+let pruned = 0;
 
 /** Removes `path` (a file or a directory tree) when the process exits; returns a function that forgets it. */
 export function removeOnExit(path: string): () => void {
   if (!hooked) {
     hooked = true;
     process.on('exit', removePending);
+  }
+  if (pending.size >= Math.max(1024, 2 * pruned)) {
+    for (const p of pending) if (!existsSync(p)) pending.delete(p);
+    pruned = pending.size;
   }
   pending.add(path);
   return () => {
