@@ -270,6 +270,26 @@ const pathMutation = z
   .superRefine((m, ctx) => {
     if (m.path.includes('\0'))
       ctx.addIssue({ code: 'custom', path: ['path'], message: 'a path must not contain NUL' });
+    // the rules packages obey (apk/rules.ts): a name a layer would carry as an OCI whiteout, or as a name no
+    // tar tool can unpack, is refused here too
+    const parts = m.path.split('/').filter((p) => p !== '');
+    if (parts.some((p) => p.startsWith('.wh.'))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: `path ${JSON.stringify(m.path)} is an OCI whiteout name (.wh.*): in a layer it would delete files`,
+      });
+    }
+    if (parts.some((p) => Buffer.byteLength(p) > 255) || Buffer.byteLength(`/${parts.join('/')}`) >= 4096) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: 'a path must fit PATH_MAX (4096 bytes) and each of its names NAME_MAX (255 bytes)',
+      });
+    }
+    if (/[\x01-\x1f\x7f]/.test(m.path)) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'a path must not contain control characters' });
+    }
     if (escapesRoot(m.path)) {
       ctx.addIssue({
         code: 'custom',

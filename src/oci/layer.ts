@@ -45,8 +45,16 @@ function checkEntry(entry: LayerEntry): void {
   const p = entry.path;
   if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.endsWith('/') || p.includes('\0'))
     throw entryError(entry, 'the path must be relative, non-empty, without a leading or trailing "/"');
-  for (const part of p.split('/'))
+  for (const part of p.split('/')) {
     if (part === '' || part === '.' || part === '..') throw entryError(entry, `bad path component "${part}"`);
+    // packages and configs are checked for these long before; a layer must never carry one
+    if (part.startsWith('.wh.'))
+      throw entryError(entry, 'an OCI whiteout name would delete files when unpacked');
+  }
+  for (const id of [entry.uid, entry.gid]) {
+    if (!Number.isSafeInteger(id) || id < 0 || id > 4294967294)
+      throw entryError(entry, `owner id ${id} is out of range`);
+  }
   if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777)
     throw entryError(entry, `mode ${entry.mode} is not a permission value (0–07777)`);
   const hasData = entry.type === 'file';

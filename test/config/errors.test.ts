@@ -132,6 +132,14 @@ const CASES: Record<string, [string, string[]]> = {
     'paths:\n  - path: ../../etc\n    type: directory\n',
     ['a.yaml:2:11: paths[0].path: path "../../etc" is outside the image'],
   ],
+  'paths a layer cannot carry: a whiteout name, an overlong name, a newline': [
+    `paths:\n  - path: /etc/.wh.passwd\n    type: empty-file\n  - path: /${'n'.repeat(256)}\n    type: directory\n  - path: "/a\\nb"\n    type: directory\n`,
+    [
+      'a.yaml:2:11: paths[0].path: path "/etc/.wh.passwd" is an OCI whiteout name (.wh.*): in a layer it would delete files',
+      'a.yaml:4:11: paths[1].path: a path must fit PATH_MAX (4096 bytes) and each of its names NAME_MAX (255 bytes)',
+      'a.yaml:6:11: paths[2].path: a path must not contain control characters',
+    ],
+  ],
   'hardlink source outside the image': [
     'paths:\n  - path: /a\n    type: hardlink\n    source: /../x\n',
     ['a.yaml:4:13: paths[0].source: hardlink source "/../x" is outside the image'],
