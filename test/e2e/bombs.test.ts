@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostileRepo, testKey, zeroBomb } from '../helpers/hostile.ts';
 import { ladingBin } from '../helpers/paths.ts';
-import { requireTool, run, tempDir } from '../helpers/tools.ts';
+import { requireTool, runAsync, tempDir } from '../helpers/tools.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -18,9 +18,11 @@ const MiB = 1024 ** 2;
 const RSS_LIMIT_MIB = 256;
 
 /** Runs the lading CLI under GNU time; returns its result and peak RSS in MiB. */
-function measured(args: string[]): { status: number; stdout: string; stderr: string; rssMiB: number } {
+async function measured(
+  args: string[],
+): Promise<{ status: number; stdout: string; stderr: string; rssMiB: number }> {
   const time = requireTool('time');
-  const r = run(time, ['-f', 'lading-peak-rss-kb=%M', process.execPath, ladingBin, ...args]);
+  const r = await runAsync(time, ['-f', 'lading-peak-rss-kb=%M', process.execPath, ladingBin, ...args]);
   const m = /lading-peak-rss-kb=(\d+)\s*$/.exec(r.stderr);
   assert.ok(m, `GNU time printed no peak RSS:\n${r.stderr}`);
   return { ...r, stderr: r.stderr.slice(0, m.index), rssMiB: Number(m[1]) / 1024 };
@@ -46,7 +48,7 @@ describe('decompression bombs', () => {
     tmp.remove();
   });
 
-  function flat(what: string, r: ReturnType<typeof measured>): void {
+  function flat(what: string, r: Awaited<ReturnType<typeof measured>>): void {
     peaks.push(`${what} ${r.rssMiB.toFixed(0)}`);
     assert.ok(
       r.rssMiB < RSS_LIMIT_MIB,
@@ -54,7 +56,7 @@ describe('decompression bombs', () => {
     );
   }
 
-  it('build stops at the limit the declared size allows, with a clear error and no output', () => {
+  it('build stops at the limit the declared size allows, with a clear error and no output', async () => {
     const config = join(tmp.path, 'bomb.yaml');
     writeFileSync(
       config,
@@ -62,7 +64,7 @@ describe('decompression bombs', () => {
     );
     const out = join(tmp.path, 'out');
     mkdirSync(out);
-    const r = measured([
+    const r = await measured([
       'build',
       config,
       'bomb:1',
@@ -79,23 +81,26 @@ describe('decompression bombs', () => {
     flat('build of the bomb', r);
   });
 
-  it('verify and index refuse the bomb; they check and index the honest 512 MiB package in the same memory', () => {
-    const v = measured(['verify', '--keyring', join(tmp.path, 'keys'), repo.files.bomb!]);
+  it('verify and index refuse the bomb; they check and index the honest 512 MiB package in the same memory', async () => {
+    // side by side: each process's peak RSS is its own
+    const [v, i, big, bigIndex] = await Promise.all([
+      measured(['verify', '--keyring', join(tmp.path, 'keys'), repo.files.bomb!]),
+      measured(['index', '-o', join(tmp.path, 'APKINDEX.tar.gz'), repo.files.bomb!]),
+      measured(['verify', '--keyring', join(tmp.path, 'keys'), repo.files.big!]),
+      measured(['index', '-o', join(tmp.path, 'big-APKINDEX.tar.gz'), repo.files.big!]),
+    ]);
     assert.equal(v.status, 1, v.stderr);
     assert.match(v.stdout, /bomb-1\.0-r0\.apk: corrupt: .*inflates to more than \d+ bytes/);
     flat('verify of the bomb', v);
 
-    const i = measured(['index', '-o', join(tmp.path, 'APKINDEX.tar.gz'), repo.files.bomb!]);
     assert.equal(i.status, 1);
     assert.match(i.stderr, /bomb-1\.0-r0\.apk: data part inflates to more than/);
     flat('index of the bomb', i);
 
-    const big = measured(['verify', '--keyring', join(tmp.path, 'keys'), repo.files.big!]);
     assert.equal(big.status, 0, big.stdout + big.stderr);
     assert.match(big.stdout, /big-1\.0-r0\.apk: OK/);
     flat('verify of 512 MiB', big);
 
-    const bigIndex = measured(['index', '-o', join(tmp.path, 'APKINDEX.tar.gz'), repo.files.big!]);
     assert.equal(bigIndex.status, 0, bigIndex.stderr);
     flat('index of 512 MiB', bigIndex);
   });
