@@ -100,15 +100,22 @@ export function isLoopback(hostname: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1';
 }
 
-/** IP literals a registry must not send us to on another host (SSRF guard). */
+/** IP literals a registry must not send us to on another host (SSRF guard); host names are never private. */
 export function isPrivateAddress(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return (
-    isLoopback(h) ||
-    /^(10\.|192\.168\.|169\.254\.|0\.)/.test(h) ||
-    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
-    /^(f[cd]|fe80)/i.test(h)
-  );
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(h);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return (
+      a === 127 ||
+      a === 10 ||
+      a === 0 ||
+      (a === 192 && b === 168) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31)
+    );
+  }
+  return h.includes(':') && (h === '::1' || /^(f[cd][0-9a-f]{2}|fe80):/.test(h));
 }
 
 /** The server answered TLS with something else: it speaks plain HTTP. */

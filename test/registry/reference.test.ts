@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseChallenges, scopeCovered } from '../../src/registry/challenge.ts';
 import { formatReference, parseLoginServer, parseReference } from '../../src/registry/reference.ts';
-import { isLoopback } from '../../src/registry/transport.ts';
+import { isLoopback, isPrivateAddress } from '../../src/registry/transport.ts';
 
 const D = `sha256:${'a'.repeat(64)}`;
 
@@ -92,4 +92,20 @@ test('plain HTTP is automatic only for loopback registries', () => {
     assert.ok(isLoopback(h), h);
   for (const h of ['10.0.0.1', '192.168.1.2', 'example.com', 'localhost.example.com', '128.0.0.1'])
     assert.ok(!isLoopback(h), h);
+});
+
+test('upload locations on another host may not be private addresses; host names never count as private', () => {
+  for (const h of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.0.9',
+    '169.254.169.254',
+    '[::1]',
+    '[fd00::1]',
+    '[fe80::1]',
+  ])
+    assert.ok(isPrivateAddress(h), h);
+  for (const h of ['10.example.com', 'fdroid.org', 'fcb.example', '172.15.0.1', '8.8.8.8', 'registry.io'])
+    assert.ok(!isPrivateAddress(h), h);
 });
