@@ -217,12 +217,14 @@ export class Publication {
   /** Every tag of every repository, last: everything under them is in place. */
   async tag(index: PushManifest): Promise<void> {
     if (this.#tagged) return; // every tag was seen naming this index
-    for (const [i, t] of this.#targets.entries()) {
-      for (const tag of t.tags) {
-        const what = `tag ${tag} of ${repositoryName(t.repository)}`;
-        if ((await putManifest(this.#sessions[i]!, index, tag, what)).put) this.report.tagsPut++;
-      }
-    }
+    await Promise.all(
+      this.#targets.flatMap((t, i) =>
+        t.tags.map(async (tag) => {
+          const what = `tag ${tag} of ${repositoryName(t.repository)}`;
+          if ((await putManifest(this.#sessions[i]!, index, tag, what)).put) this.report.tagsPut++;
+        }),
+      ),
+    );
   }
 }
 

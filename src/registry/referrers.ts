@@ -37,11 +37,10 @@ export async function attachReferrers<A extends Artifact>(
   artifacts: readonly A[],
   putArtifact: (a: A) => Promise<ManifestPut>,
 ): Promise<'api' | 'fallback'> {
-  const puts: ManifestPut[] = [];
-  for (const a of artifacts) puts.push(await putArtifact(a));
-  const written = puts.filter((p, i) => p.put && artifacts[i] !== undefined);
+  // independent of each other: pushed at once (each is HEAD, then PUT when missing)
+  const puts = await Promise.all(artifacts.map(putArtifact));
   let api: boolean;
-  if (written.length > 0) {
+  if (puts.some((p) => p.put)) {
     // the spec: no OCI-Subject on a PUT means the registry keeps no referrers list
     api = puts.every((p, i) => !p.put || p.ociSubject === artifacts[i]!.subject);
   } else {
@@ -54,7 +53,10 @@ export async function attachReferrers<A extends Artifact>(
     list.push(a.descriptor);
     bySubject.set(a.subject, list);
   }
-  for (const [subject, descriptors] of bySubject) await updateFallbackTag(session, subject, descriptors);
+  // one writer per tag, the tags at once
+  await Promise.all(
+    [...bySubject].map(([subject, descriptors]) => updateFallbackTag(session, subject, descriptors)),
+  );
   return 'fallback';
 }
 
