@@ -8,6 +8,7 @@ import { registerClean } from './commands/clean.ts';
 import { registerDot } from './commands/dot.ts';
 import { registerIndex } from './commands/index-cmd.ts';
 import { registerKeygen } from './commands/keygen.ts';
+import { registerLock } from './commands/lock.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerPackage } from './commands/package.ts';
 import { registerPublish } from './commands/publish.ts';
@@ -49,6 +50,7 @@ program.hook('preAction', (_program, cmd) => {
 registerBuild(program);
 registerPublish(program);
 registerShowPackages(program);
+registerLock(program);
 registerDot(program);
 registerWhy(program);
 registerShowConfig(program);

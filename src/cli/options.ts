@@ -16,6 +16,21 @@ export interface ResolveFlags extends GlobalOptions {
   offline?: boolean;
 }
 
+/** The library options the resolution flags give (show-packages, dot, why, lock). */
+export function resolveFlagOptions(flags: ResolveFlags) {
+  return {
+    archs: flags.arch,
+    repositoryAppend: flags.repositoryAppend,
+    buildRepositoryAppend: flags.buildRepositoryAppend,
+    keyringAppend: flags.keyringAppend,
+    packageAppend: flags.packageAppend,
+    includePaths: flags.includePaths,
+    ignoreSignatures: flags.ignoreSignatures,
+    cacheDir: flags.cacheDir,
+    offline: flags.offline,
+  };
+}
+
 /** Adds the resolution flags to a command (after its arguments). */
 export function resolutionOptions(cmd: Command, archHelp: string): Command {
   return cmd
@@ -79,6 +94,7 @@ export interface ImageFlags extends ResolveFlags {
   sbomPath?: string;
   sbomFormats?: string[];
   compressionLevel?: string;
+  lockfile?: string;
 }
 
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -106,8 +122,15 @@ export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
       'spdx and/or cyclonedx (comma-separated or repeated; default spdx)',
       collect,
     )
-    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5');
+    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
+    .option(...LOCKFILE_OPTION);
 }
+
+/** `--lockfile FILE` (build, publish, show-packages). */
+export const LOCKFILE_OPTION = [
+  '--lockfile <file>',
+  'install exactly the packages of this lock file (from `lading lock`), checking each against it; no repository index is fetched',
+] as const;
 
 /** The build options the image flags give (the checked ones through parseBuildFlags). */
 export function imageBuildOptions(flags: ImageFlags) {
@@ -123,5 +146,6 @@ export function imageBuildOptions(flags: ImageFlags) {
     ignoreSignatures: flags.ignoreSignatures,
     cacheDir: flags.cacheDir,
     offline: flags.offline,
+    lockfile: flags.lockfile,
   };
 }

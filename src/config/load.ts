@@ -32,6 +32,8 @@ interface Loader {
   cwd: string;
   includePaths: string[];
   hash: Hash;
+  /** apko's checksum: the same bytes, line endings as read. */
+  rawHash: Hash;
   files: string[];
   parsedFiles: LoadedFile[];
 }
@@ -41,6 +43,7 @@ function newLoader(options: LoadOptions): Loader {
     cwd: resolve(options.cwd ?? process.cwd()),
     includePaths: options.includePaths ?? [],
     hash: createHash('sha256'),
+    rawHash: createHash('sha256'),
     files: [],
     parsedFiles: [],
   };
@@ -96,6 +99,7 @@ function finish(path: string, raw: RawConfig, loader: Loader): LoadedConfig {
     path,
     files: loader.files,
     checksum: `sha256-${loader.hash.digest('base64')}`,
+    rawChecksum: `sha256-${loader.rawHash.digest('base64')}`,
     warnings: sortProblems(warnings),
   };
 }
@@ -120,6 +124,7 @@ async function loadTree(
   loader: Loader,
 ): Promise<RawConfig> {
   loader.hash.update(normalizeLineEndings(bytes));
+  loader.rawHash.update(bytes);
   loader.files.push(found.abs);
   const text = decodeUtf8(bytes, found.display);
   const parsed = parseYaml(text, found.display, configSchema);

@@ -134,6 +134,8 @@ export interface LoadedConfig {
    * CRLF checkout changes its checksum; for LF files the two agree).
    */
   checksum: string;
+  /** apko's `config.checksum`: the same over the bytes as read (differs from `checksum` only for CRLF files). */
+  rawChecksum: string;
   /** Things that are allowed but probably not meant, with their locations. */
   warnings: ConfigWarning[];
 }

@@ -20,7 +20,7 @@ import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import type { ContentCache } from '../store/cache.ts';
 import type { Logger } from '../util/log.ts';
 import type { BuildKey } from './indexes.ts';
-import type { ResolvedArch } from './resolve.ts';
+import type { ResolvedArch } from './types.ts';
 
 export interface PreparedArch {
   /** In the resolution's install order. */

@@ -13,15 +13,30 @@ import type { ImageDestination } from '../oci/destination.ts';
 import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
-import { apkArch as apkArchName } from '../platform/arch.ts';
+import { type Arch, apkArch as apkArchName } from '../platform/arch.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import { archBuildDate, imageForArch, layersForArch, prepareArch, rootfsForArch } from './arch.ts';
+import {
+  archBuildDate,
+  imageForArch,
+  layersForArch,
+  type PreparedArch,
+  prepareArch,
+  rootfsForArch,
+} from './arch.ts';
 import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
-import { type ArchIndexes, type BuildKey, fetchArchIndexes } from './indexes.ts';
-import { addIndexInputs, addPackageInputs, openedInputs } from './inputs.ts';
+import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
+import { addIndexInputs, addLockedInputs, addPackageInputs, openedInputs } from './inputs.ts';
+import {
+  embeddedKeys,
+  type LockedArch,
+  lockedRequests,
+  type OpenedLock,
+  readLockFile,
+  resolveLockedArch,
+} from './locked.ts';
 import { configName, type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
 import { isLayoutOutput, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
 import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
@@ -137,9 +152,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   // so is an OUT/ that names a file
   if (typeof options.output === 'string') isLayoutOutput(options.output, resolvePath(cwd, options.output));
 
-  // open: the config, the store and the build keyring
+  // open: the config, the store and the build keyring (and the lock file, whose keys stand in for gone ones)
   emit({ type: 'phase', phase: 'config' });
-  const { config, files, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
+  const lock = options.lockfile === undefined ? undefined : await readLockFile(options.lockfile, cwd);
+  const opened = await openBuild({ ...options, cwd }, logger, lock && embeddedKeys(lock.lock));
+  const { config, files, fetch, keyring } = opened;
   // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
   await fetch.cache.startPinning();
   const release = () => fetch.cache.releasePins();
@@ -157,17 +174,36 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     targets.map((a) => apkArchName(a)),
   );
 
+  // a lock: checked against the config, its packages are the resolution (no index is fetched)
+  const locked =
+    lock &&
+    lockedRequests({
+      opened: lock,
+      config,
+      configFile: configName(options.config),
+      checksum: opened.checksum,
+      rawChecksum: opened.rawChecksum,
+      targets,
+      archsChosen: (options.archs?.length ?? 0) > 0,
+      cwd,
+      logger,
+    });
   // fetch indexes: every architecture's, signature-checked; they are part of the image's identity
-  const indexes = await fetchArchIndexes(config.contents, targets, {
-    fetch,
-    keyring: keyring.keyring,
-    ignoreSignatures: options.ignoreSignatures,
-    logger,
-    onArch: (arch) => emit({ type: 'phase', arch, phase: 'resolve' }),
-  });
+  const indexes = locked
+    ? []
+    : await fetchArchIndexes(config.contents, targets, {
+        fetch,
+        keyring: keyring.keyring,
+        ignoreSignatures: options.ignoreSignatures,
+        logger,
+        onArch: (arch) => emit({ type: 'phase', arch, phase: 'resolve' }),
+      });
   addIndexInputs(inputs, indexes);
+  if (lock) inputs.hashed.push({ path: lock.path, sha256: lock.sha256 });
 
-  const memoKey = options.reuse ? memoKeyOf(config, indexes, keyring.keys, options) : undefined;
+  const memoKey = options.reuse
+    ? memoKeyOf(config, lock ? lockIdentity(lock, targets) : indexes, keyring.keys, options)
+    : undefined;
   const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);
   if (memo) {
     logger.debug('the same inputs were built before: writing that image');
@@ -188,17 +224,40 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     };
   }
 
-  // resolve: every architecture, in one place
-  const resolved = await resolveArchitectures({
-    world: config.contents.packages,
-    indexes,
-    cache: fetch.cache,
-    logger,
-  });
+  // resolve: every architecture, in one place (from the lock: its packages, fetched and checked against it)
+  const resolved: (ResolvedArch | LockedArch)[] = [];
+  if (locked) {
+    for (const [arch, requests] of locked) {
+      const apk = apkArchName(arch);
+      emit({ type: 'phase', arch: apk, phase: 'fetch' });
+      let done = 0;
+      resolved.push(
+        await resolveLockedArch(arch, requests, {
+          world: config.contents.packages,
+          fetch,
+          keyring: keyring.keyring,
+          ignoreSignatures: options.ignoreSignatures,
+          lockFile: lock!.file,
+          onReady: (fromCache) =>
+            emit({ type: 'package', arch: apk, done: ++done, total: requests.length, fromCache }),
+        }),
+      );
+      addLockedInputs(inputs, requests);
+    }
+  } else {
+    resolved.push(
+      ...(await resolveArchitectures({
+        world: config.contents.packages,
+        indexes,
+        cache: fetch.cache,
+        logger,
+      })),
+    );
+  }
 
   const archs: BuiltArch[] = [];
   for (const r of resolved) {
-    addPackageInputs(inputs, r);
+    if (!('prepared' in r)) addPackageInputs(inputs, r);
     archs.push(
       await buildArch(
         r,
@@ -258,7 +317,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
 
 /** One architecture's phases after resolution: prepare → rootfs → layers → image. */
 async function buildArch(
-  resolved: ResolvedArch,
+  resolved: ResolvedArch | LockedArch,
   opened: {
     config: ImageConfig;
     fetch: FetchOptions;
@@ -273,15 +332,20 @@ async function buildArch(
   const { config, fetch } = opened;
   const { arch, apkArch, resolution } = resolved;
 
-  emit({ type: 'phase', arch: apkArch, phase: 'fetch' });
-  let done = 0;
-  const total = resolution.packages.length;
-  const { packages, repositories } = await prepareArch(resolved, {
-    fetch,
-    keyring: opened.keyring,
-    ignoreSignatures: options.ignoreSignatures,
-    onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
-  });
+  let prepared: PreparedArch;
+  if ('prepared' in resolved) prepared = resolved.prepared;
+  else {
+    emit({ type: 'phase', arch: apkArch, phase: 'fetch' });
+    let done = 0;
+    const total = resolution.packages.length;
+    prepared = await prepareArch(resolved, {
+      fetch,
+      keyring: opened.keyring,
+      ignoreSignatures: options.ignoreSignatures,
+      onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
+    });
+  }
+  const { packages, repositories } = prepared;
 
   emit({ type: 'phase', arch: apkArch, phase: 'install' });
   const buildDate = archBuildDate(packages, opened.date);
@@ -299,10 +363,23 @@ async function buildArch(
   return { arch, apkArch, image, buildDate, resolution, packages, filesystem, repositories };
 }
 
+/** A lock in the place of the indexes in the memo key: its bytes pin every package. */
+function lockIdentity(
+  lock: OpenedLock,
+  targets: readonly Arch[],
+): Pick<ArchIndexes, 'apkArch' | 'repositories'>[] {
+  return targets.map((arch) => ({
+    apkArch: apkArchName(arch),
+    repositories: [
+      { repository: `lockfile ${lock.file}`, indexDigest: `sha256:${lock.sha256}` } as FetchedRepository,
+    ],
+  }));
+}
+
 /** The image memo's key: everything the image's bytes depend on (see image-memo.ts). */
 function memoKeyOf(
   config: ImageConfig,
-  indexes: readonly ArchIndexes[],
+  indexes: readonly Pick<ArchIndexes, 'apkArch' | 'repositories'>[],
   keys: readonly BuildKey[],
   options: BuildOptions,
 ): string {

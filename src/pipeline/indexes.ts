@@ -22,6 +22,7 @@ import { type Arch, apkArch } from '../platform/arch.ts';
 import { type FetchOptions, fetchIndex, fetchKey } from '../repo/fetch.ts';
 import { parseKeySource, parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
 import { type SolverRepository, scannableAsLatin1 } from '../solver/package-index.ts';
+import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 
 export interface BuildKey {
@@ -33,25 +34,43 @@ export interface BuildKey {
 export interface LoadedKeyring {
   keyring: Keyring;
   keys: BuildKey[];
+  /** Every keyring entry as configured, with its key's bytes (what a lock embeds). */
+  entries: { entry: string; content: Buffer }[];
 }
 
+/**
+ * The build keyring: every entry fetched (concurrently). `embedded` (a lock's key contents by entry) stands in
+ * for a key that cannot be fetched any more (a rotated URL), with a warning.
+ */
 export async function loadBuildKeyring(
   entries: readonly string[],
   fetch: FetchOptions,
+  embedded?: ReadonlyMap<string, Buffer>,
 ): Promise<LoadedKeyring> {
   const sources = entries.map((entry) => parseKeySource(entry, { cwd: fetch.cwd }));
-  // Fetched concurrently; the first entry of a name wins, as before.
-  const fetched = await allInOrder(sources.map((source) => fetchKey(source, fetch)));
+  const fetched = await allInOrder(
+    sources.map(async (source, i) => {
+      try {
+        return (await fetchKey(source, fetch)).bytes;
+      } catch (e) {
+        const stored = embedded?.get(entries[i]!);
+        if (stored === undefined || !(e instanceof LadingError)) throw e;
+        fetch.logger?.warn(`${e.message}; using the key's content recorded in the lock file`);
+        return stored;
+      }
+    }),
+  );
+  // the first entry of a name wins, as before
   const keys: BuildKey[] = [];
   const seen = new Set<string>();
   sources.forEach((source, i) => {
     const name = basename(source.kind === 'local' ? source.path : new URL(source.url).pathname);
     if (seen.has(name)) return;
     seen.add(name);
-    keys.push({ name, content: fetched[i]!.bytes });
+    keys.push({ name, content: fetched[i]! });
   });
   const keyring = createKeyring(keys.map((k) => ({ name: k.name, pem: k.content })));
-  return { keyring, keys };
+  return { keyring, keys, entries: entries.map((entry, i) => ({ entry, content: fetched[i]! })) };
 }
 
 /** A repository whose index was fetched and verified, not yet inflated. */

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { indexLocation, packageLocation, parseKeySource } from '../repo/ref.ts';
+import type { LockedRequest } from '../prepare/packages.ts';
+import { indexLocation, packageLocation, parseKeySource, repositoryFile } from '../repo/ref.ts';
 import { sha256Hex } from '../util/digest.ts';
 import type { ArchIndexes, BuildKey } from './indexes.ts';
-import type { ResolvedArch } from './resolve.ts';
-import type { BuildInputs } from './types.ts';
+import type { BuildInputs, ResolvedArch } from './types.ts';
 
 /** The config and its includes, and the keyring's local keys (as the build read them). */
 export function openedInputs(
@@ -51,5 +51,14 @@ export function addPackageInputs(
   for (const p of resolved.resolution.packages) {
     const ref = byRepository.get(p.repository);
     if (ref?.kind === 'local') inputs.statted.push(packageLocation(ref, resolved.apkArch, p));
+  }
+}
+
+/** A lock's packages: local ones by stat; a remote one makes the network an input. */
+export function addLockedInputs(inputs: BuildInputs, requests: readonly LockedRequest[]): void {
+  for (const r of requests) {
+    if (r.repo.kind === 'local')
+      inputs.statted.push(repositoryFile(r.repo, r.dir, `${r.entry.name}-${r.entry.version}.apk`));
+    else inputs.remote = true;
   }
 }

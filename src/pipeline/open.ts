@@ -36,7 +36,7 @@ export function configName(config: string | ApkoConfig): string {
 export async function loadBuildConfig(
   options: ConfigFlags,
   logger: Logger,
-): Promise<{ config: ImageConfig; files: string[] }> {
+): Promise<{ config: ImageConfig; files: string[]; checksum: string; rawChecksum: string }> {
   const where = { cwd: options.cwd, includePaths: options.includePaths };
   const loaded =
     typeof options.config === 'string'
@@ -51,7 +51,7 @@ export async function loadBuildConfig(
     archs: options.archs,
     annotations: options.annotations,
   });
-  return { config, files: loaded.files };
+  return { config, files: loaded.files, checksum: loaded.checksum, rawChecksum: loaded.rawChecksum };
 }
 
 export interface OpenBuildOptions extends ConfigFlags {
@@ -59,20 +59,35 @@ export interface OpenBuildOptions extends ConfigFlags {
   cacheDir?: string;
   offline?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A lock file (apko's `*.lock.json`, from `lading lock`): install exactly its packages from its URLs, each
+   * checked against it, without fetching any repository index.
+   */
+  lockfile?: string;
 }
 
 export interface OpenedBuild {
   config: ImageConfig;
   /** The config file and its includes, absolute. */
   files: string[];
+  /** LoadedConfig.checksum and rawChecksum: what a lock records and is checked against. */
+  checksum: string;
+  rawChecksum: string;
   fetch: FetchOptions;
   keyring: LoadedKeyring;
 }
 
-/** Config, cache and keyring: the common start of every command that resolves a config. */
-export async function openBuild(options: OpenBuildOptions, logger: Logger): Promise<OpenedBuild> {
+/**
+ * Config, cache and keyring: the common start of every command that resolves a config. `embeddedKeys` (a lock's
+ * key contents by keyring entry) stand in for keys that cannot be fetched.
+ */
+export async function openBuild(
+  options: OpenBuildOptions,
+  logger: Logger,
+  embeddedKeys?: ReadonlyMap<string, Buffer>,
+): Promise<OpenedBuild> {
   const cwd = options.cwd ?? process.cwd();
-  const { config, files } = await loadBuildConfig({ ...options, cwd }, logger);
+  const { config, files, checksum, rawChecksum } = await loadBuildConfig({ ...options, cwd }, logger);
   if (config.contents.packages.length === 0) {
     throw new LadingError(
       'CONFIG_NO_PACKAGES',
@@ -90,8 +105,8 @@ export async function openBuild(options: OpenBuildOptions, logger: Logger): Prom
     cwd,
     env: options.env,
   });
-  const keyring = await loadBuildKeyring(config.contents.keyring, fetch);
-  return { config, files, fetch, keyring };
+  const keyring = await loadBuildKeyring(config.contents.keyring, fetch, embeddedKeys);
+  return { config, files, checksum, rawChecksum, fetch, keyring };
 }
 
 /**

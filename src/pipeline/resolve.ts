@@ -11,7 +11,7 @@
 import { announcedSize } from '../apk/apkindex.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
-import type { Arch } from '../platform/arch.ts';
+import { apkArch } from '../platform/arch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
 import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
@@ -22,12 +22,24 @@ import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
 import {
+  type Availability,
+  checkWorldAgreement,
+  crossArchSalt,
+  inconsistencyError,
+  inconsistentNames,
+  scanAvailability,
+  unavailableFor,
+  worldNames,
+} from './cross-arch.ts';
+import {
   type ArchIndexes,
   type FetchedRepository,
   fetchArchIndexes,
   inflateRepositories,
 } from './indexes.ts';
-import { type OpenBuildOptions, openBuild } from './open.ts';
+import { embeddedKeys, lockedListing, lockedRequests, readLockFile } from './locked.ts';
+import { configName, type OpenBuildOptions, type OpenedBuild, openBuild } from './open.ts';
+import type { ResolvedArch } from './types.ts';
 
 export interface ResolveConfigOptions extends OpenBuildOptions {
   logger?: Logger;
@@ -39,30 +51,38 @@ export interface ResolveConfigOptions extends OpenBuildOptions {
   memoSalt?: string;
 }
 
-export interface ResolvedArch {
-  arch: Arch;
-  /** The apk spelling (`x86_64`). */
-  apkArch: string;
-  resolution: Resolution;
-  /** The repositories resolved against, in configured order (build repositories last). */
-  repositories: FetchedRepository[];
-  /** True when the resolution was read from the cache. */
-  cached: boolean;
-  /** The resolver's index over the same repositories, built on first call (for what a resolution cannot answer). */
-  index(): Promise<PackageIndex>;
-}
+export type { ResolvedArch };
 
 export interface ResolvedConfig {
   config: ImageConfig;
   archs: ResolvedArch[];
+  /** What was opened on the way: checksums, cache, keyring (with every entry's bytes). */
+  opened: OpenedBuild;
 }
 
 export async function resolveConfig(options: ResolveConfigOptions): Promise<ResolvedConfig> {
   const logger = options.logger ?? silentLogger;
   const cwd = options.cwd ?? process.cwd();
-  const { config, fetch, keyring } = await openBuild({ ...options, cwd }, logger);
-  let archs = targetArchitectures(config);
-  if (options.firstArchOnly) archs = archs.slice(0, 1);
+  const lock = options.lockfile === undefined ? undefined : await readLockFile(options.lockfile, cwd);
+  const opened = await openBuild({ ...options, cwd }, logger, lock && embeddedKeys(lock.lock));
+  const { config, fetch, keyring } = opened;
+  const archs = targetArchitectures(config);
+  if (lock) {
+    const requests = lockedRequests({
+      opened: lock,
+      config,
+      configFile: configName(options.config),
+      checksum: opened.checksum,
+      rawChecksum: opened.rawChecksum,
+      targets: options.firstArchOnly ? archs.slice(0, 1) : archs,
+      archsChosen: (options.archs?.length ?? 0) > 0,
+      cwd,
+      logger,
+    });
+    return { config, archs: [...requests].map(([arch, r]) => lockedListing(arch, r)), opened };
+  }
+  // the first architecture alone is drawn, but every one's indexes decide which versions it may have
+  const only = options.firstArchOnly ? [apkArch(archs[0]!)] : undefined;
   const indexes = await fetchArchIndexes(config.contents, archs, {
     fetch,
     keyring: keyring.keyring,
@@ -72,12 +92,13 @@ export async function resolveConfig(options: ResolveConfigOptions): Promise<Reso
   const resolved = await resolveArchitectures({
     world: config.contents.packages,
     indexes,
+    ...(only ? { only } : {}),
     ...(options.memo === false ? {} : { cache: fetch.cache }),
     memoSalt: options.memoSalt,
     keepIndexes: true,
     logger,
   });
-  return { config, archs: resolved };
+  return { config, archs: resolved, opened };
 }
 
 export interface ResolveInput {
@@ -85,6 +106,11 @@ export interface ResolveInput {
   world: readonly string[];
   /** Every target architecture's repositories, fetched and verified (the fetch-indexes phase). */
   indexes: readonly ArchIndexes[];
+  /**
+   * Resolve only these architectures (apk names; default all). The others' indexes still decide which versions
+   * are available to every architecture (dot and why draw one architecture of a multi-architecture image).
+   */
+  only?: readonly string[];
   /** Where resolutions are remembered; none: always resolve. */
   cache?: ContentCache;
   /** Part of every memo key: identifies the lading build (default: `lading <build id>`). */
@@ -97,37 +123,95 @@ export interface ResolveInput {
   logger?: Logger;
 }
 
+/** What a multi-architecture resolve shares: the versions every architecture has (read once, when needed). */
+interface CrossArch {
+  salt: string;
+  availability(): Promise<Availability>;
+}
+
 /**
  * The resolve phase: every architecture resolved, in one place. This is where all architectures' answers are
- * known together: where a lockfile is read and written, and where versions can be made the same across them.
+ * known together: where a lockfile is read and written, and where versions are made the same across them
+ * (see cross-arch.ts).
  */
 export async function resolveArchitectures(input: ResolveInput): Promise<ResolvedArch[]> {
+  let cross: CrossArch | undefined;
+  if (input.indexes.length > 1) {
+    let scanned: Promise<Availability> | undefined;
+    cross = {
+      salt: crossArchSalt(input.indexes),
+      availability: () => (scanned ??= scanAvailability(input.indexes)),
+    };
+  }
   const out: ResolvedArch[] = [];
-  for (const indexes of input.indexes) out.push(await resolveArch(indexes, input));
+  for (const indexes of input.indexes) {
+    if (input.only && !input.only.includes(indexes.apkArch)) continue;
+    try {
+      out.push(await resolveArch(indexes, input, cross));
+    } catch (e) {
+      if (cross && e instanceof LadingError && e.code === 'SOLVER_UNSATISFIABLE')
+        throw (await explainAcrossArchs(input, cross)) ?? e;
+      throw e;
+    }
+  }
+  if (cross && !input.only) {
+    checkWorldAgreement(
+      input.world,
+      out.map((a) => ({ apkArch: a.apkArch, packages: a.resolution.packages })),
+    );
+  }
   return out;
 }
 
+/**
+ * Why no consistent choice exists: each architecture resolved on its own (memoised like any resolution), and the
+ * world's packages and every package those resolutions chose checked for a version all architectures have.
+ * Undefined when that finds nothing to blame (the solver's own explanation is then the best there is).
+ */
+async function explainAcrossArchs(input: ResolveInput, cross: CrossArch): Promise<LadingError | undefined> {
+  const av = await cross.availability();
+  const names = worldNames(input.world);
+  for (const indexes of input.indexes) {
+    try {
+      const alone = await resolveArch(indexes, { ...input, keepIndexes: false }, undefined);
+      names.push(...alone.resolution.packages.map((p) => p.name));
+    } catch (e) {
+      if (!(e instanceof LadingError)) throw e;
+    }
+  }
+  const problems = inconsistentNames(av, names);
+  return problems.length > 0 ? inconsistencyError(problems) : undefined;
+}
+
 /** One architecture: its repositories (build repositories included) and the world, resolved. */
-async function resolveArch(indexes: ArchIndexes, input: ResolveInput): Promise<ResolvedArch> {
+async function resolveArch(
+  indexes: ArchIndexes,
+  input: ResolveInput,
+  cross: CrossArch | undefined,
+): Promise<ResolvedArch> {
   const { arch, apkArch: apk, repositories } = indexes;
   const started = performance.now();
   let index: Promise<PackageIndex> | undefined;
   const makeIndex = () => {
     if (index === undefined) {
       const loaded = inflateRepositories(repositories);
-      index = buildPackageIndexAsync({
-        repositories: repositories.map(solverRepository),
-        texts: loaded,
-        arch: apk,
-        // capped: the trailer is only a hint (a lie costs memory, not correctness)
-        expectedChars: Math.min(
-          repositories.reduce((n, r) => n + announcedSize(r.parts), 0),
-          32 * 1024 * 1024,
-        ),
-      });
+      const build = (unavailable?: (name: string, version: string) => boolean) =>
+        buildPackageIndexAsync({
+          repositories: repositories.map(solverRepository),
+          texts: loaded,
+          arch: apk,
+          // capped: the trailer is only a hint (a lie costs memory, not correctness)
+          expectedChars: Math.min(
+            repositories.reduce((n, r) => n + announcedSize(r.parts), 0),
+            32 * 1024 * 1024,
+          ),
+          ...(unavailable ? { unavailable } : {}),
+        });
+      index = cross ? cross.availability().then((av) => build(unavailableFor(av, apk))) : build();
     }
     return index;
   };
+  const salt = input.memoSalt ?? `lading ${LADING_BUILD_ID}`;
   const { resolution, cached } = await resolveMemoized({
     repositories,
     world: input.world,
@@ -135,7 +219,7 @@ async function resolveArch(indexes: ArchIndexes, input: ResolveInput): Promise<R
     cache: input.cache,
     index: makeIndex,
     logger: input.logger,
-    salt: input.memoSalt,
+    salt: cross ? `${salt} ${cross.salt}` : salt,
   });
   if (!input.keepIndexes) index = undefined;
   input.logger?.debug(

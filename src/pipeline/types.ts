@@ -4,7 +4,9 @@ import type { Arch } from '../platform/arch.ts';
 import type { PreparedPackage } from '../prepare/packages.ts';
 import type { RepositoryRef } from '../repo/ref.ts';
 import type { BuiltFilesystem } from '../rootfs/filesystem.ts';
+import type { PackageIndex } from '../solver/package-index.ts';
 import type { Resolution } from '../solver/resolve.ts';
+import type { FetchedRepository } from './indexes.ts';
 
 /** Everything built for one architecture. */
 export interface BuiltArch {
@@ -32,4 +34,18 @@ export interface BuildInputs {
   /** Large files, recorded by stat: packages of local repositories. */
   statted: string[];
   remote: boolean;
+}
+
+/** One architecture resolved: what show-packages, dot and why print, and what a build installs. */
+export interface ResolvedArch {
+  arch: Arch;
+  /** The apk spelling (`x86_64`). */
+  apkArch: string;
+  resolution: Resolution;
+  /** The repositories resolved against, in configured order (build repositories last). */
+  repositories: FetchedRepository[];
+  /** True when the resolution was read from the cache. */
+  cached: boolean;
+  /** The resolver's index over the same repositories, built on first call (for what a resolution cannot answer). */
+  index(): Promise<PackageIndex>;
 }

@@ -11,9 +11,11 @@
 import { readApk, readApkData, verifyApk } from '../apk/apk-reader.ts';
 import type { Keyring } from '../apk/keyring.ts';
 import { checkPackageIdentity } from '../apk/rules.ts';
-import type { RepositoryPackage } from '../apk/types.ts';
+import type { PackageInfo, RepositoryPackage } from '../apk/types.ts';
+import { type LockPackage, parseRange } from '../lock/format.ts';
+import { apkRanges } from '../lock/make.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
-import { packageLocation, type RepositoryRef } from '../repo/ref.ts';
+import { packageLocation, type RepositoryRef, repositoryFile } from '../repo/ref.ts';
 import type { InstallablePackage } from '../rootfs/install.ts';
 import type { ContentCache } from '../store/cache.ts';
 import { EXPANDED_PACKAGES } from '../store/namespaces.ts';
@@ -22,6 +24,20 @@ import { LadingError } from '../util/errors.ts';
 
 /** Bump when the cached expanded form changes shape. */
 const EXPANDED_FORMAT = 1;
+
+type PackageRanges = Pick<LockPackage, 'signature' | 'control' | 'data'>;
+
+/** A package a lock pins: exactly this file, from this place. */
+export interface LockedRequest {
+  /** The lock entry: name, version, checksum (Q1) and the byte ranges and checksums to verify. */
+  entry: LockPackage;
+  /** The repository of its URL (a configured one when the URL is in it, so its credentials apply). */
+  repo: RepositoryRef;
+  /** The URL's directory: an architecture or `noarch`. */
+  dir: string;
+  /** The lock file, for errors. */
+  lockFile: string;
+}
 
 /** A resolved package with what the build learned about it. */
 export interface PreparedPackage extends InstallablePackage {
@@ -53,6 +69,10 @@ interface ExpandedMeta {
   scripts: { name: string; data: string; mtime: number }[];
   /** [name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor, dataOffset, sha1, xattrs(base64)] */
   entries: unknown[][];
+  /** The .PKGINFO as an index record (with C: and S:): what a locked build installs without an index. */
+  info?: PackageInfo;
+  /** The package's gzip members as a lock records them (absent in entries cached by older versions). */
+  ranges?: PackageRanges;
 }
 
 const TYPES: TarEntry['type'][] = ['file', 'directory', 'symlink', 'hardlink', 'chardev', 'blockdev', 'fifo'];
@@ -114,6 +134,17 @@ function unpackEntry(a: unknown[]): TarEntry {
   };
 }
 
+/** What prepare fetches: a package, where from, and what its bytes must match besides its checksum. */
+interface Want {
+  name: string;
+  version: string;
+  checksum: string;
+  repo: RepositoryRef;
+  dir: string;
+  fallbackDir?: string;
+  locked?: LockedRequest;
+}
+
 function installable(
   resolved: RepositoryPackage,
   meta: ExpandedMeta,
@@ -155,21 +186,24 @@ async function fromCache(
 
 /** Downloads (or reads), verifies and expands one package into the cache. */
 async function expand(
-  pkg: RepositoryPackage,
-  repo: RepositoryRef,
-  options: PrepareOptions,
+  want: Want,
+  options: Omit<PrepareOptions, 'repositories'>,
 ): Promise<{ meta: ExpandedMeta; path: string }> {
-  const request = { name: pkg.name, version: pkg.version, checksum: pkg.checksum };
+  const pkg = { name: want.name, version: want.version };
+  const repo = want.repo;
+  const request = { name: want.name, version: want.version, checksum: want.checksum };
   let apk: ReturnType<typeof readApk> | undefined;
-  const fetched = await fetchPackage(repo, options.arch, request, {
+  const fetched = await fetchPackage(repo, want.dir, request, {
     ...options.fetch,
+    ...(want.fallbackDir === undefined ? {} : { fallbackDir: want.fallbackDir }),
     verify: (bytes) => {
       apk = readApk(bytes, { file: `${pkg.name}-${pkg.version}.apk`, verifyDataHash: false });
-      if (pkg.checksum && apk.checksum !== pkg.checksum) {
+      if (want.locked) checkLocked(want.locked, apk.checksum, apkRanges(apk));
+      else if (apk.checksum !== want.checksum) {
         throw new LadingError(
           'PACKAGE_CHECKSUM_MISMATCH',
           `package ${pkg.name}-${pkg.version} from ${repo.display} does not match its index entry ` +
-            `(control checksum ${apk.checksum}, index says ${pkg.checksum})`,
+            `(control checksum ${apk.checksum}, index says ${want.checksum})`,
           { hint: 'the repository is inconsistent or the package was tampered with; refresh the repository' },
         );
       }
@@ -194,7 +228,7 @@ async function expand(
     }
   }
   if (expected !== undefined && expected !== parsed.dataHash) {
-    await forgetPackage(repo, options.arch, request, options.fetch);
+    await forgetPackage(repo, want.dir, request, options.fetch);
     throw new LadingError(
       'PACKAGE_DATAHASH_MISMATCH',
       `package ${pkg.name}-${pkg.version}: its data does not match the datahash in its .PKGINFO`,
@@ -225,10 +259,12 @@ async function expand(
     triggers: parsed.triggers,
     scripts: parsed.scripts.map((s) => ({ name: s.name, data: s.data.toString('base64'), mtime: s.mtime })),
     entries: entries.map(packEntry),
+    info: parsed.info,
+    ranges: apkRanges(parsed),
   };
   if (parsed.info.replacesPriority) meta.replacesPriority = parsed.info.replacesPriority;
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
-  await cache.setRef(EXPANDED_PACKAGES, pkg.checksum!, { blob, attachments: { meta: metaBlob } });
+  await cache.setRef(EXPANDED_PACKAGES, want.checksum, { blob, attachments: { meta: metaBlob } });
   return { meta, path: blob.path ?? cache.blobPath(blob.digest) };
 }
 
@@ -280,11 +316,102 @@ export async function preparePackages(
         options.onReady?.(pkg, true);
         return installable(pkg, cached.meta, cached.path, location);
       }
+      const want: Want = {
+        name: pkg.name,
+        version: pkg.version,
+        checksum: pkg.checksum,
+        repo,
+        dir: options.arch,
+      };
+      if (pkg.arch === 'noarch') want.fallbackDir = 'noarch';
       // held while expanding: the downloaded package and the streaming inflate's buffers (not its output)
       const weight = (pkg.size ?? 0) + STREAM_BUFFERS;
-      const done = await limit(weight, () => expand(pkg, repo, options));
+      const done = await limit(weight, () => expand(want, options));
       options.onReady?.(pkg, false);
       return installable(pkg, done.meta, done.path, location);
     }),
+  );
+}
+
+/**
+ * Prepares the packages a lock pins, with no index: each from its locked URL (or the other directory of a
+ * noarch layout), its control checksum and every member's range and checksum compared with the lock, its data
+ * with its .PKGINFO datahash; what the index would say about it comes from its .PKGINFO. In lock order.
+ */
+export async function prepareLockedPackages(
+  locked: readonly LockedRequest[],
+  options: Omit<PrepareOptions, 'repositories'>,
+): Promise<PreparedPackage[]> {
+  const limit = byteBudget(options.memoryBudget ?? 24 << 20);
+  return Promise.all(
+    locked.map(async (request, i) => {
+      const { entry, repo, dir } = request;
+      const label = `${entry.name}-${entry.version}`;
+      if (!entry.checksum) {
+        throw new LadingError(
+          'LOCK_OLD',
+          `locked package ${label} has no checksum: the lock was written by apko before 0.13`,
+          { file: request.lockFile, hint: 'regenerate it with `lading lock CONFIG`' },
+        );
+      }
+      const location = repositoryFile(repo, dir, `${label}.apk`);
+      const resolvedOf = (meta: ExpandedMeta): RepositoryPackage => ({
+        ...meta.info!,
+        repository: repo.display,
+        repositoryIndex: i,
+      });
+      const cached = await fromCache(options.fetch.cache, entry.checksum);
+      // entries cached before the .PKGINFO and ranges were kept are expanded again
+      if (cached?.meta.info && cached.meta.ranges) {
+        checkLocked(request, entry.checksum, cached.meta.ranges);
+        const resolved = resolvedOf(cached.meta);
+        options.onReady?.(resolved, true);
+        return installable(resolved, cached.meta, cached.path, location);
+      }
+      const want: Want = {
+        name: entry.name,
+        version: entry.version,
+        checksum: entry.checksum,
+        repo,
+        dir,
+        fallbackDir: dir === 'noarch' ? options.arch : 'noarch',
+        locked: request,
+      };
+      const done = await limit(lockedSize(entry) + STREAM_BUFFERS, () => expand(want, options));
+      const resolved = resolvedOf(done.meta);
+      options.onReady?.(resolved, false);
+      return installable(resolved, done.meta, done.path, location);
+    }),
+  );
+}
+
+/** The package's size from the lock's last range (0 when the lock has none). */
+function lockedSize(entry: LockPackage): number {
+  const end = parseRange(entry.data.range)?.[1];
+  return end === undefined ? 0 : end + 1;
+}
+
+/** The package's bytes (their checksum and member ranges) against the lock: LOCK_MISMATCH naming what differs. */
+function checkLocked(request: LockedRequest, checksum: string, ranges: PackageRanges): void {
+  const { entry } = request;
+  const differs: string[] = [];
+  if (checksum !== entry.checksum) differs.push(`checksum ${checksum}, the lock says ${entry.checksum}`);
+  for (const member of ['signature', 'control', 'data'] as const) {
+    const have = ranges[member];
+    const want = entry[member];
+    // a lock may leave a range out (a hand-made or old lock); what it records must match
+    if (want.range === '' && want.checksum === '') continue;
+    if (have.range !== want.range || have.checksum !== want.checksum) {
+      differs.push(`${member} ${have.range} ${have.checksum}, the lock says ${want.range} ${want.checksum}`);
+    }
+  }
+  if (differs.length === 0) return;
+  throw new LadingError(
+    'LOCK_MISMATCH',
+    `locked package ${entry.name}-${entry.version} (${entry.architecture}) from ${entry.url} does not match the lock: ${differs.join('; ')}`,
+    {
+      file: request.lockFile,
+      hint: 'the package changed in the repository since the lock was written, or the lock was edited; regenerate the lock with `lading lock CONFIG` if the new package is trusted',
+    },
   );
 }

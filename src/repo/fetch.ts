@@ -82,6 +82,12 @@ export interface FetchPackageOptions extends FetchOptions {
   verify?: (bytes: Buffer) => void | Promise<void>;
   /** Ignore a cached copy and download again. */
   refresh?: boolean;
+  /**
+   * Another directory of the repository to look in when the package is not in `<repo>/<arch>/` (or, for a
+   * lock's URL, its own directory): apk-tools 2 fetches a package whose A: is noarch from `<repo>/noarch/`,
+   * apko and lading from `<repo>/<arch>/`, and repositories are laid out for either.
+   */
+  fallbackDir?: string;
 }
 
 export interface RepoSettings {
@@ -163,8 +169,44 @@ export async function fetchIndex(repo: RepositoryRef, arch: string, options: Fet
   return fetchRevalidated(INDEXES, location, repo.credentials, what, options, hint);
 }
 
-/** The raw .apk of one package. */
+/**
+ * The raw .apk of one package, from `<repo>/<arch>/` (`arch` is the directory), else from
+ * `<repo>/<fallbackDir>/`. `location` says where it was found.
+ */
 export async function fetchPackage(
+  repo: RepositoryRef,
+  arch: string,
+  pkg: PackageRequest,
+  options: FetchPackageOptions,
+): Promise<Fetched> {
+  const fallback = options.fallbackDir;
+  if (fallback === undefined || fallback === arch) return fetchPackageIn(repo, arch, pkg, options);
+  try {
+    return await fetchPackageIn(repo, arch, pkg, options);
+  } catch (first) {
+    if (!missing(first)) throw first;
+    try {
+      return await fetchPackageIn(repo, fallback, pkg, options);
+    } catch (second) {
+      if (!missing(second)) throw second;
+      const e = first as LadingError;
+      throw new LadingError(e.code, `${e.message}, nor at ${packageLocation(repo, fallback, pkg)}`, {
+        hint: e.hint,
+        cause: e.cause,
+      });
+    }
+  }
+}
+
+/** Not there (or, offline, not cached): worth looking in the other directory. */
+function missing(e: unknown): boolean {
+  return (
+    e instanceof LadingError &&
+    (e.code === 'REPO_NOT_FOUND' || e.code === 'NET_NOT_FOUND' || e.code === 'REPO_OFFLINE')
+  );
+}
+
+async function fetchPackageIn(
   repo: RepositoryRef,
   arch: string,
   pkg: PackageRequest,

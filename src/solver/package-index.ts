@@ -70,6 +70,11 @@ export interface IndexOptions {
   deferred?: boolean;
   /** About how many characters of index text will be scanned in all: the tables are sized for it at once. */
   expectedChars?: number;
+  /**
+   * Leaves out repository records for which this returns true, as if the index did not list them: apko's
+   * cross-architecture disqualification (a name and version not available for every architecture built).
+   */
+  unavailable?: (name: string, version: string) => boolean;
 }
 
 /** A package name or provided name. Its lists are made on first use, so that reaching one name does not make them all. */
@@ -176,6 +181,8 @@ export class PackageIndex {
   readonly availableRepos: number;
   /** Names seen only on packages of another architecture, for explanations. */
   readonly otherArchNames = new Map<string, string>();
+  /** See IndexOptions.unavailable. */
+  private readonly unavailable: IndexOptions['unavailable'];
   /** The installed packages, in installed-database order. */
   readonly installed: PkgNode[] = [];
 
@@ -246,6 +253,7 @@ export class PackageIndex {
   constructor(repositories: readonly SolverRepository[], options: IndexOptions = {}) {
     this.rules = options.rules ?? DEFAULT_VERSION_RULES;
     this.arch = options.arch;
+    this.unavailable = options.unavailable;
     this.repositories = repositories;
     if (repositories.length > MAX_REPOSITORIES) {
       throw new LadingError(
@@ -498,6 +506,13 @@ export class PackageIndex {
     ) {
       if (this.names.providerHead[name] === -1)
         this.otherArchNames.set(this.names.string(name), text.slice(archStart, archEnd));
+      return -1;
+    }
+    if (
+      this.unavailable !== undefined &&
+      source.repo >= 0 &&
+      this.unavailable(this.names.string(name), text.slice(r.verStart, r.verEnd))
+    ) {
       return -1;
     }
     const repoBit = source.repo >= 0 ? 1 << source.repo : 0;

@@ -67,6 +67,8 @@ export interface IndexInput {
   arch?: string;
   installed?: readonly InstalledPackage[];
   rules?: VersionRules;
+  /** See IndexOptions.unavailable. */
+  unavailable?: (name: string, version: string) => boolean;
 }
 
 /** Builds the lookup structures once; reuse the index for several worlds over the same repositories. */
@@ -75,6 +77,7 @@ export function buildPackageIndex(input: IndexInput): PackageIndex {
     arch: input.arch,
     installed: input.installed,
     rules: input.rules,
+    unavailable: input.unavailable,
   });
 }
 
@@ -96,6 +99,7 @@ export async function buildPackageIndexAsync(
     arch: input.arch,
     installed: input.installed,
     rules: input.rules,
+    unavailable: input.unavailable,
     deferred: true,
     expectedChars: input.expectedChars,
   });

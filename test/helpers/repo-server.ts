@@ -1,8 +1,8 @@
 /**
- * A real HTTP server on 127.0.0.1 serving the fixture repository and keys, with ETag/Last-Modified,
- * optional basic auth, a request log and injectable faults — for the repo tests.
- *   /repo/<arch>/<file>   → fixtures/alpine/v3.19.1-iso-repo
- *   /keys/<file>          → fixtures/alpine/keys
+ * A real HTTP server on 127.0.0.1 serving the fixture repository and keys (or directories a test made), with
+ * ETag/Last-Modified, optional basic auth, a request log and injectable faults — for the repo tests.
+ *   /repo/<arch>/<file>   → fixtures/alpine/v3.19.1-iso-repo (or `repo`)
+ *   /keys/<file>          → fixtures/alpine/keys (or `keys`)
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -44,14 +44,16 @@ export interface RepoServer {
   close(): Promise<void>;
 }
 
-function fileFor(path: string): string | undefined {
+function fileFor(path: string, dirs: { repo: string; keys: string }): string | undefined {
   const clean = normalize(decodeURIComponent(path));
-  if (clean.startsWith('/repo/')) return join(repoDir, clean.slice('/repo/'.length));
-  if (clean.startsWith('/keys/')) return join(keysDir, clean.slice('/keys/'.length));
+  if (clean.startsWith('/repo/')) return join(dirs.repo, clean.slice('/repo/'.length));
+  if (clean.startsWith('/keys/')) return join(dirs.keys, clean.slice('/keys/'.length));
   return undefined;
 }
 
-export async function startRepoServer(): Promise<RepoServer> {
+/** Serves the fixture repository and keys, or the directories given. */
+export async function startRepoServer(options: { repo?: string; keys?: string } = {}): Promise<RepoServer> {
+  const dirs = { repo: options.repo ?? repoDir, keys: options.keys ?? keysDir };
   const state: RepoServer = {
     url: '',
     requests: [],
@@ -87,7 +89,7 @@ export async function startRepoServer(): Promise<RepoServer> {
       res.end();
       return;
     }
-    const file = fileFor(path);
+    const file = fileFor(path, dirs);
     let body: Buffer;
     let mtime: Date;
     try {

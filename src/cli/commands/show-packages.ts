@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ResolveConfigOptions, ResolvedConfig } from '../../pipeline/resolve.ts';
-import { addResolveOptions, type ResolveFlags } from '../options.ts';
+import { addResolveOptions, LOCKFILE_OPTION, type ResolveFlags, resolveFlagOptions } from '../options.ts';
 import { action, type GlobalOptions, loggerFor } from '../run.ts';
 
 /** Resolves CONFIG for the parsed flags: the shared first half of show-packages, dot and why. */
@@ -13,15 +13,7 @@ export async function resolveFromFlags(
   const { resolveConfig } = await import('../../pipeline/resolve.ts');
   return resolveConfig({
     config,
-    archs: flags.arch,
-    repositoryAppend: flags.repositoryAppend,
-    buildRepositoryAppend: flags.buildRepositoryAppend,
-    keyringAppend: flags.keyringAppend,
-    packageAppend: flags.packageAppend,
-    includePaths: flags.includePaths,
-    ignoreSignatures: flags.ignoreSignatures,
-    cacheDir: flags.cacheDir,
-    offline: flags.offline,
+    ...resolveFlagOptions(flags),
     logger: loggerFor(cmd.optsWithGlobals() as GlobalOptions),
     ...extra,
   });
@@ -47,6 +39,7 @@ export function registerShowPackages(program: Command): void {
         'name-(version)-source, packagelock, packagelock-source, json, or a template',
       'name-version',
     )
+    .option(...LOCKFILE_OPTION)
     .addHelpText(
       'after',
       `
@@ -74,22 +67,24 @@ Examples:
   lading show-packages image.yaml -p curl --format json`,
     )
     .action(
-      action(async (config: string, flags: ResolveFlags & { format: string }, c: Command) => {
-        const { formatPackageList, packageJson } = await import('../../solver/format.ts');
-        formatPackageList([], flags.format, ''); // a bad --format fails before any work
-        const logger = loggerFor(c.optsWithGlobals() as GlobalOptions);
-        const { archs } = await resolveFromFlags(config, flags, c, { logger });
-        if (flags.format === 'json' && archs.length > 1) {
-          const byArch = Object.fromEntries(
-            archs.map((a) => [a.apkArch, a.resolution.packages.map((p) => packageJson(p, a.apkArch))]),
-          );
-          process.stdout.write(`${JSON.stringify(byArch, null, 2)}\n`);
-          return;
-        }
-        for (const a of archs) {
-          if (archs.length > 1) logger.info(`${a.apkArch}: ${a.resolution.packages.length} packages`);
-          process.stdout.write(formatPackageList(a.resolution.packages, flags.format, a.apkArch));
-        }
-      }),
+      action(
+        async (config: string, flags: ResolveFlags & { format: string; lockfile?: string }, c: Command) => {
+          const { formatPackageList, packageJson } = await import('../../solver/format.ts');
+          formatPackageList([], flags.format, ''); // a bad --format fails before any work
+          const logger = loggerFor(c.optsWithGlobals() as GlobalOptions);
+          const { archs } = await resolveFromFlags(config, flags, c, { logger, lockfile: flags.lockfile });
+          if (flags.format === 'json' && archs.length > 1) {
+            const byArch = Object.fromEntries(
+              archs.map((a) => [a.apkArch, a.resolution.packages.map((p) => packageJson(p, a.apkArch))]),
+            );
+            process.stdout.write(`${JSON.stringify(byArch, null, 2)}\n`);
+            return;
+          }
+          for (const a of archs) {
+            if (archs.length > 1) logger.info(`${a.apkArch}: ${a.resolution.packages.length} packages`);
+            process.stdout.write(formatPackageList(a.resolution.packages, flags.format, a.apkArch));
+          }
+        },
+      ),
     );
 }
