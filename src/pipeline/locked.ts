@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
+import { formatDependency, tryParseDependency } from '../apk/dependency.ts';
 import type { Keyring } from '../apk/keyring.ts';
 import { emptyPackage, type RepositoryPackage } from '../apk/types.ts';
 import type { ImageConfig } from '../config/types.ts';
@@ -181,7 +182,8 @@ function lockedResolution(
 ): Resolution {
   let solved: Resolution;
   try {
-    solved = resolve(index, world);
+    // `name@tag` chose the tagged repository when the lock was made; the lock has one repository
+    solved = resolve(index, world.map(untagged));
   } catch (e) {
     if (!(e instanceof LadingError) || e.code !== 'SOLVER_UNSATISFIABLE') throw e;
     throw new LadingError(
@@ -214,6 +216,13 @@ function lockedResolution(
     edges: solved.edges.map((e) => ({ ...e, from: at(e.from), to: at(e.to) })),
     changes: solved.changes,
   };
+}
+
+function untagged(entry: string): string {
+  const dep = tryParseDependency(entry);
+  if (typeof dep === 'string' || dep.tag === undefined) return entry;
+  const { tag: _tag, ...rest } = dep;
+  return formatDependency(rest);
 }
 
 /**
