@@ -1,6 +1,6 @@
 /**
  * The lading library: the stages of the pipeline as typed functions, and the types they take and give.
- *   loadConfig → resolve → build (open → fetch indexes → resolve → prepare → rootfs → layers → image → index →
+ *   loadConfig → resolve (→ lock) → build (open → fetch indexes → resolve → prepare → rootfs → layers → image → index →
  *   SBOMs → destination) → publish
  * `build` and `resolve` run whole pipelines; the phase functions below let a caller run or replace one step.
  * See docs/library.md.
@@ -34,6 +34,9 @@ export type {
   PathType,
   User,
 } from './config/types.ts';
+// lock files: apko's format, written from a resolution, read by build, publish and resolve (`lockfile`)
+export { diffLocks, formatLockDiff, type LockDiff } from './lock/diff.ts';
+export { formatLock, type LockFile, type LockPackage, parseLock } from './lock/format.ts';
 // OCI: images, where they go, reading them back
 export { type BlobContent, fileSource, layerOf } from './oci/blobs.ts';
 export {
@@ -76,6 +79,7 @@ export {
   build,
 } from './pipeline/build.ts';
 export { type ArchIndexes, type BuildKey, fetchArchIndexes } from './pipeline/indexes.ts';
+export { type LockOptions, type LockResult, lockConfig as lock } from './pipeline/lock.ts';
 export { type OpenBuildOptions, type OpenedBuild, openBuild } from './pipeline/open.ts';
 export { type OutputOptions, type WrittenOutputs, writeOutputs } from './pipeline/outputs.ts';
 // publishing to a registry or the local Docker engine
