@@ -21,7 +21,9 @@ Prints one line per file:
   FILE: UNTRUSTED (…)          signed, but by no key in the keyring (keys are matched by file name)
   FILE: UNSIGNED               no signature at all
   FILE: corrupt: REASON        not a valid package or index (truncated, damaged, unsafe paths, …)
-Packages are checked completely: data hash, every archive entry and every file checksum.
+The signature and data hash are judged first; a package signed by a trusted key is then checked completely
+(every archive entry against the package rules, every file checksum), with its data inflated as a stream under
+the limit its declared size allows. An untrusted or unsigned package is reported as such without inflating it.
 Exits with status 1 if any file is not OK.`,
     )
     .action(
