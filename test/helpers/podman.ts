@@ -49,8 +49,8 @@ runroot = "${d}/run"
   return {
     podman,
     remove: async () => {
+      // vfs keeps plain directories (no mounts): removing the temp dir removes the store
       await podman(['rm', '--all', '--force']);
-      await podman(['system', 'reset', '--force']).catch(() => undefined);
       tmp.remove();
     },
   };
