@@ -12,7 +12,7 @@ import type { Keyring } from '../apk/keyring.ts';
 import { emptyPackage, type RepositoryPackage } from '../apk/types.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { lockedByArch, splitPackageUrl } from '../lock/entries.ts';
-import { type LockFile, type LockPackage, parseLock } from '../lock/format.ts';
+import { type LockFile, type LockPackage, parseLock, parseRange } from '../lock/format.ts';
 import { checkLockForConfig } from '../lock/stale.ts';
 import { type Arch, apkArch } from '../platform/arch.ts';
 import { type LockedRequest, type PreparedPackage, prepareLockedPackages } from '../prepare/packages.ts';
@@ -231,13 +231,19 @@ function untagged(entry: string): string {
  */
 export function lockedListing(arch: Arch, requests: readonly LockedRequest[]): ResolvedArch {
   const apk = apkArch(arch);
-  const packages: RepositoryPackage[] = requests.map((r, i) => ({
-    ...emptyPackage(r.entry.name, r.entry.version),
-    arch: r.entry.architecture === 'noarch' ? 'noarch' : apk,
-    checksum: r.entry.checksum,
-    repository: r.repo.display,
-    repositoryIndex: i,
-  }));
+  const packages: RepositoryPackage[] = requests.map((r, i) => {
+    const p: RepositoryPackage = {
+      ...emptyPackage(r.entry.name, r.entry.version),
+      arch: r.entry.architecture === 'noarch' ? 'noarch' : apk,
+      checksum: r.entry.checksum,
+      repository: r.repo.display,
+      repositoryIndex: i,
+    };
+    // the file's size: where its last member ends
+    const end = parseRange(r.entry.data.range)?.[1];
+    if (end !== undefined) p.size = end + 1;
+    return p;
+  });
   return {
     arch,
     apkArch: apk,

@@ -377,11 +377,31 @@ export async function prepareLockedPackages(
         fallbackDir: dir === 'noarch' ? options.arch : 'noarch',
         locked: request,
       };
-      const done = await limit(lockedSize(entry) + STREAM_BUFFERS, () => expand(want, options));
+      const done = await limit(lockedSize(entry) + STREAM_BUFFERS, () => expand(want, options)).catch(
+        (e: unknown) => {
+          throw gone(e, request) ?? e;
+        },
+      );
       const resolved = resolvedOf(done.meta);
       options.onReady?.(resolved, false);
       return installable(resolved, done.meta, done.path, location);
     }),
+  );
+}
+
+/** A locked package the repository no longer has: LOCK_PACKAGE_GONE, saying where it was looked for. */
+function gone(e: unknown, request: LockedRequest): LadingError | undefined {
+  if (!(e instanceof LadingError) || (e.code !== 'REPO_NOT_FOUND' && e.code !== 'NET_NOT_FOUND'))
+    return undefined;
+  const { entry } = request;
+  return new LadingError(
+    'LOCK_PACKAGE_GONE',
+    `locked package ${entry.name}-${entry.version} (${entry.architecture}) is gone from ${request.repo.display}: ${e.message}`,
+    {
+      file: request.lockFile,
+      hint: 'the repository dropped it since the lock was written; regenerate the lock with `lading lock CONFIG` to pin what it has now',
+      cause: e,
+    },
   );
 }
 

@@ -6,7 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseLock, parseRange } from '../../src/lock/format.ts';
@@ -199,6 +207,15 @@ describe('lock files', () => {
       /x86_64:\n\s+upgraded: foo 1\.0-r0 → 3\.0-r0\n\s+aarch64:\n\s+upgraded: foo 1\.0-r0 → 3\.0-r0/,
     );
     assert.deepEqual(parseLock(readFileSync(lockFile, 'utf8'), 'x').contents.packages[1]!.version, '1.0-r0');
+    // rewriting a lock says the same
+    const copy = at('rewritten.lock.json');
+    copyFileSync(lockFile, copy);
+    const rewrite = await ladingAsync(['lock', multi, '-o', copy, '--cache-dir', cacheC]);
+    assert.match(
+      ok(rewrite) + rewrite.stderr,
+      /updated \S+rewritten\.lock\.json [^\n]*:\n\s+x86_64:\n\s+upgraded: foo 1\.0-r0 → 3\.0-r0/,
+    );
+    assert.equal(parseLock(readFileSync(copy, 'utf8'), 'x').contents.packages[1]!.version, '3.0-r0');
   });
 
   it('--arch builds a subset of the lock with its pinned packages; an architecture it lacks is named', async () => {
@@ -238,6 +255,16 @@ describe('lock files', () => {
     ]);
     assert.equal(p.status, 1);
     assert.match(p.stderr, /foo-1\.0-r0 \(aarch64\) from \S+ does not match the lock: data /);
+
+    // a package gone from the repository (a fresh cache has to fetch it)
+    renameSync(join(multiRepo, 'aarch64/base-1.0-r0.apk'), at('base.apk'));
+    const g = await build(multi, 'gone', at('cache-d'), ['--lockfile', lockFile]);
+    renameSync(at('base.apk'), join(multiRepo, 'aarch64/base-1.0-r0.apk'));
+    assert.equal(g.status, 1);
+    assert.match(
+      g.stderr,
+      /locked package base-1\.0-r0 \(aarch64\) is gone from http:\S+: package base-1\.0-r0 not found at \S+\/aarch64\/base-1\.0-r0\.apk/,
+    );
 
     const changed = config('changed.yaml', `${server.url}/repo`, `${server.url}${KEY_PATH}`, [
       'foo',
