@@ -123,14 +123,11 @@ export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
       collect,
     )
     .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
-    .option(...LOCKFILE_OPTION);
+    .option(
+      '--lockfile <file>',
+      'install exactly the packages of this lock file (from `lading lock`), checking each against it; no repository index is fetched',
+    );
 }
-
-/** `--lockfile FILE` (build, publish, show-packages). */
-export const LOCKFILE_OPTION = [
-  '--lockfile <file>',
-  'install exactly the packages of this lock file (from `lading lock`), checking each against it; no repository index is fetched',
-] as const;
 
 /** The build options the image flags give (the checked ones through parseBuildFlags). */
 export function imageBuildOptions(flags: ImageFlags) {

@@ -213,6 +213,7 @@ test('tags: validated like Docker references; per-architecture tags for several 
     'example.com/app:1.0-arm64',
   );
   assert.equal(archTag('app', { architecture: 'arm', os: 'linux', variant: 'v7' }), 'app:latest-armv7');
+  assert.equal(archTag('app', { architecture: 'arm', os: 'linux', variant: 'v6' }), 'app:latest-armv6');
 
   const mk = (architecture: string) =>
     buildImage({ platform: { architecture, os: 'linux' }, created: 0 }, []);

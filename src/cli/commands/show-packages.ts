@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ResolveConfigOptions, ResolvedConfig } from '../../pipeline/resolve.ts';
-import { addResolveOptions, LOCKFILE_OPTION, type ResolveFlags, resolveFlagOptions } from '../options.ts';
+import { addResolveOptions, type ResolveFlags, resolveFlagOptions } from '../options.ts';
 import { action, type GlobalOptions, loggerFor } from '../run.ts';
 
 /** Resolves CONFIG for the parsed flags: the shared first half of show-packages, dot and why. */
@@ -39,7 +39,10 @@ export function registerShowPackages(program: Command): void {
         'name-(version)-source, packagelock, packagelock-source, json, or a template',
       'name-version',
     )
-    .option(...LOCKFILE_OPTION)
+    .option(
+      '--lockfile <file>',
+      'list the packages of this lock file (from `lading lock`), checked against CONFIG, instead of resolving; no index is fetched',
+    )
     .addHelpText(
       'after',
       `
