@@ -33,7 +33,8 @@ function list<T extends z.ZodType>(item: T, description: string) {
 export const FILE_NAME_PATTERN = /^[a-zA-Z0-9_-]+[a-zA-Z0-9_.-]*$/;
 /** User and group names: what /etc/passwd and /etc/group can hold safely (no `:`, `,`, spaces or newlines). */
 export const ACCOUNT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*\$?$/;
-const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** An s6 service name: a directory under /sv (s6-svscan skips dot names; `/` and `..` would leave /sv). */
+export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const MAX_ID = 4294967294; // (uid_t)-1 means "no change" to chown, so it cannot name an account
 
 const nonEmpty = (what: string) => z.string().min(1, { error: `${what} must not be empty`, abort: true });

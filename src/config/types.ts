@@ -67,7 +67,7 @@ export interface ImageEntrypoint {
   command?: string;
   /** `shell-fragment`: wins over command. */
   shellFragment?: string;
-  /** s6 services by name (sorted), for /sv/<name>/run (lading build refuses them until the service-bundle support lands). */
+  /** s6 services by name (sorted), written to /sv/<name>/run (rootfs/steps/s6.ts). */
   services: Record<string, string>;
 }
 

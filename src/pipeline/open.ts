@@ -111,19 +111,9 @@ export async function openBuild(
 
 /**
  * Config features lading reads but cannot build yet: refused rather than built into an image that would not
- * work (a service bundle without its /sv tree, an image without its base).
+ * work (an image without its base).
  */
 export function refuseUnsupported(config: ImageConfig, file: string): void {
-  const e = config.entrypoint;
-  if (e.type === 'service-bundle' || Object.keys(e.services).length > 0) {
-    throw new LadingError(
-      'UNSUPPORTED',
-      `${file}: entrypoint services (s6 service bundles) are not supported by lading build yet`,
-      {
-        hint: 'run one process with entrypoint.command, or build the image with apko for now',
-      },
-    );
-  }
   if (config.contents.baseimage !== undefined) {
     throw new LadingError(
       'UNSUPPORTED',

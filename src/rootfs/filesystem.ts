@@ -88,6 +88,7 @@ export function buildFilesystem(input: FilesystemInput): BuiltFilesystem {
       providers: certificateProviders(config.certificates.providers, db),
     },
     runtimeKeyring: config.contents.runtimeKeyring,
+    services: config.entrypoint.services,
     packages: installed,
     repositories: input.runtimeRepositories,
   });

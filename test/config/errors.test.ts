@@ -191,6 +191,15 @@ const CASES: Record<string, [string, string[]]> = {
       'a.yaml:4:5: entrypoint.services: invalid key "../x": a service name may hold only letters, digits, "_", "-" and "." (not first)',
     ],
   ],
+  'service names that would leave /sv or that s6 skips': [
+    'entrypoint:\n  type: service-bundle\n  services:\n    a/b: /bin/true\n    .hidden: /bin/true\n    "..": /bin/true\n    "": /bin/true\n',
+    [
+      'a.yaml:4:5: entrypoint.services: invalid key "a/b": a service name may hold only letters, digits, "_", "-" and "." (not first)',
+      'a.yaml:5:5: entrypoint.services: invalid key ".hidden": a service name may hold only letters, digits, "_", "-" and "." (not first)',
+      'a.yaml:6:5: entrypoint.services: invalid key "..": a service name may hold only letters, digits, "_", "-" and "." (not first)',
+      'a.yaml:7:5: entrypoint.services: invalid key "": a service name may hold only letters, digits, "_", "-" and "." (not first)',
+    ],
+  ],
   'environment name with =': [
     'environment:\n  "A=B": x\n',
     [

@@ -50,14 +50,17 @@ export function platformLayout(layout: string, ref: string, workDir: string, arc
   return view;
 }
 
-/** Unpacks `layout:ref` with umoci and runs `args` in it with runc; returns the process output. */
-export function runInLayout(
+/**
+ * Unpacks `layout:ref` with umoci into a runc bundle (no terminal; `args` replace the image's command, `root`
+ * runs as uid 0). Returns the bundle directory.
+ */
+function unpackBundle(
   layout: string,
   ref: string,
   args: string[] | undefined,
   workDir: string,
-  options: { root?: boolean } = {},
-): { status: number; stdout: string; stderr: string } {
+  options: { root?: boolean },
+): string {
   requireTool('umoci');
   requireTool('runc');
   const bundle = join(workDir, `bundle-${Math.random().toString(36).slice(2)}`);
@@ -76,12 +79,56 @@ export function runInLayout(
     ];
   }
   writeFileSync(configPath, JSON.stringify(config));
-  const id = `lading-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  return bundle;
+}
+
+const containerId = () => `lading-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Unpacks `layout:ref` with umoci and runs `args` in it with runc; returns the process output. */
+export function runInLayout(
+  layout: string,
+  ref: string,
+  args: string[] | undefined,
+  workDir: string,
+  options: { root?: boolean } = {},
+): { status: number; stdout: string; stderr: string } {
+  const bundle = unpackBundle(layout, ref, args, workDir, options);
+  const id = containerId();
   const r = run('runc', ['--root', join(workDir, 'runc-state'), 'run', '--bundle', bundle, id], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   run('runc', ['--root', join(workDir, 'runc-state'), 'delete', '-f', id]);
   return r;
+}
+
+/** A container runc runs in the background. */
+export interface DetachedContainer {
+  exec(args: string[]): { status: number; stdout: string; stderr: string };
+  kill(signal: string): void;
+  /** `created`, `running`, `stopped`, … */
+  status(): string;
+  remove(): void;
+}
+
+/** Starts the image's own command (as the image's user) detached under runc. */
+export function startInLayout(layout: string, ref: string, workDir: string): DetachedContainer {
+  const bundle = unpackBundle(layout, ref, undefined, workDir, {});
+  const root = ['--root', join(workDir, 'runc-state')];
+  const id = containerId();
+  const started = run('runc', [...root, 'run', '-d', '--bundle', bundle, id], { stdio: 'ignore' });
+  if (started.status !== 0) throw new Error(`runc run -d failed (exit ${started.status})`);
+  return {
+    exec: (args) => run('runc', [...root, 'exec', id, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    kill: (signal) => {
+      const r = run('runc', [...root, 'kill', id, signal]);
+      if (r.status !== 0) throw new Error(`runc kill ${signal}: ${r.stderr}`);
+    },
+    status: () => {
+      const r = run('runc', [...root, 'state', id]);
+      return r.status === 0 ? (JSON.parse(r.stdout) as { status: string }).status : 'gone';
+    },
+    remove: () => void run('runc', [...root, 'delete', '-f', id]),
+  };
 }
 
 /** The image config as umoci turns it into a runtime spec (user, cwd, env, args). */

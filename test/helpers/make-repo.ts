@@ -2,15 +2,15 @@
  * Builds a small signed repository with the real CLI (`lading keygen`, `lading package`, `lading index`):
  * REPO/x86_64/NAME-VERSION.apk + APKINDEX.tar.gz, and the public key in KEYS/.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lading } from './tools.ts';
 
 export interface PackageSpec {
   name: string;
   version?: string;
-  /** Relative path → content (a string is a file; { symlink } a link). */
-  files: Record<string, string | { symlink: string }>;
+  /** Relative path → content (a string is a file; { symlink } a link; { copy } this machine's file, mode kept). */
+  files: Record<string, string | { symlink: string } | { copy: string }>;
   origin?: string;
   depends?: string[];
   provides?: string[];
@@ -55,6 +55,7 @@ export function makeRepo(
       const full = join(src, path);
       mkdirSync(dirname(full), { recursive: true });
       if (typeof content === 'string') writeFileSync(full, content);
+      else if ('copy' in content) copyFileSync(content.copy, full);
       else symlinkSync(content.symlink, full);
     }
     const version = p.version ?? '1.0-r0';

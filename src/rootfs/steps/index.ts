@@ -4,11 +4,11 @@
  * Before install: `initApkDatabase` (what `apk add --initdb` creates).
  * After install: `installBusyboxLinks` is apk's trigger and `writeApkDatabase` its commit; then
  * `applyPostInstall` runs the config-driven steps in apko's order (it matters for overrides):
- * accounts → paths → certificates → CA checksum sidecars (when a bundle changed) → runtime keyring → busybox links → device
- * nodes → /etc/apk/repositories, and resolves `run-as` against the final /etc/passwd; then warns about
- * expected files the image lacks (/etc/passwd, /etc/group, /etc/os-release, as apko does). apko's
- * /etc/apko.json (after accounts), s6 tree (after runtime keyring) and ld.so.cache (after devices)
- * are not written here.
+ * accounts → paths → certificates → CA checksum sidecars (when a bundle changed) → runtime keyring → s6
+ * supervision tree → busybox links → device nodes → /etc/apk/repositories, and resolves `run-as` against the
+ * final /etc/passwd; then warns about expected files the image lacks (/etc/passwd, /etc/group,
+ * /etc/os-release, as apko does). apko's /etc/apko.json (after accounts) and ld.so.cache (after devices) are
+ * not written here.
  */
 import type { ImageFS } from '../../fs/tree.ts';
 import { type AccountsInput, type AccountsResult, applyAccounts, resolveRunAs } from './accounts.ts';
@@ -24,6 +24,7 @@ import type { SourceLocation, StepTime } from './common.ts';
 import { missingExpectedFiles } from './expected-files.ts';
 import { type RuntimeKeyInput, writeRuntimeKeyring } from './keyring.ts';
 import { applyPaths, type PathInput } from './paths.ts';
+import { writeSupervisionTree } from './s6.ts';
 
 export * from './accounts.ts';
 export * from './apk-db.ts';
@@ -33,6 +34,7 @@ export type { SourceLocation, StepTime } from './common.ts';
 export * from './expected-files.ts';
 export * from './keyring.ts';
 export * from './paths.ts';
+export * from './s6.ts';
 export * from './time.ts';
 
 export interface PostInstallInput extends StepTime {
@@ -40,6 +42,8 @@ export interface PostInstallInput extends StepTime {
   paths?: readonly PathInput[];
   certificates?: CertificatesInput;
   runtimeKeyring?: readonly RuntimeKeyInput[];
+  /** `entrypoint.services`: s6 services by name, written to /sv/<name>/run. */
+  services?: Readonly<Record<string, string>>;
   /** The installed packages (for the busybox links). */
   packages: readonly InstalledPackageRef[];
   /** The runtime repositories for /etc/apk/repositories (credentials are removed). */
@@ -65,6 +69,7 @@ export function applyPostInstall(fs: ImageFS, input: PostInstallInput): PostInst
   // and otherwise they would be files in the image that no package owns
   if (certificates.bundles.length > 0) writeCaChecksumSidecars(fs, time);
   writeRuntimeKeyring(fs, input.runtimeKeyring ?? [], time);
+  writeSupervisionTree(fs, input.services ?? {}, time);
   const busybox = installBusyboxLinks(fs, input.packages, time);
   ensureDeviceNodes(fs, time);
   writeRepositories(fs, input.repositories ?? [], time);
