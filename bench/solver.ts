@@ -6,8 +6,8 @@
  */
 import { parseApkIndexText } from '../src/apk/apkindex-text.ts';
 import { buildPackageIndex, resolve } from '../src/solver/resolve.ts';
+import { ALPINE_INDEXES, apkIndexText, BENCHMARK_WORLD } from '../test/helpers/alpine-indexes.ts';
 import { fixture } from '../test/helpers/paths.ts';
-import { ALPINE_INDEXES, apkIndexText, BENCHMARK_WORLD } from '../test/solver/alpine.ts';
 import { median } from './lib.ts';
 
 const runs = Number(process.argv[2] ?? 9);

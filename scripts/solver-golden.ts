@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alpinePackages } from '../test/helpers/alpine-indexes.ts';
 import { apkOracle } from '../test/helpers/paths.ts';
-import { alpinePackages } from '../test/solver/alpine.ts';
 import { allWorlds, alpineRepoDirs, apkOutcome, pools, worldId } from '../test/solver/alpine-worlds.ts';
 import { type GoldenEntry, writeGolden } from '../test/solver/golden.ts';
 import { ApkOracle, inParallel } from '../test/solver/oracle.ts';

@@ -17,7 +17,7 @@ import {
   VERSION_LESS,
 } from '../../src/apk/version.ts';
 import { isLadingError, LadingError } from '../../src/util/errors.ts';
-import { alpinePackages } from '../solver/alpine.ts';
+import { alpinePackages } from '../helpers/alpine-indexes.ts';
 
 describe('apk dependency grammar', () => {
   it('parses every form apk accepts', () => {

@@ -7,10 +7,10 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { layoutPaths } from '../../src/store/layout.ts';
+import { BENCHMARK_WORLD } from '../helpers/alpine-indexes.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 import { startRepoServer } from '../helpers/repo-server.ts';
 import { lading, ladingAsync, run, tempDir } from '../helpers/tools.ts';
-import { BENCHMARK_WORLD } from '../solver/alpine.ts';
 
 const tmp = tempDir('lading-resolve-cli-');
 after(tmp.remove);

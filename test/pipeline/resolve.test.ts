@@ -16,10 +16,10 @@ import { createFetchOptions } from '../../src/repo/fetch.ts';
 import { scannableAsLatin1 } from '../../src/solver/package-index.ts';
 import { buildPackageIndex, buildPackageIndexAsync, resolve } from '../../src/solver/resolve.ts';
 import { isLadingError, LadingError } from '../../src/util/errors.ts';
+import { ALPINE_INDEXES, alpineRepositories } from '../helpers/alpine-indexes.ts';
 import { rejectsCode } from '../helpers/assert.ts';
 import { fixture } from '../helpers/paths.ts';
 import { tempDir } from '../helpers/tools.ts';
-import { ALPINE_INDEXES, alpineRepositories } from '../solver/alpine.ts';
 
 const tmp = tempDir('lading-resolve-config-');
 after(tmp.remove);

@@ -6,8 +6,8 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PackageInfo } from '../../src/apk/types.ts';
+import { ALPINE_INDEXES } from '../helpers/alpine-indexes.ts';
 import { fixture } from '../helpers/paths.ts';
-import { ALPINE_INDEXES } from './alpine.ts';
 import type { ApkOracle } from './oracle.ts';
 
 /**

@@ -4,7 +4,7 @@ import { before, describe, it } from 'node:test';
 import type { PackageIndex } from '../../src/solver/package-index.ts';
 import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
-import { alpineRepositories } from './alpine.ts';
+import { alpineRepositories } from '../helpers/alpine-indexes.ts';
 
 function failure(index: PackageIndex, world: string[]): LadingError {
   try {

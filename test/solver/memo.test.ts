@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { decodeResolution, encodeResolution, resolutionKey } from '../../src/solver/memo.ts';
 import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
-import { alpineRepositories } from './alpine.ts';
+import { alpineRepositories } from '../helpers/alpine-indexes.ts';
 
 describe('resolution memo', () => {
   const parts = {

@@ -11,7 +11,7 @@ import {
 import type { PackageIndex } from '../../src/solver/package-index.ts';
 import { buildPackageIndex, type Resolution, resolve } from '../../src/solver/resolve.ts';
 import { LadingError } from '../../src/util/errors.ts';
-import { alpinePackages, alpineRepositories, BENCHMARK_WORLD } from './alpine.ts';
+import { alpinePackages, alpineRepositories, BENCHMARK_WORLD } from '../helpers/alpine-indexes.ts';
 
 describe('resolve on Alpine v3.19 main + community', () => {
   let index: PackageIndex;

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { isLadingError } from '../../src/util/errors.ts';
-import { alpineTexts } from './alpine.ts';
+import { alpineTexts } from '../helpers/alpine-indexes.ts';
 
 describe('resolver robustness (property)', () => {
   it('never throws anything but LadingError on mutated APKINDEX text and worlds', () => {

@@ -5,7 +5,7 @@ import { parseApkIndexText } from '../../src/apk/apkindex-text.ts';
 import type { PackageInfo } from '../../src/apk/types.ts';
 import type { SolverRepository } from '../../src/solver/package-index.ts';
 import { readTar } from '../../src/tar/reader.ts';
-import { fixture } from '../helpers/paths.ts';
+import { fixture } from './paths.ts';
 
 export const ALPINE_INDEXES = {
   main: 'alpine/indexes/v3.19-main-x86_64-APKINDEX.tar.gz',
