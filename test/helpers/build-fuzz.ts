@@ -152,20 +152,22 @@ function checkLayers(layout: string): void {
 export interface BuildFuzzOptions {
   /** Where to work (repositories, cache, outputs); emptied as it goes. */
   dir: string;
-  /** Stop starting cases after this long. */
-  seconds: number;
+  /** Stop starting cases after this long (the script's soak runs)… */
+  seconds?: number;
+  /** …or after this many cases (the test: the same work however busy the machine is). */
+  cases?: number;
   seed?: number;
   key?: TestKey;
 }
 
-/** Runs random hostile worlds through `build` for `seconds`; returns how many cases ran and how they ended. */
+/** Runs random hostile worlds through `build` for `seconds` or `cases`; returns how many ran and how they ended. */
 export async function fuzzBuild(
   options: BuildFuzzOptions,
 ): Promise<{ cases: number; built: number; refused: number; codes: Record<string, number> }> {
   const key = options.key ?? (await testKey());
   const cache = join(options.dir, 'cache');
   const stats = { cases: 0, built: 0, refused: 0, codes: {} as Record<string, number> };
-  const deadline = Date.now() + options.seconds * 1000;
+  const deadline = options.seconds === undefined ? undefined : Date.now() + options.seconds * 1000;
   await fc.assert(
     fc.asyncProperty(hostileWorld, async (packages) => {
       const dir = join(options.dir, `case-${++stats.cases}`);
@@ -199,9 +201,10 @@ export async function fuzzBuild(
     }),
     {
       seed: options.seed,
-      numRuns: 1_000_000,
-      interruptAfterTimeLimit: Math.max(0, deadline - Date.now()),
-      markInterruptAsFailure: false,
+      numRuns: options.cases ?? 1_000_000,
+      ...(deadline === undefined
+        ? {}
+        : { interruptAfterTimeLimit: Math.max(0, deadline - Date.now()), markInterruptAsFailure: false }),
     },
   );
   return stats;
