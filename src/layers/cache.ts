@@ -6,6 +6,12 @@ import type { ContentCache } from '../store/cache.ts';
 import { LAYERS } from '../store/namespaces.ts';
 
 /**
+ * On each layer's descriptor: the layer cache key it was built under, so a worker with an empty cache can find
+ * an unchanged layer among what a registry already holds without writing and compressing it again.
+ */
+export const LAYER_KEY_ANNOTATION = 'dev.lading.layer-key';
+
+/**
  * The layer for some entries, from the cache when an identical one was built before (same headers and
  * content identities): a warm rebuild then skips tar and gzip entirely. `entries` is called once for the
  * key and again to write.
@@ -29,6 +35,7 @@ export async function cachedLayer(
         size: ref.blob.size,
         diffId: String(ref.meta?.diffId),
         uncompressedSize: Number(ref.meta?.uncompressedSize),
+        annotations: { [LAYER_KEY_ANNOTATION]: key },
       };
       return layerOf(info, fileSource(hit.file.path));
     }
@@ -48,5 +55,7 @@ export async function cachedLayer(
       ...(blob.fingerprint ? { verified: { [blob.digest]: blob.fingerprint } } : {}),
     });
   }
-  return layerOf(layerInfo(layer), fileSource(blob.path ?? cache.blobPath(blob.digest)));
+  const info =
+    key === null ? layerInfo(layer) : { ...layerInfo(layer), annotations: { [LAYER_KEY_ANNOTATION]: key } };
+  return layerOf(info, fileSource(blob.path ?? cache.blobPath(blob.digest)));
 }

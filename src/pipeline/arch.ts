@@ -20,6 +20,7 @@ import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import type { ContentCache } from '../store/cache.ts';
 import type { Logger } from '../util/log.ts';
 import type { BuildKey } from './indexes.ts';
+import { INPUT_DIGEST_ANNOTATION } from './input-digest.ts';
 import type { ResolvedArch } from './types.ts';
 
 export interface PreparedArch {
@@ -110,6 +111,8 @@ export function imageForArch(input: {
   user: string | undefined;
   buildDate: number;
   layers: ArchLayers;
+  /** Recorded on the manifest (not in the config: the config's bytes stay a function of the image). */
+  inputDigest?: string;
 }): Image {
   const { config, buildDate } = input;
   const annotations = imageAnnotations({
@@ -138,7 +141,10 @@ export function imageForArch(input: {
         Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
         Labels: annotations,
       },
-      annotations,
+      annotations:
+        input.inputDigest === undefined
+          ? annotations
+          : { ...annotations, [INPUT_DIGEST_ANNOTATION]: input.inputDigest },
     },
     input.layers.layers,
   );

@@ -14,6 +14,7 @@ import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
 import { type Arch, apkArch as apkArchName } from '../platform/arch.ts';
+import type { LockedRequest } from '../prepare/packages.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import { LadingError } from '../util/errors.ts';
@@ -26,8 +27,9 @@ import {
   prepareArch,
   rootfsForArch,
 } from './arch.ts';
-import { imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
+import { type ImageMemo, imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
+import { INPUT_DIGEST_ANNOTATION, type InputDigestInput, inputDigest } from './input-digest.ts';
 import { addIndexInputs, addLockedInputs, addPackageInputs, openedInputs } from './inputs.ts';
 import {
   embeddedKeys,
@@ -37,8 +39,8 @@ import {
   readLockFile,
   resolveLockedArch,
 } from './locked.ts';
-import { configName, type OpenBuildOptions, openBuild, refuseUnsupported } from './open.ts';
-import { isLayoutOutput, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
+import { configName, type OpenBuildOptions, type OpenedBuild, openBuild, refuseUnsupported } from './open.ts';
+import { isLayoutOutput, type OutputOptions, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
 import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
 import { buildSboms, type SbomFile, type SbomFormat } from './sbom.ts';
 import type { BuildInputs, BuildSummary, BuiltArch } from './types.ts';
@@ -98,6 +100,8 @@ export interface BuildResult {
   outputFiles: string[];
   /** The index digest (`sha256:…`). */
   digest: string;
+  /** What the index and manifests carry as `dev.lading.input-digest` (see input-digest.ts). */
+  inputDigest: string;
   /** The files the build read (for the no-op build record); `remote` when the network was an input. */
   inputs: BuildInputs;
   /**
@@ -139,7 +143,38 @@ function timedEvents(options: Pick<BuildOptions, 'onEvent'>, logger: Logger): (e
   };
 }
 
-export async function build(options: BuildOptions): Promise<BuildResult> {
+/**
+ * The front half of a build, up to the input digest: the config opened, the indexes fetched and every
+ * architecture resolved (or the lock read), or the image memo found. Nothing is fetched or written yet, so a
+ * caller can decide from the input digest whether to go on (publish --skip-unchanged) and call finishBuild,
+ * or stop and call release.
+ */
+export interface StartedBuild {
+  /** The input digest (see input-digest.ts): what the index and manifests will carry. */
+  readonly inputDigest: string;
+  /** True when an image built before from the same inputs will be written (the image memo). */
+  readonly remembered: boolean;
+  /** Lets go of the cache pins (see BuildResult.release), for a caller that does not finish the build. */
+  release(): Promise<void>;
+}
+
+interface StartedState extends StartedBuild {
+  options: BuildOptions;
+  logger: Logger;
+  emit: (e: BuildEvent) => void;
+  opened: OpenedBuild;
+  date: BuildDateInputs;
+  inputs: BuildInputs;
+  sbomFormats: SbomFormat[] | false;
+  output: OutputOptions;
+  lock: OpenedLock | undefined;
+  locked: Map<Arch, LockedRequest[]> | undefined;
+  resolved: ResolvedArch[];
+  memoKey: string | undefined;
+  memo: ImageMemo | undefined;
+}
+
+export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   const logger = options.logger ?? silentLogger;
   const emit = timedEvents(options, logger);
   const cwd = options.cwd ?? process.cwd();
@@ -205,6 +240,69 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     ? memoKeyOf(config, lock ? lockIdentity(lock, targets) : indexes, keyring.keys, options)
     : undefined;
   const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);
+  const state = {
+    options,
+    logger,
+    emit,
+    opened,
+    date,
+    inputs,
+    sbomFormats,
+    output,
+    lock,
+    locked,
+    resolved: [] as ResolvedArch[],
+    memoKey,
+    memo,
+    remembered: memo !== undefined,
+    inputDigest: '',
+    release,
+  };
+  const digestOf = (archs: InputDigestInput['archs']) =>
+    inputDigest({
+      config,
+      archs,
+      keys: keyring.keys,
+      options: {
+        sourceDateEpoch: date.sourceDateEpoch,
+        buildDate: date.buildDate,
+        compressionLevel: options.compressionLevel,
+      },
+    });
+  if (memo) {
+    state.inputDigest = memo.index.annotations[INPUT_DIGEST_ANNOTATION] ?? '';
+  } else if (locked) {
+    // from the lock, before anything is fetched: its entries are the packages
+    state.inputDigest = digestOf(
+      [...locked].map(([arch, requests]) => ({
+        apkArch: apkArchName(arch),
+        packages: requests.map((r) => r.entry),
+      })),
+    );
+  } else {
+    // resolve: every architecture, in one place
+    state.resolved = await resolveArchitectures({
+      world: config.contents.packages,
+      indexes,
+      cache: fetch.cache,
+      logger,
+    });
+    state.inputDigest = digestOf(
+      state.resolved.map((r) => ({ apkArch: r.apkArch, packages: r.resolution.packages })),
+    );
+  }
+  return state;
+}
+
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  return finishBuild(await startBuild(options));
+}
+
+/** The back half of a build: the image written from what startBuild found. */
+export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
+  const s = started as StartedState;
+  const { options, logger, emit, opened, inputs, output, memo, release } = s;
+  const { config, fetch, keyring } = opened;
   if (memo) {
     logger.debug('the same inputs were built before: writing that image');
     inputs.statted.push(...memo.inputs.statted);
@@ -219,15 +317,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       sboms: memo.sbomFiles,
       ...written,
       digest: index.index.digest,
+      inputDigest: s.inputDigest,
       inputs,
       release,
     };
   }
 
-  // resolve: every architecture, in one place (from the lock: its packages, fetched and checked against it)
-  const resolved: (ResolvedArch | LockedArch)[] = [];
-  if (locked) {
-    for (const [arch, requests] of locked) {
+  // from a lock: its packages, fetched and checked against it
+  const resolved: (ResolvedArch | LockedArch)[] = [...s.resolved];
+  if (s.locked) {
+    for (const [arch, requests] of s.locked) {
       const apk = apkArchName(arch);
       emit({ type: 'phase', arch: apk, phase: 'fetch' });
       let done = 0;
@@ -237,22 +336,13 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           fetch,
           keyring: keyring.keyring,
           ignoreSignatures: options.ignoreSignatures,
-          lockFile: lock!.file,
+          lockFile: s.lock!.file,
           onReady: (fromCache) =>
             emit({ type: 'package', arch: apk, done: ++done, total: requests.length, fromCache }),
         }),
       );
       addLockedInputs(inputs, requests);
     }
-  } else {
-    resolved.push(
-      ...(await resolveArchitectures({
-        world: config.contents.packages,
-        indexes,
-        cache: fetch.cache,
-        logger,
-      })),
-    );
   }
 
   const archs: BuiltArch[] = [];
@@ -261,7 +351,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     archs.push(
       await buildArch(
         r,
-        { config, fetch, keys: keyring.keys, keyring: keyring.keyring, date },
+        {
+          config,
+          fetch,
+          keys: keyring.keys,
+          keyring: keyring.keyring,
+          date: s.date,
+          inputDigest: s.inputDigest,
+        },
         options,
         emit,
         logger,
@@ -269,19 +366,24 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     );
   }
 
-  // index: every architecture's image, annotated with the newest build date
+  // index: every architecture's image, annotated with the newest build date and the input digest
   const created = Math.max(...archs.map((a) => a.buildDate));
   const index = buildImageIndex(
     archs.map((a) => a.image),
-    { annotations: imageAnnotations({ annotations: config.annotations, vcsUrl: config.vcsUrl, created }) },
+    {
+      annotations: {
+        ...imageAnnotations({ annotations: config.annotations, vcsUrl: config.vcsUrl, created }),
+        [INPUT_DIGEST_ANNOTATION]: s.inputDigest,
+      },
+    },
   );
 
   // SBOMs, before anything is written: a failure leaves no output behind
   let sbomFiles: SbomFile[] = [];
-  if (sbomFormats) {
+  if (s.sbomFormats) {
     emit({ type: 'phase', phase: 'sbom' });
     sbomFiles = buildSboms(archs, index, {
-      formats: sbomFormats,
+      formats: s.sbomFormats,
       reference: options.tag,
       vcsUrl: config.vcsUrl,
     });
@@ -295,8 +397,8 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     packages: a.packages.length,
     manifestDigest: a.image.manifest.digest,
   }));
-  if (memoKey !== undefined) {
-    await saveImageMemo(fetch.cache, memoKey, { index, sbomFiles, summary, inputs }).catch((e: unknown) => {
+  if (s.memoKey !== undefined) {
+    await saveImageMemo(fetch.cache, s.memoKey, { index, sbomFiles, summary, inputs }).catch((e: unknown) => {
       // remembering the image is an optimisation: a full cache must not fail a finished build
       if (!(e instanceof LadingError)) throw e;
       logger.warn(`${e.message}; the image is not remembered for reuse`);
@@ -310,6 +412,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     sboms: sbomFiles,
     ...written,
     digest: index.index.digest,
+    inputDigest: s.inputDigest,
     inputs,
     release,
   };
@@ -324,6 +427,7 @@ async function buildArch(
     keyring: Keyring;
     keys: readonly BuildKey[];
     date: BuildDateInputs;
+    inputDigest: string;
   },
   options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel'>,
   emit: (e: BuildEvent) => void,
@@ -359,7 +463,14 @@ async function buildArch(
     compressionLevel: options.compressionLevel,
     logger,
   });
-  const image = imageForArch({ config, arch, user: filesystem.post.user, buildDate, layers });
+  const image = imageForArch({
+    config,
+    arch,
+    user: filesystem.post.user,
+    buildDate,
+    layers,
+    inputDigest: opened.inputDigest,
+  });
   return { arch, apkArch, image, buildDate, resolution, packages, filesystem, repositories };
 }
 

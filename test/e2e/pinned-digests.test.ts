@@ -1,9 +1,11 @@
 /**
  * The bytes lading writes, pinned: the digests (index, manifests, configs, layers, diff IDs) of the examples'
  * images and of alpine-base builds (one layer, `layering: origin`, docker archive), and the SBOMs beside them.
- * Refactoring must not change a byte; a change that is meant to change the output updates
- * `pinned-digests.json` in the same commit and says why:
+ * Refactoring must not change a byte; a change that is meant to change the output bumps OUTPUT_EPOCH
+ * (src/pipeline/input-digest.ts: images already published from the same inputs count as changed then) and
+ * updates `pinned-digests.json` in the same commit, saying why:
  *   LADING_UPDATE_PINS=1 npm test -- test/e2e/pinned-digests.test.ts
+ * The update refuses new digests under an unchanged OUTPUT_EPOCH.
  * Repositories and keys are named by relative paths (`./repo`, `./keys/…`, symlinks to the fixtures), so the
  * bytes do not depend on where the checkout is: `/etc/apk/repositories` holds the entry as written. The
  * examples' packages the fixtures lack come from stand-ins (helpers/stand-ins.ts) with fixed contents.
@@ -13,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { OUTPUT_EPOCH } from '../../src/pipeline/input-digest.ts';
 import { entryData, readTar } from '../../src/tar/reader.ts';
 import { APP_EXTRA } from '../helpers/build.ts';
 import { sharedCache } from '../helpers/cache.ts';
@@ -75,9 +78,9 @@ function sbomPins(dir: string): Record<string, string> {
 
 describe('pinned output digests', () => {
   const tmp = tempDir('lading-pins-');
-  const got: Record<string, Pinned> = {};
+  const got: Record<string, Pinned | number> = { outputEpoch: OUTPUT_EPOCH };
   after(() => {
-    if (update) {
+    if (update && !epochRefused) {
       writeFileSync(PINS, `${JSON.stringify(got, null, 2)}\n`);
       run(join(repoRoot, 'node_modules/.bin/biome'), ['format', '--write', PINS]); // as the linter wants it
     }
@@ -109,7 +112,8 @@ describe('pinned output digests', () => {
     assert.equal(r.status, 0, r.stderr);
     return { dir, output };
   };
-  const pinned: Record<string, Pinned> = update ? {} : JSON.parse(readFileSync(PINS, 'utf8'));
+  const pinned: Record<string, Pinned | number> = JSON.parse(readFileSync(PINS, 'utf8'));
+  let epochRefused = false;
   const check = (name: string, pins: Pinned) => {
     got[name] = pins;
     if (!update) assert.deepEqual(pins, pinned[name], `${name}: the output bytes changed`);
@@ -164,5 +168,21 @@ describe('pinned output digests', () => {
       ...layoutPins(output),
       sboms: sbomPins(dir),
     });
+  });
+
+  it('pins the output epoch: new bytes come with a new OUTPUT_EPOCH', () => {
+    if (!update) {
+      assert.equal(pinned.outputEpoch, OUTPUT_EPOCH, 'OUTPUT_EPOCH changed: update the pins with it');
+      return;
+    }
+    const changed = Object.keys(got).filter(
+      (k) => k !== 'outputEpoch' && JSON.stringify(got[k]) !== JSON.stringify(pinned[k]),
+    );
+    epochRefused = changed.length > 0 && pinned.outputEpoch === OUTPUT_EPOCH;
+    assert.ok(
+      !epochRefused,
+      `the output bytes changed (${changed.join(', ')}) under the same OUTPUT_EPOCH ${OUTPUT_EPOCH}: ` +
+        'bump it in src/pipeline/input-digest.ts (images published from the same inputs then count as changed)',
+    );
   });
 });
