@@ -12,7 +12,7 @@ import type { TarEntry } from '../tar/reader.ts';
 import { TarStreamParser } from '../tar/stream.ts';
 import { LadingError, withFile } from '../util/errors.ts';
 import { zlibError } from './gzip-members.ts';
-import { PackageContentRules } from './rules.ts';
+import { type CheckedEntry, PackageContentRules } from './rules.ts';
 
 export interface ApkDataEntry extends TarEntry {
   /** The clean relative path. */
@@ -74,7 +74,14 @@ export class ApkDataChecker {
   readonly entries: ApkDataEntry[] = [];
   /** Overlay xattrs removed, as `path: name` (the build says so). */
   readonly dropped: string[] = [];
+  /**
+   * What runtimes would read differently from this checker in the data tar as it is (see
+   * TarStreamParser.differences): then the package's data stream cannot be an image layer unchanged.
+   */
+  readonly differences: Set<string>;
   readonly #parser: TarStreamParser;
+  /** Regular files seen so far, for comparing hard-link headers with their files. */
+  readonly #files = new Map<string, TarEntry>();
   readonly #options: CheckApkDataOptions;
   readonly #rules: PackageContentRules;
   #count = 0;
@@ -88,6 +95,7 @@ export class ApkDataChecker {
       data: (_e, chunk) => this.#hash?.update(chunk),
       entryEnd: (e) => this.#entryEnd(e as ApkDataEntry),
     });
+    this.differences = this.#parser.differences;
   }
 
   push(chunk: Buffer): void {
@@ -111,6 +119,7 @@ export class ApkDataChecker {
   #entry(e: TarEntry): void {
     const file = this.#options.file;
     const checked = this.#rules.check(e);
+    this.#noteDifferences(e, checked);
     if (checked === undefined) return;
     if (++this.#count > MAX_ENTRIES) {
       throw bad(`the package holds more than ${MAX_ENTRIES} entries; refusing it`, file);
@@ -128,6 +137,32 @@ export class ApkDataChecker {
         this.#checkSum(entry, createHash('sha1').update(e.linkname).digest('hex'));
     }
     if (this.#options.keepEntries !== false) this.entries.push(entry);
+  }
+
+  /** Notes what an unpacking runtime would make of this entry differently from the installer. */
+  #noteDifferences(e: TarEntry, checked: CheckedEntry | undefined): void {
+    const d = this.differences;
+    if (checked === undefined) d.add('an entry for the root directory');
+    // runtimes keep the fraction; the installer (as apk) whole seconds
+    if (/\.\d*[1-9]/.test(e.pax.mtime ?? '')) d.add('a sub-second modification time');
+    if (Object.keys(e.pax).some((k) => k.startsWith('GNU.sparse.'))) d.add('a sparse file');
+    // removed by the installer; they would steer the runtime's overlay mount
+    if (checked?.dropped !== undefined) d.add('overlayfs xattrs');
+    if (checked === undefined) return;
+    if (e.type === 'file') this.#files.set(checked.path, e);
+    else if (e.type === 'hardlink') {
+      // the installer gives a hard link its file's attributes; runtimes apply the link's header to the file
+      const f = this.#files.get(checked.linkPath ?? '');
+      if (
+        f === undefined ||
+        f.mode !== e.mode ||
+        f.uid !== e.uid ||
+        f.gid !== e.gid ||
+        f.mtime !== e.mtime ||
+        !sameXattrs(f.xattrs, e.xattrs)
+      )
+        d.add('a hard link whose header differs from its file');
+    }
   }
 
   #entryEnd(e: ApkDataEntry): void {
@@ -151,6 +186,11 @@ export class ApkDataChecker {
   }
 }
 
+function sameXattrs(a: Record<string, Buffer>, b: Record<string, Buffer>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] !== undefined && a[k]!.equals(b[k]!));
+}
+
 /** Lists and checks the entries of a data tar held in memory (a small package, a test). */
 export function listApkData(tar: Buffer, options: CheckApkDataOptions = {}): ApkDataEntry[] {
   const checker = new ApkDataChecker(options);
@@ -171,6 +211,8 @@ export interface InflatedApkData {
   dropped: string[];
   /** Bytes of the inflated tar. */
   size: number;
+  /** What runtimes would unpack differently from the entries, if the compressed data were an image layer as it is. */
+  differences: string[];
 }
 
 const INPUT_SLICE = 256 * 1024;
@@ -187,13 +229,14 @@ class SinkFailure extends Error {
  */
 export async function inflateApkData(data: Buffer, options: InflateApkDataOptions): Promise<InflatedApkData> {
   const checker = new ApkDataChecker(options);
-  if (data.length === 0) return { entries: checker.end(), dropped: [], size: 0 };
+  if (data.length === 0) return { entries: checker.end(), dropped: [], size: 0, differences: [] };
   const what = { what: 'data part', file: options.file };
   let size = 0;
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
   try {
     await pipeline(
       Readable.from(slices(data), { objectMode: false }),
-      createGunzip({ chunkSize: 128 * 1024 }),
+      gunzip,
       async (inflated: AsyncIterable<Buffer>) => {
         for await (const chunk of inflated) {
           size += chunk.length;
@@ -216,7 +259,10 @@ export async function inflateApkData(data: Buffer, options: InflateApkDataOption
     if (e instanceof LadingError) throw e;
     throw zlibError(e, what, options.maxSize);
   }
-  return { entries: checker.end(), dropped: checker.dropped, size };
+  const entries = checker.end();
+  // zlib ignores zero bytes after the last member; Go's gzip reader fails on them
+  if (gunzip.bytesWritten !== data.length) checker.differences.add('bytes after the last gzip member');
+  return { entries, dropped: checker.dropped, size, differences: [...checker.differences] };
 }
 
 function* slices(data: Buffer): Generator<Buffer> {

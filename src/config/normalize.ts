@@ -73,6 +73,9 @@ export interface NormalizeResult {
 const trimRepository = (r: string): string => r.replace(/\/+$/, '') || r;
 
 /** `/a/b` for `a/b`, `/a//b/`, `/a/./b`; callers have rejected paths that climb above the root. */
+/** The most package layers runtimes take beside the top layer (containerd and Docker stop at 127 layers). */
+export const PACKAGE_LAYERS_MAX = 126;
+
 export function cleanImagePath(p: string): string {
   return posix.normalize(`/${p}`).replace(/(.)\/+$/, '$1');
 }
@@ -252,9 +255,13 @@ export function normalizeConfig(raw: RawConfig, where: Locator): NormalizeResult
     if (l.strategy === undefined) {
       problems.push({
         ...at(where.field(['layering'])),
-        message: 'layering.budget needs layering.strategy: origin',
+        message: 'layering.budget needs layering.strategy (origin or package)',
       });
-    } else config.layering = { strategy: l.strategy, budget: l.budget ?? 0 };
+    } else {
+      // package: as many package layers as runtimes take (127 layers in all, the top one included)
+      const budget = l.budget ?? (l.strategy === 'package' ? PACKAGE_LAYERS_MAX : 0);
+      config.layering = { strategy: l.strategy, budget };
+    }
   }
 
   // Base image: apko allows only contents, archs and include alongside it, and no layering.

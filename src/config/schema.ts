@@ -370,10 +370,16 @@ export const configSchema = z
     layering: z
       .strictObject({
         strategy: z
-          .enum(['origin'])
-          .describe('How to split layers: "origin" groups packages by origin')
+          .enum(['origin', 'package'])
+          .describe(
+            'How to split layers: "origin" groups packages by origin (apko); "package" makes each package\'s own compressed data a layer (lading only)',
+          )
           .optional(),
-        budget: z.int().min(0).describe('Maximum number of package layers (plus one top layer)').optional(),
+        budget: z
+          .int()
+          .min(0)
+          .describe('Maximum number of package layers (plus one top layer); "package" defaults to 126')
+          .optional(),
       })
       .describe('Split the image into several layers; {} means one layer')
       .optional(),

@@ -119,7 +119,12 @@ export interface ImageCertificates {
 }
 
 export interface Layering {
-  strategy: 'origin';
+  /**
+   * `origin`: one layer per origin group (apko's); `package`: each package's own compressed data stream as a
+   * layer (lading's; see src/layers/streams.ts).
+   */
+  strategy: 'origin' | 'package';
+  /** The most package layers (a top layer comes on top); `package` defaults to the most runtimes take. */
   budget: number;
 }
 

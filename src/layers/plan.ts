@@ -171,7 +171,7 @@ export function groupPackages(packages: readonly PackageInfo[], budget: number):
   return kept.map((g) => [...g].sort((a, b) => compareBytes(a.name, b.name)));
 }
 
-type Item = readonly [string, FsNode];
+export type Item = readonly [string, FsNode];
 
 interface GroupLayer {
   items: Item[];
@@ -217,6 +217,14 @@ function untouched(owned: InstalledFile, node: FsNode): boolean {
     node.devminor === a.devminor &&
     node.xattrs === a.xattrs
   );
+}
+
+/**
+ * The layers of some groups of packages, each with what its own packages installed (see the file comment):
+ * (path, node) items in tar order, for nodeEntries.
+ */
+export function groupLayerItems(built: LayeringInput, groups: readonly PackageInfo[][]): Item[][] {
+  return splitFilesystem(built, groups).groups;
 }
 
 /** The walk of the image, each path sent to its layers (see the file comment). */

@@ -45,12 +45,20 @@ function checkEntry(entry: LayerEntry): void {
   const p = entry.path;
   if (typeof p !== 'string' || p === '' || p.startsWith('/') || p.endsWith('/') || p.includes('\0'))
     throw entryError(entry, 'the path must be relative, non-empty, without a leading or trailing "/"');
-  for (const part of p.split('/')) {
+  const parts = p.split('/');
+  for (const [i, part] of parts.entries()) {
     if (part === '' || part === '.' || part === '..') throw entryError(entry, `bad path component "${part}"`);
-    // packages and configs are checked for these long before; a layer must never carry one
-    if (part.startsWith('.wh.'))
+    // packages and configs are checked for these long before; a layer carries one only as a whiteout the
+    // layering planner meant, deleting one name (never opaque, never itself a whiteout's name)
+    const meant = entry.whiteout === true && i === parts.length - 1 && !/^\.wh\.(\.wh\.|$)/.test(part);
+    if (part.startsWith('.wh.') && !meant)
       throw entryError(entry, 'an OCI whiteout name would delete files when unpacked');
   }
+  if (
+    entry.whiteout === true &&
+    (entry.type !== 'file' || entry.size !== 0 || !parts.at(-1)!.startsWith('.wh.'))
+  )
+    throw entryError(entry, 'a whiteout is an empty file named .wh.<name>');
   for (const id of [entry.uid, entry.gid]) {
     if (!Number.isSafeInteger(id) || id < 0 || id > 4294967294)
       throw entryError(entry, `owner id ${id} is out of range`);

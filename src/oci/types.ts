@@ -45,6 +45,11 @@ export interface LayerEntry {
   content?: ContentSource;
   /** Optional stable identity of the content (e.g. `<package datahash>:<offset>`), for cache keys. */
   contentId?: string;
+  /**
+   * An OCI whiteout: an empty file named `.wh.<name>` (`path` ends with it) that deletes `<name>` from the
+   * layers below. The only entry whose name may start with `.wh.`.
+   */
+  whiteout?: true;
 }
 
 export interface Descriptor {

@@ -7,7 +7,8 @@ import type { Keyring } from '../apk/keyring.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
 import type { ImageConfig, Layering } from '../config/types.ts';
 import { cachedLayer } from '../layers/cache.ts';
-import { type LayerPlan, MAX_LAYERS, planLayers } from '../layers/plan.ts';
+import { MAX_LAYERS, planLayers } from '../layers/plan.ts';
+import { type PlannedLayer, planPackageLayers, rebuiltPackages } from '../layers/streams.ts';
 import { buildImage } from '../oci/image.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
 import type { HistoryEntry, Image, Layer } from '../oci/types.ts';
@@ -37,6 +38,8 @@ export async function prepareArch(
     fetch: FetchOptions;
     keyring: Keyring;
     ignoreSignatures?: boolean;
+    /** Keep the packages' compressed data streams as layers (`layering: {strategy: package}`). */
+    dataLayers?: boolean;
     onReady?: (fromCache: boolean) => void;
   },
 ): Promise<PreparedArch> {
@@ -49,6 +52,7 @@ export async function prepareArch(
     ignoreSignatures: options.ignoreSignatures,
     arch: resolved.apkArch,
     repositories,
+    dataLayers: options.dataLayers,
     onReady: (_p, fromCache) => options.onReady?.(fromCache),
   });
   return { packages, repositories };
@@ -80,7 +84,7 @@ export function rootfsForArch(input: {
 }
 
 export interface ArchLayers {
-  plans: LayerPlan[];
+  plans: PlannedLayer[];
   layers: Layer[];
 }
 
@@ -90,7 +94,11 @@ export async function layersForArch(
   options: { layering: Layering | undefined; cache: ContentCache; compressionLevel?: number; logger: Logger },
 ): Promise<ArchLayers> {
   const { layering } = options;
-  const plans = planLayers(filesystem, layering);
+  const plans: PlannedLayer[] =
+    layering?.strategy === 'package'
+      ? planPackageLayers(filesystem, layering.budget)
+      : planLayers(filesystem, layering);
+  for (const why of rebuiltPackages(plans)) options.logger.info(why);
   if (layering && layering.budget > MAX_LAYERS - 1) {
     options.logger.warn(
       `layering budget ${layering.budget} is above ${MAX_LAYERS - 1}; using ${MAX_LAYERS - 1} package layers (runtimes refuse more than ${MAX_LAYERS} layers)`,
@@ -98,7 +106,11 @@ export async function layersForArch(
   }
   const layers: Layer[] = [];
   for (const plan of plans) {
-    layers.push(await cachedLayer(() => plan.entries(), options.cache, options.compressionLevel));
+    layers.push(
+      plan.kind === 'stream'
+        ? plan.layer
+        : await cachedLayer(() => plan.entries(), options.cache, options.compressionLevel),
+    );
   }
   return { plans, layers };
 }
@@ -155,7 +167,7 @@ export function imageForArch(input: {
  * leaves them empty), unless title and vendor annotations are set, which apko puts on every entry.
  */
 function layerHistory(
-  plans: readonly LayerPlan[],
+  plans: readonly PlannedLayer[],
   created: number,
   annotations: Record<string, string>,
 ): HistoryEntry[] {

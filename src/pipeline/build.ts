@@ -127,17 +127,29 @@ function timedEvents(options: Pick<BuildOptions, 'onEvent'>, logger: Logger): (e
   const inner = options.onEvent ?? (() => {});
   if (logger.level !== 'debug') return inner;
   // what came before the first phase: starting Node and loading lading
-  let last: { label: string; at: number } | undefined = { label: 'start-up', at: 0 };
+  let last: { label: string; at: number; cpu: NodeJS.CpuUsage } | undefined = {
+    label: 'start-up',
+    at: 0,
+    cpu: { user: 0, system: 0 },
+  };
   const close = () => {
     if (!last) return;
     const rss = (process.memoryUsage.rss() / (1 << 20)).toFixed(0);
-    logger.debug(`${last.label}: ${(performance.now() - last.at).toFixed(0)} ms (rss ${rss} MiB)`);
+    // CPU time of every thread (the main thread and libuv's pool): above the wall time when both cores worked
+    const cpu = process.cpuUsage(last.cpu);
+    logger.debug(
+      `${last.label}: ${(performance.now() - last.at).toFixed(0)} ms, cpu ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms (rss ${rss} MiB)`,
+    );
   };
   process.once('beforeExit', close);
   return (e) => {
     if (e.type === 'phase') {
       close();
-      last = { label: `${e.phase}${e.arch ? ` ${e.arch}` : ''}`, at: performance.now() };
+      last = {
+        label: `${e.phase}${e.arch ? ` ${e.arch}` : ''}`,
+        at: performance.now(),
+        cpu: process.cpuUsage(),
+      };
     }
     inner(e);
   };
@@ -336,6 +348,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
           fetch,
           keyring: keyring.keyring,
           ignoreSignatures: options.ignoreSignatures,
+          dataLayers: config.layering?.strategy === 'package',
           lockFile: s.lock!.file,
           onReady: (fromCache) =>
             emit({ type: 'package', arch: apk, done: ++done, total: requests.length, fromCache }),
@@ -446,6 +459,7 @@ async function buildArch(
       fetch,
       keyring: opened.keyring,
       ignoreSignatures: options.ignoreSignatures,
+      dataLayers: config.layering?.strategy === 'package',
       onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
     });
   }

@@ -142,6 +142,8 @@ export async function resolveLockedArch(
     fetch: FetchOptions;
     keyring: Keyring;
     ignoreSignatures?: boolean;
+    /** Keep the packages' compressed data streams as layers (`layering: {strategy: package}`). */
+    dataLayers?: boolean;
     lockFile: string;
     onReady?: (fromCache: boolean) => void;
   },
@@ -152,6 +154,7 @@ export async function resolveLockedArch(
     keyring: options.keyring,
     ignoreSignatures: options.ignoreSignatures,
     arch: apk,
+    dataLayers: options.dataLayers,
     onReady: (_p, fromCache) => options.onReady?.(fromCache),
   });
   const repositories = new Map<string, RepositoryRef>();

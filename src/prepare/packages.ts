@@ -8,22 +8,25 @@
  * filesystem points straight into the cached tars.
  */
 
+import { rm, writeFile } from 'node:fs/promises';
 import { readApk, readApkData, verifyApk } from '../apk/apk-reader.ts';
 import type { Keyring } from '../apk/keyring.ts';
 import { checkPackageIdentity } from '../apk/rules.ts';
 import type { PackageInfo, RepositoryPackage } from '../apk/types.ts';
 import { type LockPackage, parseRange } from '../lock/format.ts';
 import { apkRanges } from '../lock/make.ts';
+import { fileSource, layerOf } from '../oci/blobs.ts';
+import { MediaType } from '../oci/types.ts';
 import { type FetchOptions, fetchPackage, forgetPackage } from '../repo/fetch.ts';
 import { packageLocation, type RepositoryRef, repositoryFile } from '../repo/ref.ts';
 import type { InstallablePackage } from '../rootfs/install.ts';
-import type { ContentCache } from '../store/cache.ts';
+import type { BlobInfo, ContentCache } from '../store/cache.ts';
 import { EXPANDED_PACKAGES } from '../store/namespaces.ts';
 import type { TarEntry } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
 
 /** Bump when the cached expanded form changes shape. */
-const EXPANDED_FORMAT = 1;
+const EXPANDED_FORMAT = 2;
 
 type PackageRanges = Pick<LockPackage, 'signature' | 'control' | 'data'>;
 
@@ -58,6 +61,11 @@ export interface PrepareOptions {
   onReady?: (pkg: RepositoryPackage, fromCache: boolean) => void;
   /** Bytes allowed in memory at once while expanding (default 24 MiB). */
   memoryBudget?: number;
+  /**
+   * Keep each package's compressed data stream in the store (an attachment of its expanded form) and give
+   * every package its `dataLayer`: for `layering: {strategy: package}`.
+   */
+  dataLayers?: boolean;
 }
 
 interface ExpandedMeta {
@@ -73,6 +81,15 @@ interface ExpandedMeta {
   info?: PackageInfo;
   /** The package's gzip members as a lock records them (absent in entries cached by older versions). */
   ranges?: PackageRanges;
+  /** What runtimes would unpack differently from the entries if the data stream were a layer as it is. */
+  differences: string[];
+}
+
+/** The expanded form: meta, the uncompressed tar, and the compressed data stream when kept. */
+interface Expanded {
+  meta: ExpandedMeta;
+  tar: BlobInfo & { path: string };
+  stream?: BlobInfo & { path: string };
 }
 
 const TYPES: TarEntry['type'][] = ['file', 'directory', 'symlink', 'hardlink', 'chardev', 'blockdev', 'fifo'];
@@ -145,15 +162,11 @@ interface Want {
   locked?: LockedRequest;
 }
 
-function installable(
-  resolved: RepositoryPackage,
-  meta: ExpandedMeta,
-  tarPath: string,
-  location: string,
-): PreparedPackage {
+function installable(resolved: RepositoryPackage, expanded: Expanded, location: string): PreparedPackage {
+  const { meta, tar, stream } = expanded;
   const info = { ...resolved, replaces: meta.replaces };
   if (meta.replacesPriority) info.replacesPriority = meta.replacesPriority;
-  return {
+  const prepared: PreparedPackage = {
     resolved,
     location,
     info,
@@ -161,34 +174,76 @@ function installable(
     triggers: meta.triggers,
     scripts: meta.scripts.map((s) => ({ name: s.name, data: Buffer.from(s.data, 'base64'), mtime: s.mtime })),
     entries: meta.entries.map(unpackEntry),
-    data: { kind: 'file', path: tarPath },
+    data: { kind: 'file', path: tar.path },
     datahash: meta.datahash,
   };
+  if (stream !== undefined) {
+    // the package's own compressed bytes: its digest is the datahash, its diff ID the uncompressed tar's
+    const layer = layerOf(
+      {
+        mediaType: MediaType.layerTarGzip,
+        digest: stream.digest,
+        size: stream.size,
+        diffId: tar.digest,
+        uncompressedSize: tar.size,
+      },
+      fileSource(stream.path),
+    );
+    prepared.dataLayer = { layer, differences: meta.differences };
+  }
+  return prepared;
 }
 
+/** The expanded form from the store (with the data stream when `withStream`), or undefined to expand again. */
 async function fromCache(
   cache: ContentCache,
   checksum: string,
-): Promise<{ meta: ExpandedMeta; path: string } | undefined> {
+  withStream: boolean | undefined,
+): Promise<Expanded | undefined> {
   const hit = await cache.openRef(EXPANDED_PACKAGES, checksum);
   if (!hit) return undefined;
-  const path = hit.file.path;
+  const tar = { ...hit.ref.blob, path: hit.file.path };
   await hit.file.close();
   const raw = await cache.readAttachment(hit.ref, 'meta');
   if (!raw) return undefined;
+  let meta: ExpandedMeta;
   try {
-    const meta = JSON.parse(raw.toString('utf8')) as ExpandedMeta;
-    return meta.format === EXPANDED_FORMAT ? { meta, path } : undefined;
+    meta = JSON.parse(raw.toString('utf8')) as ExpandedMeta;
   } catch {
     return undefined;
   }
+  if (meta.format !== EXPANDED_FORMAT) return undefined;
+  if (!withStream || meta.entries.length === 0) return { meta, tar };
+  // expanded before without its stream (for another layering): expanded again, once
+  const streamInfo = hit.ref.attachments?.stream;
+  if (streamInfo === undefined) return undefined;
+  const known = hit.ref.verified?.[streamInfo.digest];
+  const opened = await cache.openBlob(streamInfo, known === undefined ? {} : { fingerprint: known });
+  if (!opened) return undefined;
+  await opened.file.close();
+  return { meta, tar, stream: { ...streamInfo, path: opened.file.path } };
+}
+
+/** The compressed data stream into the store under its known digest (the datahash readApk computed). */
+async function storeStream(cache: ContentCache, data: Buffer, hexDigest: string) {
+  const tmp = await cache.tempFilePath();
+  try {
+    await writeFile(tmp, data, { mode: 0o444 });
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw new LadingError('STORE_IO', `cannot write to the cache (${(e as Error).message}) in ${cache.dir}`, {
+      hint: 'check the free space and the permissions of the cache directory',
+    });
+  }
+  const blob = await cache.adoptFile(tmp, `sha256:${hexDigest}`, data.length);
+  return { ...blob, path: blob.path ?? cache.blobPath(blob.digest) };
 }
 
 /** Downloads (or reads), verifies and expands one package into the cache. */
 async function expand(
   want: Want,
   options: Omit<PrepareOptions, 'repositories'>,
-): Promise<{ meta: ExpandedMeta; path: string }> {
+): Promise<Expanded> {
   const pkg = { name: want.name, version: want.version };
   const repo = want.repo;
   const request = { name: want.name, version: want.version, checksum: want.checksum };
@@ -237,6 +292,10 @@ async function expand(
   }
   checkPackageIdentity(parsed.info, file);
   const cache = options.fetch.cache;
+  // the compressed stream is stored while the data is inflated: its write is off the inflate's path
+  const keepStream = options.dataLayers === true && parsed.data.length > 0;
+  const streamWrite = keepStream ? storeStream(cache, parsed.data, parsed.dataHash) : undefined;
+  streamWrite?.catch(() => {}); // awaited below; a failed inflate must not leave it unobserved
   const writer = await cache.createWriter();
   let inflated: Awaited<ReturnType<typeof readApkData>>;
   try {
@@ -246,6 +305,7 @@ async function expand(
     throw e;
   }
   const blob = await writer.commit();
+  const stream = await streamWrite;
   const { entries } = inflated;
   if (inflated.dropped.length > 0) {
     options.fetch.logger?.warn(
@@ -261,11 +321,15 @@ async function expand(
     entries: entries.map(packEntry),
     info: parsed.info,
     ranges: apkRanges(parsed),
+    differences: inflated.differences,
   };
   if (parsed.info.replacesPriority) meta.replacesPriority = parsed.info.replacesPriority;
   const metaBlob = await cache.putBytes(Buffer.from(JSON.stringify(meta)));
-  await cache.setRef(EXPANDED_PACKAGES, want.checksum, { blob, attachments: { meta: metaBlob } });
-  return { meta, path: blob.path ?? cache.blobPath(blob.digest) };
+  const attachments: Record<string, BlobInfo> = { meta: metaBlob };
+  if (stream) attachments.stream = stream;
+  await cache.setRef(EXPANDED_PACKAGES, want.checksum, { blob, attachments });
+  const tar = { ...blob, path: blob.path ?? cache.blobPath(blob.digest) };
+  return stream && entries.length > 0 ? { meta, tar, stream } : { meta, tar };
 }
 
 /** What one streaming inflate holds besides its input: zlib's window and output chunks, the tar parser's block. */
@@ -311,10 +375,10 @@ export async function preparePackages(
       }
       // where it comes from, the same whether it was in the cache or not (credentials never in it)
       const location = packageLocation(repo, options.arch, pkg);
-      const cached = await fromCache(options.fetch.cache, pkg.checksum);
+      const cached = await fromCache(options.fetch.cache, pkg.checksum, options.dataLayers);
       if (cached) {
         options.onReady?.(pkg, true);
-        return installable(pkg, cached.meta, cached.path, location);
+        return installable(pkg, cached, location);
       }
       const want: Want = {
         name: pkg.name,
@@ -328,7 +392,7 @@ export async function preparePackages(
       const weight = (pkg.size ?? 0) + STREAM_BUFFERS;
       const done = await limit(weight, () => expand(want, options));
       options.onReady?.(pkg, false);
-      return installable(pkg, done.meta, done.path, location);
+      return installable(pkg, done, location);
     }),
   );
 }
@@ -360,13 +424,13 @@ export async function prepareLockedPackages(
         repository: repo.display,
         repositoryIndex: i,
       });
-      const cached = await fromCache(options.fetch.cache, entry.checksum);
+      const cached = await fromCache(options.fetch.cache, entry.checksum, options.dataLayers);
       // entries cached before the .PKGINFO and ranges were kept are expanded again
       if (cached?.meta.info && cached.meta.ranges) {
         checkLocked(request, entry.checksum, cached.meta.ranges);
         const resolved = resolvedOf(cached.meta);
         options.onReady?.(resolved, true);
-        return installable(resolved, cached.meta, cached.path, location);
+        return installable(resolved, cached, location);
       }
       const want: Want = {
         name: entry.name,
@@ -384,7 +448,7 @@ export async function prepareLockedPackages(
       );
       const resolved = resolvedOf(done.meta);
       options.onReady?.(resolved, false);
-      return installable(resolved, done.meta, done.path, location);
+      return installable(resolved, done, location);
     }),
   );
 }

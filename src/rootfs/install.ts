@@ -18,6 +18,7 @@ import type { PackageInfo } from '../apk/types.ts';
 import type { ContentSource } from '../fs/content.ts';
 import { baseName, parentOf } from '../fs/path.ts';
 import { directoryNode, type FsNode, type ImageFS } from '../fs/tree.ts';
+import type { Layer } from '../oci/types.ts';
 import type { TarEntry } from '../tar/reader.ts';
 import { LadingError } from '../util/errors.ts';
 import { satisfiesReplaces } from './replaces.ts';
@@ -37,6 +38,21 @@ export interface InstallablePackage {
   data: { kind: 'file'; path: string } | { kind: 'bytes'; data: Buffer };
   /** Hex SHA-256 of the data member(s); identifies the content for cache keys. */
   datahash: string;
+  /**
+   * The package's compressed data stream as an image layer, when the build keeps it (`layering: {strategy:
+   * package}`); the installer ignores it.
+   */
+  dataLayer?: PackageDataLayer;
+}
+
+/** A package's data stream as an image layer: its digest is the datahash, its diff ID the uncompressed tar's. */
+export interface PackageDataLayer {
+  layer: Layer;
+  /**
+   * What runtimes unpacking the stream as it is would read differently from the installer (a global PAX header,
+   * a sub-second mtime, …): then the layer is rebuilt from the installed files instead.
+   */
+  differences: readonly string[];
 }
 
 /** What one package owns after installation, in apk's order (directories as first seen in the archive). */

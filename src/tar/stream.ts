@@ -63,6 +63,12 @@ export class TarStreamParser {
   /** Size of the non-file data being skipped. */
   #skipped = 0;
   #entry: TarEntry | undefined;
+  /**
+   * What this archive holds that Go's archive/tar (containerd, Docker, Podman, umoci) reads differently from
+   * this parser, each named once: an image layer made of the archive as it is would unpack differently from
+   * what was parsed here.
+   */
+  readonly differences = new Set<string>();
 
   constructor(handlers: TarStreamHandlers, options: TarStreamOptions = {}) {
     this.#handlers = handlers;
@@ -80,6 +86,9 @@ export class TarStreamParser {
       const avail = chunk.length - i;
       switch (this.#state) {
         case 'end':
+          // Go stops at two zero blocks and fails on a zero block followed by anything else
+          if (chunk.subarray(i).some((b) => b !== 0))
+            this.differences.add('data after the end-of-archive block');
           this.#pos += avail;
           return;
         case 'header': {
@@ -139,7 +148,12 @@ export class TarStreamParser {
         throw tarCorrupt('entry data runs past the end of the archive', this.#at);
       case 'end':
         return;
+      case 'padding':
+        this.differences.add('an incomplete last block');
+        break;
       case 'header':
+        // Go fails on a partial block
+        if (this.#filled > 0) this.differences.add('an incomplete last block');
         // trailing garbage shorter than a block: tolerated only if it is all zeros
         for (let j = 0; j < this.#filled; j++)
           if (this.#header[j] !== 0)
@@ -159,6 +173,9 @@ export class TarStreamParser {
     }
     if (this.#pending.entryStart < 0) this.#pending.entryStart = this.#at;
     const { typeflag, size } = headerBlock(this.#header, 0);
+    // Go hands global headers to the caller instead of applying them, and runtimes refuse type 7
+    if (typeflag === 'g') this.differences.add('a global PAX header');
+    if (typeflag === '7') this.differences.add('a contiguous-file entry (type 7)');
     if (isExtendedHeader(typeflag)) {
       if (size > this.#maxExtended) {
         // names, link targets and xattrs never need that much; holding it would be the bomb
@@ -184,7 +201,9 @@ export class TarStreamParser {
       this.#state = 'data';
       if (entry.size === 0) this.#endData();
     } else if (size > 0) {
-      // data of a non-file entry (a hardlink with a size, say): skipped, then its padding
+      // data of a non-file entry (a hardlink with a size, say): skipped, then its padding; Go reads it as
+      // the next header
+      this.differences.add(`a ${entry.type} with data`);
       this.#left = size;
       this.#skipped = size;
       this.#state = 'skip';

@@ -98,11 +98,11 @@ const CASES: Record<string, [string, string[]]> = {
   ],
   'layering strategy other than origin': [
     'layering:\n  strategy: size\n  budget: 3\n',
-    ['a.yaml:2:13: layering.strategy: expected one of "origin", got a string ("size")'],
+    ['a.yaml:2:13: layering.strategy: expected one of "origin", "package", got a string ("size")'],
   ],
   'layering budget without strategy': [
     'layering:\n  budget: 3\n',
-    ['a.yaml:1:1: layering.budget needs layering.strategy: origin'],
+    ['a.yaml:1:1: layering.budget needs layering.strategy (origin or package)'],
   ],
   'layering budget negative': [
     'layering:\n  strategy: origin\n  budget: -1\n',

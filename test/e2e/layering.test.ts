@@ -15,7 +15,7 @@ import { layerCacheKey, writeLayer } from '../../src/oci/layer.ts';
 import { writeLayout } from '../../src/oci/layout.ts';
 import type { Layer } from '../../src/oci/types.ts';
 import { type BuildResult, build } from '../../src/pipeline/build.ts';
-import { alpineKey, isoRepoDir } from '../helpers/build.ts';
+import { alpineChangedFiles } from '../helpers/build.ts';
 import { sharedCache } from '../helpers/cache.ts';
 import { platformLayout, runInLayout } from '../helpers/containers.ts';
 import { diskTree, layoutManifests, treeDiff } from '../helpers/image-tree.ts';
@@ -122,20 +122,7 @@ describe('layering: origin, with real tools', () => {
   it('alpine-base in 6 layers validates, unpacks to the single-layer rootfs and runs', async () => {
     const result = await buildConfig(
       'alpine',
-      `contents:
-  repositories: [${isoRepoDir()}]
-  keyring: [${alpineKey()}]
-  packages: [alpine-base]
-archs: [x86_64]
-accounts:
-  users: [{username: app, uid: 1000}]
-  groups: [{groupname: app, gid: 1000}]
-  run-as: app
-paths:
-  - {path: /etc/motd, type: permissions, permissions: 0o600}
-  - {path: /opt/bb, type: hardlink, source: /bin/busybox}
-layering: {strategy: origin, budget: 5}
-`,
+      alpineChangedFiles('layering: {strategy: origin, budget: 5}\n'),
       sharedCache(),
     );
     const { layout, layers } = await checkAgainstSingle(result, { strategy: 'origin', budget: 5 }, 'alpine');

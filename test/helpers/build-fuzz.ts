@@ -125,17 +125,24 @@ export const hostileWorld = fc
   .integer({ min: 1, max: 3 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => hostilePackage(i))));
 
-/** What a built image's layers may never hold, whatever the packages said. */
-function checkLayers(layout: string): void {
-  for (const tar of layerTars(layout)) {
+/**
+ * What a built image's layers may never hold, whatever the packages said. With package layering, the top layer
+ * (the last) may delete a name of the layers below it with a plain whiteout, never an opaque one.
+ */
+function checkLayers(layout: string, streams = false): void {
+  const tars = layerTars(layout);
+  for (const [i, tar] of tars.entries()) {
     for (const e of readTar(tar)) {
       const parts = e.name.replace(/\/$/, '').split('/');
       assert.ok(
         !e.name.startsWith('/') && !parts.includes('..'),
         `layer entry ${JSON.stringify(e.name)} escapes`,
       );
+      const whiteout = streams && i === tars.length - 1 && e.type === 'file' && e.size === 0;
+      const base = parts.at(-1)!;
       assert.ok(
-        !parts.some((p) => p.startsWith('.wh.')),
+        !parts.slice(0, -1).some((p) => p.startsWith('.wh.')) &&
+          (!base.startsWith('.wh.') || (whiteout && base.length > 4 && !base.startsWith('.wh..wh.'))),
         `layer entry ${JSON.stringify(e.name)} is a whiteout`,
       );
       assert.ok(!/[\x00-\x1f]/.test(e.name), `layer entry ${JSON.stringify(e.name)} has a control character`);
@@ -176,10 +183,11 @@ export async function fuzzBuild(
         const repo = hostileRepo(dir, packages, key);
         const config = join(dir, 'c.yaml');
         const world = packages.map((p) => JSON.stringify(p.name)).join(', ');
-        writeFileSync(
-          config,
-          `contents:\n  repositories: [${repo.repo}]\n  keyring: [${repo.keyFile}]\n  packages: [${world}]\narchs: [x86_64]\n`,
-        );
+        const contents = `contents:\n  repositories: [${repo.repo}]\n  keyring: [${repo.keyFile}]\n  packages: [${world}]\narchs: [x86_64]\n`;
+        // every other case: each package's own data stream a layer (a small budget now and then)
+        const streams = stats.cases % 2 === 0;
+        const budget = (stats.cases >> 1) % 4 === 0 ? 'budget: 2' : '';
+        writeFileSync(config, `${contents}${streams ? `layering: {strategy: package, ${budget}}\n` : ''}`);
         const out = join(dir, 'out');
         mkdirSync(out);
         let result: Awaited<ReturnType<typeof build>> | undefined;
@@ -194,7 +202,7 @@ export async function fuzzBuild(
         }
         await result.release();
         stats.built++;
-        checkLayers(out);
+        checkLayers(out, streams);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -24,6 +24,24 @@ environment:
   GREETING: hi there
 `;
 
+/**
+ * alpine-base with steps that change package files: accounts rewrite /etc/passwd and /etc/group, a
+ * permissions change in place, a second name for a package file outside its package; then `extra`.
+ */
+export const alpineChangedFiles = (extra = '') => `contents:
+  repositories: [${isoRepoDir()}]
+  keyring: [${alpineKey()}]
+  packages: [alpine-base]
+archs: [x86_64]
+accounts:
+  users: [{username: app, uid: 1000}]
+  groups: [{groupname: app, gid: 1000}]
+  run-as: app
+paths:
+  - {path: /etc/motd, type: permissions, permissions: 0o600}
+  - {path: /opt/bb, type: hardlink, source: /bin/busybox}
+${extra}`;
+
 /** A config file with the fixture ISO repository and Alpine key, plus `extra` YAML lines. */
 export function writeAlpineConfig(dir: string, name: string, packages: string[], extra = ''): string {
   const path = join(dir, name);

@@ -40,6 +40,7 @@ export interface HostilePackage {
   /** The data part as given (a bomb), instead of one built from `entries`. */
   data?: Buffer;
   depends?: readonly string[];
+  replaces?: readonly string[];
 }
 
 export interface TestKey {
@@ -105,6 +106,7 @@ export function hostileApk(pkg: HostilePackage, key?: TestKey): Buffer {
     `size = ${size}`,
     `origin = ${pkg.name}`,
     ...(pkg.depends ?? []).map((d) => `depend = ${d}`),
+    ...(pkg.replaces ?? []).map((r) => `replaces = ${r}`),
     `datahash = ${datahash}`,
     '',
   ].join('\n');

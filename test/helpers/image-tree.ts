@@ -3,11 +3,13 @@
  * directory on disk (an apk-tools root). Each path maps to a one-line description: type, mode, owner,
  * and content hash or link target.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readTar } from '../../src/tar/reader.ts';
+import { requireTool } from './tools.ts';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -108,4 +110,115 @@ export function treeDiff(a: Map<string, string>, b: Map<string, string>): string
   }
   for (const [p, d] of b) if (!a.has(p)) out.push(`-${p} ${d}`);
   return out.sort();
+}
+
+/**
+ * Like diskTree, with everything else an unpacked image shows: the modification time (ns), the extended
+ * attributes (getfattr, every namespace) and, for a file with several names, the first name of its inode.
+ */
+export function fullDiskTree(root: string): Map<string, string> {
+  const xattrs = new Map<string, string>();
+  const dump = spawnSync(requireTool('getfattr'), ['-R', '-d', '-m', '-', '-h', '-e', 'hex', '.'], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  for (const block of dump.stdout.split('\n\n')) {
+    const [head, ...lines] = block.trim().split('\n');
+    if (head?.startsWith('# file: ')) xattrs.set(head.slice(8).replace(/^\.\//, ''), lines.sort().join(' '));
+  }
+  const firstName = new Map<bigint, string>();
+  const out = new Map<string, string>();
+  for (const [p, d] of diskTree(root)) {
+    const st = lstatSync(join(root, p), { bigint: true });
+    let link = '';
+    if (st.isFile() && st.nlink > 1n) {
+      if (!firstName.has(st.ino)) firstName.set(st.ino, p);
+      link = ` =${firstName.get(st.ino)}`;
+    }
+    out.set(p, `${d} @${st.mtimeNs}${link}${xattrs.has(p) ? ` [${xattrs.get(p)}]` : ''}`);
+  }
+  return out;
+}
+
+/**
+ * The filesystem that unpacking layer tars in order gives, as runtimes do it without following symlinks: a
+ * whiteout `.wh.NAME` removes NAME and all below it, a non-directory replaces whatever was at its path, a
+ * directory entry over a directory changes its attributes only. path → description (type, mode, owner, mtime,
+ * xattrs, content hash or link target, and the first name of a file with several). Throws for an entry below
+ * a non-directory, which runtimes unpack differently from one another.
+ */
+export function flattenLayers(tars: readonly Buffer[]): Map<string, string> {
+  type Node = { desc: string; inode?: number };
+  const nodes = new Map<string, Node>();
+  let inodes = 0;
+  const removeTree = (p: string) => {
+    nodes.delete(p);
+    for (const k of [...nodes.keys()]) if (k.startsWith(`${p}/`)) nodes.delete(k);
+  };
+  for (const tar of tars) {
+    for (const e of readTar(tar)) {
+      const path = e.name
+        .split('/')
+        .filter((s) => s !== '' && s !== '.')
+        .join('/');
+      const slash = path.lastIndexOf('/');
+      const base = path.slice(slash + 1);
+      for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+        const parent = nodes.get(path.slice(0, i));
+        if (parent !== undefined && !parent.desc.startsWith('directory'))
+          throw new Error(`${path} lies below ${path.slice(0, i)}, a ${parent.desc.split(' ')[0]}`);
+      }
+      if (base.startsWith('.wh.')) {
+        removeTree(`${path.slice(0, slash + 1)}${base.slice(4)}`);
+        continue;
+      }
+      const x = Object.keys(e.xattrs)
+        .sort()
+        .map((k) => `${k}=${e.xattrs[k]!.toString('hex')}`)
+        .join(',');
+      const head = (type: string, mode: number) =>
+        `${type} ${mode.toString(8)} ${e.uid}:${e.gid} @${e.mtime}${x ? ` [${x}]` : ''}`;
+      const existing = nodes.get(path);
+      if (e.type === 'directory') {
+        if (existing !== undefined && !existing.desc.startsWith('directory')) nodes.delete(path);
+        nodes.set(path, { desc: head('directory', e.mode) });
+        continue;
+      }
+      if (existing?.desc.startsWith('directory')) removeTree(path);
+      if (e.type === 'hardlink') {
+        const target = e.linkname
+          .split('/')
+          .filter((s) => s !== '' && s !== '.')
+          .join('/');
+        const t = nodes.get(target);
+        if (t?.inode === undefined) throw new Error(`hard link ${path} to ${target}, not a file`);
+        nodes.set(path, t);
+        continue;
+      }
+      let extra = '';
+      if (e.type === 'file') extra = sha256(tar.subarray(e.dataOffset, e.dataOffset + e.size));
+      else if (e.type === 'symlink') extra = `-> ${e.linkname}`;
+      else if (e.type === 'chardev' || e.type === 'blockdev') extra = `${e.devmajor},${e.devminor}`;
+      const node: Node = { desc: `${head(e.type, e.type === 'symlink' ? 0o777 : e.mode)} ${extra}` };
+      if (e.type === 'file') node.inode = ++inodes;
+      nodes.set(path, node);
+    }
+  }
+  const paths = [...nodes.keys()].sort();
+  const first = new Map<number, string>();
+  const count = new Map<number, number>();
+  for (const p of paths) {
+    const i = nodes.get(p)!.inode;
+    if (i === undefined) continue;
+    count.set(i, (count.get(i) ?? 0) + 1);
+    if (!first.has(i)) first.set(i, p);
+  }
+  return new Map(
+    paths.map((p) => {
+      const n = nodes.get(p)!;
+      const linked = n.inode !== undefined && count.get(n.inode)! > 1 ? ` =${first.get(n.inode)}` : '';
+      return [p, `${n.desc}${linked}`];
+    }),
+  );
 }

@@ -14,25 +14,12 @@ import { layerCacheKey, writeLayer } from '../../src/oci/layer.ts';
 import { build } from '../../src/pipeline/build.ts';
 import type { BuiltFilesystem } from '../../src/rootfs/filesystem.ts';
 import { readTar, type TarEntry } from '../../src/tar/reader.ts';
-import { alpineKey, isoRepoDir } from '../helpers/build.ts';
+import { alpineChangedFiles } from '../helpers/build.ts';
 import { sharedCache } from '../helpers/cache.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 
-const CONFIG = `contents:
-  repositories: [${isoRepoDir()}]
-  keyring: [${alpineKey()}]
-  packages: [alpine-base]
-archs: [x86_64]
-accounts:
-  users: [{username: app, uid: 1000}]
-  groups: [{groupname: app, gid: 1000}]
-  run-as: app
-paths:
-  # changes a package file in place
-  - {path: /etc/motd, type: permissions, permissions: 0o600}
-  # a second name for a package file, outside its package
-  - {path: /opt/bb, type: hardlink, source: /bin/busybox}
-`;
+// accounts and paths change package files in place and give one a second name outside its package
+const CONFIG = alpineChangedFiles();
 
 const tmp = tempDir('lading-layering-');
 after(() => tmp.remove());

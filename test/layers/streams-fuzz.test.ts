@@ -1,0 +1,18 @@
+/**
+ * `layering: {strategy: package}` fuzzed for a dozen cases (test/helpers/stack-fuzz.ts): overlapping
+ * packages built both ways unpack to the same filesystem. `node scripts/stack-fuzz.ts --seconds 600` runs longer.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { fuzzStacking } from '../helpers/stack-fuzz.ts';
+import { tempDir } from '../helpers/tools.ts';
+
+const tmp = tempDir('lading-stack-fuzz-');
+after(tmp.remove);
+
+// a number of cases, not a time: a loaded machine must not make it pass on nothing
+test('overlapping packages as stacked data streams unpack to the single-layer image (12 cases)', async () => {
+  const stats = await fuzzStacking({ dir: tmp.path, seconds: 60, runs: 12 });
+  process.stdout.write(`# ${stats.cases} cases, ${stats.built} built and compared\n`);
+  assert.equal(stats.cases, 12);
+});
