@@ -240,10 +240,7 @@ async function storeStream(cache: ContentCache, data: Buffer, hexDigest: string)
 }
 
 /** Downloads (or reads), verifies and expands one package into the cache. */
-async function expand(
-  want: Want,
-  options: Omit<PrepareOptions, 'repositories'>,
-): Promise<Expanded> {
+async function expand(want: Want, options: Omit<PrepareOptions, 'repositories'>): Promise<Expanded> {
   const pkg = { name: want.name, version: want.version };
   const repo = want.repo;
   const request = { name: want.name, version: want.version, checksum: want.checksum };
