@@ -7,6 +7,7 @@ import { registerBuild } from './commands/build.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDot } from './commands/dot.ts';
 import { registerIndex } from './commands/index-cmd.ts';
+import { registerInstallKeys } from './commands/install-keys.ts';
 import { registerKeygen } from './commands/keygen.ts';
 import { registerLock } from './commands/lock.ts';
 import { registerLogin } from './commands/login.ts';
@@ -59,6 +60,7 @@ registerKeygen(program);
 registerPackage(program);
 registerIndex(program);
 registerVerify(program);
+registerInstallKeys(program);
 registerClean(program);
 registerLogin(program);
 

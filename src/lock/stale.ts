@@ -7,6 +7,8 @@
 import { dependencySatisfiedBy, tryParseDependency } from '../apk/dependency.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { type Arch, apkArch } from '../platform/arch.ts';
+import { isDiscoverableKeyUrl } from '../repo/key-discovery.ts';
+import { parseRepositoryRef } from '../repo/ref.ts';
 import { LadingError } from '../util/errors.ts';
 import { lockedByArch, lockRepositoryName } from './entries.ts';
 import type { LockFile, LockRepository } from './format.ts';
@@ -98,7 +100,9 @@ function describeChanges(lock: LockFile, ctx: LockContext): string[] {
   const keysWanted = new Set(contents.keyring);
   const keysLocked = new Set(lock.contents.keyring.map((k) => k.url));
   const keyPlus = [...keysWanted].filter((k) => !keysLocked.has(k));
-  const keyMinus = [...keysLocked].filter((k) => !keysWanted.has(k));
+  // keys discovery found for the repositories are in the lock but not in the config
+  const refs = [...contents.repositories, ...contents.buildRepositories].map((r) => parseRepositoryRef(r));
+  const keyMinus = [...keysLocked].filter((k) => !keysWanted.has(k) && !isDiscoverableKeyUrl(k, refs));
   if (keyPlus.length) out.push(`keys added: ${keyPlus.join(', ')}`);
   if (keyMinus.length) out.push(`keys removed: ${keyMinus.join(', ')}`);
 

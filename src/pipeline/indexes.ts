@@ -20,6 +20,7 @@ import { createKeyring, type Keyring } from '../apk/keyring.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { type Arch, apkArch } from '../platform/arch.ts';
 import { type FetchOptions, fetchIndex, fetchKey } from '../repo/fetch.ts';
+import type { DiscoveredKey } from '../repo/key-discovery.ts';
 import { parseKeySource, parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
 import { type SolverRepository, scannableAsLatin1 } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
@@ -39,13 +40,15 @@ export interface LoadedKeyring {
 }
 
 /**
- * The build keyring: every entry fetched (concurrently). `embedded` (a lock's key contents by entry) stands in
- * for a key that cannot be fetched any more (a rotated URL), with a warning.
+ * The build keyring: every entry fetched (concurrently), then the keys discovery found (`discovered`, see
+ * repo/key-discovery.ts; a key of a name already there is left out). `embedded` (a lock's key contents by entry)
+ * stands in for a key that cannot be fetched any more (a rotated URL), with a warning.
  */
 export async function loadBuildKeyring(
   entries: readonly string[],
   fetch: FetchOptions,
   embedded?: ReadonlyMap<string, Buffer>,
+  discovered: readonly DiscoveredKey[] = [],
 ): Promise<LoadedKeyring> {
   const sources = entries.map((entry) => parseKeySource(entry, { cwd: fetch.cwd }));
   const fetched = await allInOrder(
@@ -69,8 +72,15 @@ export async function loadBuildKeyring(
     seen.add(name);
     keys.push({ name, content: fetched[i]! });
   });
+  const all = entries.map((entry, i) => ({ entry, content: fetched[i]! }));
+  for (const k of discovered) {
+    if (seen.has(k.name) || entries.includes(k.url)) continue;
+    seen.add(k.name);
+    keys.push({ name: k.name, content: k.content });
+    all.push({ entry: k.url, content: k.content });
+  }
   const keyring = createKeyring(keys.map((k) => ({ name: k.name, pem: k.content })));
-  return { keyring, keys, entries: entries.map((entry, i) => ({ entry, content: fetched[i]! })) };
+  return { keyring, keys, entries: all };
 }
 
 /** A repository whose index was fetched and verified, not yet inflated. */
@@ -104,15 +114,27 @@ export interface LoadRepositoriesOptions {
   logger?: Logger;
 }
 
-/** Fetches each repository's index and checks its signature, keeping the configured order. */
+/**
+ * Fetches each repository's index and checks its signature, keeping the configured order. A local repository
+ * without an index for the architecture is skipped with a warning, as apko does (a package needed from it then
+ * fails to resolve, and `onSkipped` lets the caller say why); a remote one is an error.
+ */
 export async function fetchRepositoryIndexes(
   entries: readonly string[],
-  options: LoadRepositoriesOptions,
+  options: LoadRepositoriesOptions & { onSkipped?: (repository: string) => void },
 ): Promise<FetchedRepository[]> {
   const refs = dedupe(entries.map((e) => parseRepositoryRef(e, { cwd: options.fetch.cwd })));
-  return allInOrder(
-    refs.map(async (ref) => {
-      const fetched = await fetchIndex(ref, options.arch, options.fetch);
+  const fetched = await allInOrder(
+    refs.map(async (ref): Promise<FetchedRepository | undefined> => {
+      let fetched: Awaited<ReturnType<typeof fetchIndex>>;
+      try {
+        fetched = await fetchIndex(ref, options.arch, options.fetch);
+      } catch (e) {
+        if (ref.kind !== 'local' || !(e instanceof LadingError) || e.code !== 'REPO_NOT_FOUND') throw e;
+        options.logger?.warn(`${e.message}; the repository is skipped for ${options.arch}`);
+        options.onSkipped?.(ref.display);
+        return undefined;
+      }
       const parts = splitApkIndex(fetched.bytes, { file: fetched.location });
       if (!options.ignoreSignatures) requireTrusted(verifyApkIndex(parts, options.keyring), fetched.location);
       const repo: FetchedRepository = {
@@ -126,6 +148,7 @@ export async function fetchRepositoryIndexes(
       return repo;
     }),
   );
+  return fetched.filter((r) => r !== undefined);
 }
 
 /** One architecture's repositories (build repositories last), fetched and signature-checked. */
@@ -134,6 +157,8 @@ export interface ArchIndexes {
   /** The apk spelling (`x86_64`): the repository sub-directory. */
   apkArch: string;
   repositories: FetchedRepository[];
+  /** Local repositories without an index for this architecture, skipped (as configured, for messages). */
+  skipped: string[];
 }
 
 /**
@@ -149,14 +174,12 @@ export async function fetchArchIndexes(
   for (const arch of archs) {
     const apk = apkArch(arch);
     options.onArch?.(apk);
+    const skipped: string[] = [];
     const repositories = await fetchRepositoryIndexes(
       [...contents.repositories, ...contents.buildRepositories],
-      {
-        ...options,
-        arch: apk,
-      },
+      { ...options, arch: apk, onSkipped: (r) => skipped.push(r) },
     );
-    out.push({ arch, apkArch: apk, repositories });
+    out.push({ arch, apkArch: apk, repositories, skipped });
   }
   return out;
 }

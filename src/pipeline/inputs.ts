@@ -33,7 +33,9 @@ export function openedInputs(
 
 /** Local indexes by the digest of the bytes used; a remote one makes the network an input. */
 export function addIndexInputs(inputs: BuildInputs, indexes: readonly ArchIndexes[]): void {
-  for (const { apkArch, repositories } of indexes) {
+  for (const { apkArch, repositories, skipped } of indexes) {
+    // a skipped repository's index may appear later, and a record cannot check a file that is not there
+    if (skipped.length > 0) inputs.remote = true;
     for (const r of repositories) {
       if (r.ref.kind === 'local') {
         inputs.hashed.push({ path: indexLocation(r.ref, apkArch), sha256: r.indexDigest.slice(7) });

@@ -3,11 +3,14 @@
  * and what they all need next: the cache and the build keyring.
  */
 import { loadConfig, loadConfigObject } from '../config/load.ts';
-import { applyOverrides } from '../config/overrides.ts';
+import { applyOverrides, targetArchitectures } from '../config/overrides.ts';
 import { formatProblem } from '../config/problems.ts';
 import type { ApkoConfig } from '../config/schema.ts';
 import type { ImageConfig } from '../config/types.ts';
+import { apkArch } from '../platform/arch.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
+import { type DiscoveredKey, discoverKeys, keyFileName } from '../repo/key-discovery.ts';
+import { parseRepositoryRef } from '../repo/ref.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { type LoadedKeyring, loadBuildKeyring } from './indexes.ts';
@@ -105,8 +108,28 @@ export async function openBuild(
     cwd,
     env: options.env,
   });
-  const keyring = await loadBuildKeyring(config.contents.keyring, fetch, embeddedKeys);
+  const discovered = embeddedKeys
+    ? lockedDiscoveredKeys(config, embeddedKeys)
+    : await discoverKeys(
+        [...config.contents.repositories, ...config.contents.buildRepositories].map((r) =>
+          parseRepositoryRef(r, { cwd }),
+        ),
+        targetArchitectures(config).map((a) => apkArch(a)),
+        { ...fetch, env: options.env ?? process.env },
+      );
+  const keyring = await loadBuildKeyring(config.contents.keyring, fetch, embeddedKeys, discovered);
   return { config, files, checksum, rawChecksum, fetch, keyring };
+}
+
+/**
+ * With a lock, the keys discovery found when it was made are its keys the config does not list: a locked build
+ * asks no discovery document (the lock names every package and key).
+ */
+function lockedDiscoveredKeys(config: ImageConfig, embedded: ReadonlyMap<string, Buffer>): DiscoveredKey[] {
+  const configured = new Set(config.contents.keyring);
+  return [...embedded]
+    .filter(([url]) => !configured.has(url) && /^https?:\/\//.test(url))
+    .map(([url, content]) => ({ name: keyFileName(url), url, content }));
 }
 
 /**

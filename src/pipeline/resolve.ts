@@ -149,9 +149,9 @@ export async function resolveArchitectures(input: ResolveInput): Promise<Resolve
     try {
       out.push(await resolveArch(indexes, input, cross));
     } catch (e) {
-      if (cross && e instanceof LadingError && e.code === 'SOLVER_UNSATISFIABLE')
-        throw (await explainAcrossArchs(input, cross)) ?? e;
-      throw e;
+      if (!(e instanceof LadingError) || e.code !== 'SOLVER_UNSATISFIABLE') throw e;
+      const explained = (cross && (await explainAcrossArchs(input, cross))) || e;
+      throw withSkippedHint(explained, indexes);
     }
   }
   if (cross && !input.only) {
@@ -161,6 +161,17 @@ export async function resolveArchitectures(input: ResolveInput): Promise<Resolve
     );
   }
   return out;
+}
+
+/** An unsatisfiable world's error, saying which local repositories were skipped for having no index. */
+function withSkippedHint(e: LadingError, indexes: ArchIndexes): LadingError {
+  if (indexes.skipped.length === 0) return e;
+  const skipped = `${indexes.skipped.join(', ')} ${indexes.skipped.length === 1 ? 'was' : 'were'} skipped: no ${indexes.apkArch} index there`;
+  return new LadingError(e.code, e.message, {
+    file: e.file,
+    hint: e.hint ? `${e.hint}; ${skipped}` : skipped,
+    cause: e.cause,
+  });
 }
 
 /**

@@ -369,26 +369,44 @@ async function store<K, M extends RefMeta>(
   }
 }
 
-/** Indexes and keys: cached by URL, revalidated with a conditional GET once the freshness window has passed. */
-async function fetchRevalidated(
+/**
+ * A key discovery document (Alpine's releases data, a repository's `apk-configuration`, a JWKS), cached and
+ * revalidated like a key. Undefined when the server has none (404): remembered like a document, so a repository
+ * without discovery is not asked again within the freshness window, nor at all `--offline`.
+ */
+export async function fetchDiscoveryDocument(
+  url: string,
+  credentials: BasicCredentials | undefined,
+  what: string,
+  options: FetchOptions,
+): Promise<Fetched | undefined> {
+  return fetchRevalidated(KEYS, url, credentials, what, options, 'check the repository URL', true);
+}
+
+/**
+ * Indexes and keys: cached by URL, revalidated with a conditional GET once the freshness window has passed. With
+ * `absentIsAnswer`, a 404 is remembered too and answered as undefined (otherwise it throws).
+ */
+async function fetchRevalidated<Absent extends boolean = false>(
   namespace: typeof INDEXES | typeof KEYS,
   url: string,
   credentials: BasicCredentials | undefined,
   what: string,
   options: FetchOptions,
   notFoundHint: string,
-): Promise<Fetched> {
+  absentIsAnswer?: Absent,
+): Promise<Absent extends true ? Fetched | undefined : Fetched> {
+  type Answer = Absent extends true ? Fetched | undefined : Fetched;
   const { cache } = options;
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  return singleFlight(cache)(`${namespace.name} ${url}`, async () => {
+  return singleFlight(cache)(`${namespace.name} ${url}`, async (): Promise<Answer> => {
     const cached = await cache.readRef(namespace, url);
-    const hit = (source: FetchSource): Fetched => ({
-      bytes: cached!.bytes,
-      digest: cached!.ref.blob.digest,
-      source,
-      location: url,
-    });
+    // only an absent-is-answer fetch remembers an absence
+    const hit = (source: FetchSource): Answer =>
+      (cached!.ref.meta?.absent === true
+        ? undefined
+        : { bytes: cached!.bytes, digest: cached!.ref.blob.digest, source, location: url }) as Answer;
     if (cached) {
       const age = now() - (cached.ref.checkedAt ?? Number.NEGATIVE_INFINITY);
       const maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
@@ -413,6 +431,15 @@ async function fetchRevalidated(
         logger.warn(`${e.message}; using the cached copy`);
         return hit('stale');
       }
+      if (absentIsAnswer && e instanceof LadingError && e.code === 'NET_NOT_FOUND') {
+        // remembered as an empty blob marked absent (an unwritable cache only means asking again)
+        const blob = await cache.putBytes(Buffer.alloc(0)).catch(() => undefined);
+        if (blob)
+          await cache
+            .setRef(namespace, url, { blob, checkedAt: now(), meta: { absent: true } })
+            .catch(() => {});
+        return undefined as Answer;
+      }
       throw e;
     }
     if (res.status === 304) {
@@ -431,6 +458,6 @@ async function fetchRevalidated(
       ...(etag ? { etag } : {}),
       ...(lastModified ? { lastModified } : {}),
     }));
-    return { bytes, digest, source: 'network', location: url };
+    return { bytes, digest, source: 'network', location: url } as Answer;
   });
 }

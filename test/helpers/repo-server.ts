@@ -44,16 +44,27 @@ export interface RepoServer {
   close(): Promise<void>;
 }
 
-function fileFor(path: string, dirs: { repo: string; keys: string }): string | undefined {
+/** The file a path names: under the directory of the longest route (URL path prefix ending in `/`) it starts with. */
+function fileFor(path: string, routes: Record<string, string>): string | undefined {
   const clean = normalize(decodeURIComponent(path));
-  if (clean.startsWith('/repo/')) return join(dirs.repo, clean.slice('/repo/'.length));
-  if (clean.startsWith('/keys/')) return join(dirs.keys, clean.slice('/keys/'.length));
-  return undefined;
+  const prefix = Object.keys(routes)
+    .filter((p) => clean.startsWith(p))
+    .sort((a, b) => b.length - a.length)[0];
+  return prefix === undefined ? undefined : join(routes[prefix]!, clean.slice(prefix.length));
 }
 
-/** Serves the fixture repository and keys, or the directories given. */
-export async function startRepoServer(options: { repo?: string; keys?: string } = {}): Promise<RepoServer> {
-  const dirs = { repo: options.repo ?? repoDir, keys: options.keys ?? keysDir };
+/**
+ * Serves the fixture repository and keys, or the directories given; `routes` (URL path prefix → directory)
+ * serves other directories too (e.g. a repository under /alpine/v3.22/main/).
+ */
+export async function startRepoServer(
+  options: { repo?: string; keys?: string; routes?: Record<string, string> } = {},
+): Promise<RepoServer> {
+  const dirs = {
+    '/repo/': options.repo ?? repoDir,
+    '/keys/': options.keys ?? keysDir,
+    ...options.routes,
+  };
   const state: RepoServer = {
     url: '',
     requests: [],
