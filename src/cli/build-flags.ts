@@ -2,6 +2,7 @@
 
 import type { SbomFormat } from '../pipeline/sbom.ts';
 import { LadingError } from '../util/errors.ts';
+import { flagEnabled } from './options.ts';
 
 export function parseBuildFlags(flags: {
   sbom?: boolean | string;
@@ -14,11 +15,7 @@ export function parseBuildFlags(flags: {
   sbomFormats?: SbomFormat[];
   compressionLevel?: number;
 } {
-  let sbom = true;
-  if (flags.sbom === false || flags.sbom === 'false' || flags.sbom === '0') sbom = false;
-  else if (flags.sbom !== undefined && flags.sbom !== true && flags.sbom !== 'true' && flags.sbom !== '1') {
-    throw new LadingError('USAGE', `--sbom ${JSON.stringify(flags.sbom)}: expected true or false`);
-  }
+  const sbom = flagEnabled(flags.sbom, '--sbom');
   const out: ReturnType<typeof parseBuildFlags> = { sbom };
   if (flags.sbomPath) out.sbomPath = flags.sbomPath;
   if (flags.sbomFormats?.length) {

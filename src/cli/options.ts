@@ -2,6 +2,7 @@
  * The flags that decide what gets resolved, shared by build, show-packages, dot and why (apko's meaning).
  */
 import type { Command } from 'commander';
+import { LadingError } from '../util/errors.ts';
 import { collect, type GlobalOptions } from './run.ts';
 
 export interface ResolveFlags extends GlobalOptions {
@@ -95,6 +96,7 @@ export interface ImageFlags extends ResolveFlags {
   sbomFormats?: string[];
   compressionLevel?: string;
   lockfile?: string;
+  vcs?: boolean | string;
 }
 
 const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -124,6 +126,11 @@ export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
     )
     .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
     .option(
+      '--vcs [enabled]',
+      "without vcs-url in the config, label the image with the origin and commit of the config's git checkout (default true; --vcs=false or --no-vcs to skip)",
+    )
+    .option('--no-vcs', 'do not look for the git checkout')
+    .option(
       '--lockfile <file>',
       'install exactly the packages of this lock file (from `lading lock`), checking each against it; no repository index is fetched',
     );
@@ -144,5 +151,13 @@ export function imageBuildOptions(flags: ImageFlags) {
     cacheDir: flags.cacheDir,
     offline: flags.offline,
     lockfile: flags.lockfile,
+    vcs: flagEnabled(flags.vcs, '--vcs'),
   };
+}
+
+/** A `--flag [enabled]` value: absent or true → true; `false`/`0` → false. */
+export function flagEnabled(value: boolean | string | undefined, flag: string): boolean {
+  if (value === undefined || value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new LadingError('USAGE', `${flag} ${JSON.stringify(value)}: expected true or false`);
 }

@@ -30,7 +30,7 @@ import {
 import { type ImageMemo, imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
 import { INPUT_DIGEST_ANNOTATION, type InputDigestInput, inputDigest } from './input-digest.ts';
-import { addIndexInputs, addLockedInputs, addPackageInputs, openedInputs } from './inputs.ts';
+import { addIndexInputs, addLockedInputs, addPackageInputs, addVcsInputs, openedInputs } from './inputs.ts';
 import {
   embeddedKeys,
   type LockedArch,
@@ -202,14 +202,19 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   // open: the config, the store and the build keyring (and the lock file, whose keys stand in for gone ones)
   emit({ type: 'phase', phase: 'config' });
   const lock = options.lockfile === undefined ? undefined : await readLockFile(options.lockfile, cwd);
-  const opened = await openBuild({ ...options, cwd }, logger, lock && embeddedKeys(lock.lock));
-  const { config, files, fetch, keyring } = opened;
+  const opened = await openBuild(
+    { ...options, cwd, vcs: options.vcs ?? true },
+    logger,
+    lock && embeddedKeys(lock.lock),
+  );
+  const { config, files, fetch, keyring, vcs } = opened;
   // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
   await fetch.cache.startPinning();
   const release = () => fetch.cache.releasePins();
   refuseUnsupported(config, configName(options.config));
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
+  if (vcs) addVcsInputs(inputs, vcs);
 
   const sbomFormats: SbomFormat[] | false =
     options.sbom === false ? false : options.sbomFormats?.length ? options.sbomFormats : ['spdx'];

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import type { ProbedFiles } from '../config/vcs-probe.ts';
 import type { LockedRequest } from '../prepare/packages.ts';
 import { indexLocation, packageLocation, parseKeySource, repositoryFile } from '../repo/ref.ts';
 import { sha256Hex } from '../util/digest.ts';
@@ -63,4 +64,10 @@ export function addLockedInputs(inputs: BuildInputs, requests: readonly LockedRe
       inputs.statted.push(repositoryFile(r.repo, r.dir, `${r.entry.name}-${r.entry.version}.apk`));
     else inputs.remote = true;
   }
+}
+
+/** The git files `--vcs` read (a new commit changes the revision); an answer resting on an absence is unrecordable. */
+export function addVcsInputs(inputs: BuildInputs, vcs: ProbedFiles): void {
+  for (const path of vcs.read) inputs.hashed.push({ path, sha256: sha256Hex(readFileSync(path)) });
+  if (!vcs.recordable) inputs.remote = true;
 }

@@ -2,11 +2,13 @@
  * The config as build, show-packages, dot and why see it: loaded, validated, with command-line overrides;
  * and what they all need next: the cache and the build keyring.
  */
+import { dirname } from 'node:path';
 import { loadConfig, loadConfigObject } from '../config/load.ts';
 import { applyOverrides, targetArchitectures } from '../config/overrides.ts';
 import { formatProblem } from '../config/problems.ts';
 import type { ApkoConfig } from '../config/schema.ts';
 import type { ImageConfig } from '../config/types.ts';
+import { type ProbedFiles, probeVcsUrl } from '../config/vcs-probe.ts';
 import { apkArch } from '../platform/arch.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
 import { type DiscoveredKey, discoverKeys, keyFileName } from '../repo/key-discovery.ts';
@@ -28,6 +30,11 @@ export interface ConfigFlags {
   packageAppend?: string[];
   /** `key:value` strings. */
   annotations?: string[];
+  /**
+   * `--vcs`: without a `vcs-url` in the config, take it from the git checkout the config file is in (its
+   * `origin` and HEAD, as apko; see config/vcs-probe.ts). Default false here; build and publish default to true.
+   */
+  vcs?: boolean;
 }
 
 /** What messages call the config: its path, or `config` for an object. */
@@ -39,7 +46,14 @@ export function configName(config: string | ApkoConfig): string {
 export async function loadBuildConfig(
   options: ConfigFlags,
   logger: Logger,
-): Promise<{ config: ImageConfig; files: string[]; checksum: string; rawChecksum: string }> {
+): Promise<{
+  config: ImageConfig;
+  files: string[];
+  checksum: string;
+  rawChecksum: string;
+  /** What `vcs` read of the git checkout (absent without `vcs`). */
+  vcs?: ProbedFiles;
+}> {
   const where = { cwd: options.cwd, includePaths: options.includePaths };
   const loaded =
     typeof options.config === 'string'
@@ -54,7 +68,14 @@ export async function loadBuildConfig(
     archs: options.archs,
     annotations: options.annotations,
   });
-  return { config, files: loaded.files, checksum: loaded.checksum, rawChecksum: loaded.rawChecksum };
+  const out = { config, files: loaded.files, checksum: loaded.checksum, rawChecksum: loaded.rawChecksum };
+  if (!options.vcs || typeof options.config !== 'string' || config.vcsUrl !== undefined) return out;
+  const probed = probeVcsUrl(dirname(loaded.files[0]!), options.cwd ?? process.cwd());
+  if (probed.vcsUrl !== undefined) {
+    logger.debug(`vcs-url from the config's git checkout: ${probed.vcsUrl}`);
+    config.vcsUrl = probed.vcsUrl;
+  }
+  return { ...out, vcs: probed.files };
 }
 
 export interface OpenBuildOptions extends ConfigFlags {
@@ -73,6 +94,8 @@ export interface OpenedBuild {
   config: ImageConfig;
   /** The config file and its includes, absolute. */
   files: string[];
+  /** What `vcs` read of the config's git checkout. */
+  vcs?: ProbedFiles;
   /** LoadedConfig.checksum and rawChecksum: what a lock records and is checked against. */
   checksum: string;
   rawChecksum: string;
@@ -90,7 +113,7 @@ export async function openBuild(
   embeddedKeys?: ReadonlyMap<string, Buffer>,
 ): Promise<OpenedBuild> {
   const cwd = options.cwd ?? process.cwd();
-  const { config, files, checksum, rawChecksum } = await loadBuildConfig({ ...options, cwd }, logger);
+  const { config, files, checksum, rawChecksum, vcs } = await loadBuildConfig({ ...options, cwd }, logger);
   if (config.contents.packages.length === 0) {
     throw new LadingError(
       'CONFIG_NO_PACKAGES',
@@ -118,7 +141,7 @@ export async function openBuild(
         { ...fetch, env: options.env ?? process.env },
       );
   const keyring = await loadBuildKeyring(config.contents.keyring, fetch, embeddedKeys, discovered);
-  return { config, files, checksum, rawChecksum, fetch, keyring };
+  return { config, files, checksum, rawChecksum, fetch, keyring, ...(vcs ? { vcs } : {}) };
 }
 
 /**

@@ -174,7 +174,8 @@ export function ociPurl(
 /** `github.com/org/repo@<commit>` style vcs-url → its parts (commit after the last `@` of the path). */
 export function parseVcsUrl(vcsUrl: string): { url: string; commit?: string; purl?: string } {
   const { url, revision: commit } = splitVcsUrl(vcsUrl);
-  const gh = /^(?:https?:\/\/)?github\.com\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+  // any scheme: `--vcs` gives git+ssh://github.com/… for an scp-style origin
+  const gh = /^(?:[a-z][a-z0-9+.-]*:\/\/)?github\.com\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/i.exec(url);
   return {
     url,
     commit,
