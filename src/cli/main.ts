@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerBuild } from './commands/build.ts';
+import { registerBuildMinirootfs } from './commands/build-minirootfs.ts';
 import { registerClean } from './commands/clean.ts';
 import { registerDot } from './commands/dot.ts';
 import { registerIndex } from './commands/index-cmd.ts';
@@ -50,6 +51,7 @@ program.hook('preAction', (_program, cmd) => {
 
 registerBuild(program);
 registerPublish(program);
+registerBuildMinirootfs(program);
 registerShowPackages(program);
 registerLock(program);
 registerDot(program);

@@ -111,7 +111,8 @@ export interface BuildResult {
   release(): Promise<void>;
 }
 
-function parseBuildDate(value: string | undefined): number | undefined {
+/** `--build-date` as unix seconds; BAD_BUILD_DATE unless RFC 3339. */
+export function parseBuildDate(value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const ms = Date.parse(value);
   if (!Number.isFinite(ms) || !/^\d{4}-\d\d-\d\dT/.test(value)) {

@@ -9,7 +9,7 @@ import { formatProblem } from '../config/problems.ts';
 import type { ApkoConfig } from '../config/schema.ts';
 import type { ImageConfig } from '../config/types.ts';
 import { type ProbedFiles, probeVcsUrl } from '../config/vcs-probe.ts';
-import { apkArch } from '../platform/arch.ts';
+import { type Arch, apkArch } from '../platform/arch.ts';
 import { createFetchOptions, type FetchOptions } from '../repo/fetch.ts';
 import { type DiscoveredKey, discoverKeys, keyFileName } from '../repo/key-discovery.ts';
 import { parseRepositoryRef } from '../repo/ref.ts';
@@ -53,6 +53,8 @@ export async function loadBuildConfig(
   rawChecksum: string;
   /** What `vcs` read of the git checkout (absent without `vcs`). */
   vcs?: ProbedFiles;
+  /** The config's own `archs:`, before `--arch` replaced them. */
+  configArchs: Arch[];
 }> {
   const where = { cwd: options.cwd, includePaths: options.includePaths };
   const loaded =
@@ -68,7 +70,13 @@ export async function loadBuildConfig(
     archs: options.archs,
     annotations: options.annotations,
   });
-  const out = { config, files: loaded.files, checksum: loaded.checksum, rawChecksum: loaded.rawChecksum };
+  const out = {
+    config,
+    files: loaded.files,
+    checksum: loaded.checksum,
+    rawChecksum: loaded.rawChecksum,
+    configArchs: loaded.config.archs,
+  };
   if (!options.vcs || typeof options.config !== 'string' || config.vcsUrl !== undefined) return out;
   const probed = probeVcsUrl(dirname(loaded.files[0]!), options.cwd ?? process.cwd());
   if (probed.vcsUrl !== undefined) {
@@ -96,6 +104,8 @@ export interface OpenedBuild {
   files: string[];
   /** What `vcs` read of the config's git checkout. */
   vcs?: ProbedFiles;
+  /** The config's own `archs:`, before `--arch` replaced them. */
+  configArchs: Arch[];
   /** LoadedConfig.checksum and rawChecksum: what a lock records and is checked against. */
   checksum: string;
   rawChecksum: string;
@@ -113,7 +123,10 @@ export async function openBuild(
   embeddedKeys?: ReadonlyMap<string, Buffer>,
 ): Promise<OpenedBuild> {
   const cwd = options.cwd ?? process.cwd();
-  const { config, files, checksum, rawChecksum, vcs } = await loadBuildConfig({ ...options, cwd }, logger);
+  const { config, files, checksum, rawChecksum, vcs, configArchs } = await loadBuildConfig(
+    { ...options, cwd },
+    logger,
+  );
   if (config.contents.packages.length === 0) {
     throw new LadingError(
       'CONFIG_NO_PACKAGES',
@@ -141,7 +154,7 @@ export async function openBuild(
         { ...fetch, env: options.env ?? process.env },
       );
   const keyring = await loadBuildKeyring(config.contents.keyring, fetch, embeddedKeys, discovered);
-  return { config, files, checksum, rawChecksum, fetch, keyring, ...(vcs ? { vcs } : {}) };
+  return { config, files, checksum, rawChecksum, configArchs, fetch, keyring, ...(vcs ? { vcs } : {}) };
 }
 
 /**
