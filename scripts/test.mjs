@@ -1,27 +1,82 @@
-// `npm test`: bundle, type-check, lint, then run every test file with Node's test runner.
-// Extra arguments select test files or directories: `npm test -- test/apk`.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// `npm test`: bundle, then type-check and lint beside the tests, which run file by file with Node's test runner.
+// Extra arguments select test files or directories: `npm test -- test/apk` (no type-check or lint then).
+// At the end it prints the files that used the most CPU (their own and their children's): the suite must stay
+// well under 90 s on a 2-core machine, so its CPU is the budget to watch.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin');
+const started = Date.now();
 
 // One warm cache for the test files that build images but are not about caching (test/helpers/cache.ts).
-const cacheRoot = mkdtempSync(join(tmpdir(), 'lading-test-cache-'));
-process.on('exit', () => rmSync(cacheRoot, { recursive: true, force: true }));
-const env = { ...process.env, LADING_TEST_CACHE: join(cacheRoot, 'lading') };
+const runDir = mkdtempSync(join(tmpdir(), 'lading-test-cache-'));
+process.on('exit', () => rmSync(runDir, { recursive: true, force: true }));
+// LADING_TEST_CPU_LOG=FILE keeps the CPU of every file (seconds, tab, path) in FILE after the run.
+const cpuLog = process.env.LADING_TEST_CPU_LOG ?? join(runDir, 'cpu.tsv');
+writeFileSync(cpuLog, '');
+const env = {
+  ...process.env,
+  LADING_TEST_CACHE: join(runDir, 'lading'),
+  LADING_TEST_CPU_LOG: cpuLog,
+  // V8's code cache for the test processes too (the CLI turns it on for itself): over a hundred processes load
+  // the same modules, and Node checks each entry against the source, so a stale one is never used
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(root, 'node_modules/.cache/node-compile-cache'),
+};
 
-function run(title, cmd, args) {
-  const started = Date.now();
+const seconds = (since) => ((Date.now() - since) / 1000).toFixed(1);
+
+function runSync(title, cmd, args) {
+  const t = Date.now();
   process.stdout.write(`\n== ${title}\n`);
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) {
     process.stdout.write(`\n${title} failed (exit ${r.status ?? r.signal})\n`);
     process.exit(r.status || 1);
   }
-  process.stdout.write(`== ${title}: ok in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`== ${title}: ok in ${seconds(t)} s\n`);
+}
+
+/** Runs a command in the background; its output is held back and printed, with the verdict, when it ends. */
+function runBeside(title, cmd, args) {
+  const t = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code, signal) => {
+      const ok = code === 0;
+      process.stdout.write(`\n== ${title}\n${ok ? '' : out}`);
+      process.stdout.write(
+        ok ? `== ${title}: ok in ${seconds(t)} s\n` : `\n${title} failed (exit ${code ?? signal})\n`,
+      );
+      resolve(ok);
+    });
+  });
+}
+
+function runTests(files) {
+  const t = Date.now();
+  process.stdout.write(`\n== tests (${files.length} files)\n`);
+  return new Promise((resolve) => {
+    // Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
+    const args = ['--import', join(root, 'scripts/test-cpu.mjs'), '--test', '--test-concurrency=3'];
+    const child = spawn(process.execPath, [...args, '--test-reporter=spec', ...files], {
+      cwd: root,
+      env,
+      stdio: 'inherit',
+    });
+    child.on('close', (code, signal) => {
+      const ok = code === 0;
+      process.stdout.write(
+        ok ? `== tests: ok in ${seconds(t)} s\n` : `\ntests failed (exit ${code ?? signal})\n`,
+      );
+      resolve(ok);
+    });
+  });
 }
 
 function testFiles(paths) {
@@ -38,12 +93,38 @@ function testFiles(paths) {
   return out;
 }
 
-const selected = process.argv.slice(2);
-run('build', process.execPath, ['scripts/build.mjs']);
-if (selected.length === 0) {
-  run('typecheck', join(bin, 'tsc'), ['-p', 'tsconfig.json']);
-  run('lint', join(bin, 'biome'), ['check', 'src', 'test', 'scripts', 'bench', 'bin']);
+/** The CPU this process's finished children used (all of them: tsc, biome, the test runner and its files). */
+function childrenCpu() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
+
+function cpuReport() {
+  if (!existsSync(cpuLog)) return;
+  const rows = readFileSync(cpuLog, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .map(([cpu, file]) => [Number(cpu), file])
+    .sort((a, b) => b[0] - a[0]);
+  const sum = rows.reduce((s, [cpu]) => s + cpu, 0);
+  process.stdout.write(
+    `\n== CPU by test file (own + children), top ${Math.min(15, rows.length)} of ${rows.length}\n`,
+  );
+  for (const [cpu, file] of rows.slice(0, 15))
+    process.stdout.write(`${cpu.toFixed(1).padStart(7)} s  ${file}\n`);
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  process.stdout.write(
+    `== npm test: ${seconds(started)} s wall, ${childrenCpu().toFixed(1)} s CPU ` +
+      `(test files ${sum.toFixed(1)} s); load average ${load}\n`,
+  );
+}
+
+const selected = process.argv.slice(2);
+runSync('build', process.execPath, ['scripts/build.mjs']);
 // The files that take longest start first, so they run beside the rest instead of finishing last on their own
 // (measured one at a time on this machine: the apk-tools differential waits ~55 s on apk, the others 8–12 s).
 const LONG_POLES = [
@@ -61,10 +142,14 @@ const pole = (f) => {
   return i < 0 ? LONG_POLES.length : i;
 };
 const files = testFiles(selected.length ? selected : ['test']).sort((a, b) => pole(a) - pole(b));
-// Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
-run(`tests (${files.length} files)`, process.execPath, [
-  '--test',
-  '--test-concurrency=3',
-  '--test-reporter=spec',
-  ...files,
-]);
+// Type-check and lint take a few seconds of one core: they run beside the first test files.
+const checks =
+  selected.length === 0
+    ? [
+        runBeside('typecheck', join(bin, 'tsc'), ['-p', 'tsconfig.json']),
+        runBeside('lint', join(bin, 'biome'), ['check', 'src', 'test', 'scripts', 'bench', 'bin']),
+      ]
+    : [];
+const results = await Promise.all([runTests(files), ...checks]);
+cpuReport();
+process.exitCode = results.every(Boolean) ? 0 : 1;

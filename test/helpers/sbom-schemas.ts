@@ -13,6 +13,7 @@ import { sharedDir } from './paths.ts';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 let spdxValidator: ValidateFunction | undefined;
+let cyclonedxValidator: CDX.Validation.JsonStrictValidator | undefined;
 
 export function spdxSchemaErrors(text: string): ErrorObject[] | null {
   if (spdxValidator === undefined) {
@@ -26,6 +27,7 @@ export function spdxSchemaErrors(text: string): ErrorObject[] | null {
 
 /** CycloneDX 1.6 schema errors from @cyclonedx/cyclonedx-library's strict JSON validator (null when valid). */
 export async function cyclonedxSchemaErrors(text: string): Promise<unknown> {
-  const validator = new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6);
-  return validator.validate(text);
+  // one validator per process: making one compiles the CycloneDX schema again (~0.3 s of CPU each)
+  cyclonedxValidator ??= new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6);
+  return cyclonedxValidator.validate(text);
 }
