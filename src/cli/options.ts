@@ -14,6 +14,8 @@ export interface ResolveFlags extends GlobalOptions {
   includePaths?: string[];
   ignoreSignatures?: boolean;
   cacheDir?: string;
+  cacheFrom?: string[];
+  cacheTo?: string;
   offline?: boolean;
 }
 
@@ -28,6 +30,8 @@ export function resolveFlagOptions(flags: ResolveFlags) {
     includePaths: flags.includePaths,
     ignoreSignatures: flags.ignoreSignatures,
     cacheDir: flags.cacheDir,
+    cacheFrom: flags.cacheFrom,
+    cacheTo: flags.cacheTo,
     offline: flags.offline,
   };
 }
@@ -64,6 +68,15 @@ export function resolutionOptions(cmd: Command, archHelp: string): Command {
     .option(
       '--cache-dir <dir>',
       'download and build cache (default: $XDG_CACHE_HOME/lading or ~/.cache/lading)',
+    )
+    .option(
+      '--cache-from <dir-or-url>',
+      'a shared cache read when --cache-dir lacks something: a directory, or an http(s) URL speaking the Bazel remote cache protocol (/cas/, /ac/); everything read is checked by its hash (repeatable)',
+      collect,
+    )
+    .option(
+      '--cache-to <dir-or-url>',
+      'a shared cache (directory or Bazel-protocol URL) to write what is cached through to',
     )
     .option('--offline', 'use only local repositories and the cache; fail if something is not there');
 }
@@ -149,6 +162,8 @@ export function imageBuildOptions(flags: ImageFlags) {
     includePaths: flags.includePaths,
     ignoreSignatures: flags.ignoreSignatures,
     cacheDir: flags.cacheDir,
+    cacheFrom: flags.cacheFrom,
+    cacheTo: flags.cacheTo,
     offline: flags.offline,
     lockfile: flags.lockfile,
     vcs: flagEnabled(flags.vcs, '--vcs'),

@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { versions } from 'node:process';
+import { pipeline as pipelineStreams } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
 import { tempPath } from '../util/write-file.ts';
@@ -152,6 +154,60 @@ async function appendContent(pipeline: ChunkPipeline, entry: LayerEntry, files: 
   }
 }
 
+/** The tar stream of the entries into the pipeline. */
+async function writeTar(
+  entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>,
+  pipeline: ChunkPipeline,
+  files: FileCache,
+): Promise<void> {
+  for await (const entry of entries) {
+    checkEntry(entry);
+    await pipeline.write(tarHeader(entry));
+    if (entry.type === 'file' && entry.size > 0) {
+      await appendContent(pipeline, entry, files);
+      const pad = (512 - (entry.size % 512)) % 512;
+      if (pad) await pipeline.write(ZERO_BLOCK.subarray(0, pad));
+    }
+  }
+  await pipeline.write(TAR_END);
+}
+
+/**
+ * The diff ID of the layer these entries make, without writing or compressing it: the tar stream hashed. A
+ * layer found by its key somewhere less trusted than this machine's cache (a shared cache, a registry's
+ * annotation) is checked with it: a key pointing at another layer's blob is caught here.
+ */
+export async function layerDiffId(
+  entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>,
+): Promise<string> {
+  const files = new FileCache();
+  try {
+    const pipeline = new ChunkPipeline({
+      level: 'store',
+      chunkSize: DEFAULT_CHUNK_SIZE,
+      maxInFlight: 6,
+      sink: () => {},
+    });
+    await writeTar(entries, pipeline, files);
+    return `sha256:${(await pipeline.end()).uncompressedSha256}`;
+  } finally {
+    files.closeAll();
+  }
+}
+
+/** The diff ID a gzip layer blob's bytes decompress to (sha256 of the tar), or undefined when they do not inflate. */
+export async function gzipDiffId(open: () => NodeJS.ReadableStream): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  try {
+    await pipelineStreams(open(), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const c of chunks) hash.update(c);
+    });
+  } catch {
+    return undefined;
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
 /** A layer just written: its file and uncompressed size are known. */
 export type WrittenLayer = Layer & { uncompressedSize: number; file: string };
 
@@ -190,16 +246,7 @@ export async function writeLayer(
         }
       },
     });
-    for await (const entry of entries) {
-      checkEntry(entry);
-      await pipeline.write(tarHeader(entry));
-      if (entry.type === 'file' && entry.size > 0) {
-        await appendContent(pipeline, entry, files);
-        const pad = (512 - (entry.size % 512)) % 512;
-        if (pad) await pipeline.write(ZERO_BLOCK.subarray(0, pad));
-      }
-    }
-    await pipeline.write(TAR_END);
+    await writeTar(entries, pipeline, files);
     const r = await pipeline.end();
     closeSync(out);
     out = -1;

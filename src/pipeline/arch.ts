@@ -6,7 +6,7 @@
 import type { Keyring } from '../apk/keyring.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
 import type { ImageConfig, Layering } from '../config/types.ts';
-import { cachedLayer } from '../layers/cache.ts';
+import { cachedLayer, type LayerHints } from '../layers/cache.ts';
 import { MAX_LAYERS, planLayers } from '../layers/plan.ts';
 import { type PlannedLayer, planPackageLayers, rebuiltPackages } from '../layers/streams.ts';
 import { buildImage } from '../oci/image.ts';
@@ -91,7 +91,14 @@ export interface ArchLayers {
 /** Layers: the layering plan, each layer taken from the layer cache or written into it. */
 export async function layersForArch(
   filesystem: BuiltFilesystem,
-  options: { layering: Layering | undefined; cache: ContentCache; compressionLevel?: number; logger: Logger },
+  options: {
+    layering: Layering | undefined;
+    cache: ContentCache;
+    compressionLevel?: number;
+    /** Layers a registry already holds, by key (publish). */
+    hints?: LayerHints;
+    logger: Logger;
+  },
 ): Promise<ArchLayers> {
   const { layering } = options;
   const plans: PlannedLayer[] =
@@ -109,7 +116,11 @@ export async function layersForArch(
     layers.push(
       plan.kind === 'stream'
         ? plan.layer
-        : await cachedLayer(() => plan.entries(), options.cache, options.compressionLevel),
+        : await cachedLayer(() => plan.entries(), options.cache, {
+            level: options.compressionLevel,
+            hints: options.hints,
+            logger: options.logger,
+          }),
     );
   }
   return { plans, layers };

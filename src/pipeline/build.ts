@@ -9,6 +9,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Keyring } from '../apk/keyring.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
+import type { LayerHints } from '../layers/cache.ts';
 import type { ImageDestination } from '../oci/destination.ts';
 import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
@@ -74,6 +75,8 @@ export interface BuildOptions extends OpenBuildOptions {
   sbomPath?: string;
   /** gzip level of the layer. */
   compressionLevel?: number;
+  /** Layers held elsewhere by key (a registry's image built before): used without writing them (publish). */
+  layerHints?: LayerHints;
   /**
    * Reuse an image built before from exactly the same inputs (see image-memo.ts) instead of building it again.
    * The CLI sets it; library callers get the full build (with its filesystem and resolution) by default.
@@ -416,6 +419,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
     packages: a.packages.length,
     manifestDigest: a.image.manifest.digest,
   }));
+  await fetch.cache.flush();
   if (s.memoKey !== undefined) {
     await saveImageMemo(fetch.cache, s.memoKey, { index, sbomFiles, summary, inputs }).catch((e: unknown) => {
       // remembering the image is an optimisation: a full cache must not fail a finished build
@@ -448,7 +452,7 @@ async function buildArch(
     date: BuildDateInputs;
     inputDigest: string;
   },
-  options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel'>,
+  options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel' | 'layerHints'>,
   emit: (e: BuildEvent) => void,
   logger: Logger,
 ): Promise<BuiltArch> {
@@ -481,6 +485,7 @@ async function buildArch(
     layering: config.layering,
     cache: fetch.cache,
     compressionLevel: options.compressionLevel,
+    hints: options.layerHints,
     logger,
   });
   const image = imageForArch({

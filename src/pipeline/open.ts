@@ -89,6 +89,10 @@ export async function loadBuildConfig(
 export interface OpenBuildOptions extends ConfigFlags {
   ignoreSignatures?: boolean;
   cacheDir?: string;
+  /** Shared caches read when the local one misses: directories or http(s) URLs of Bazel-protocol caches. */
+  cacheFrom?: string[];
+  /** A shared cache written through (a directory or an http(s) URL). */
+  cacheTo?: string;
   offline?: boolean;
   env?: NodeJS.ProcessEnv;
   /**
@@ -139,6 +143,8 @@ export async function openBuild(
   if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
   const fetch = await createFetchOptions({
     cacheDir: options.cacheDir,
+    cacheFrom: options.cacheFrom,
+    cacheTo: options.cacheTo,
     offline: options.offline,
     logger,
     cwd,

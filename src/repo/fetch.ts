@@ -106,6 +106,10 @@ export interface RepoSettings {
   http?: Omit<HttpClientOptions, 'auth' | 'logger'>;
   /** fsync cache blobs before renaming them into place. */
   fsync?: boolean;
+  /** Shared caches read when the local one misses (directories or Bazel-protocol URLs; see store/tiers.ts). */
+  cacheFrom?: readonly string[];
+  /** A shared cache written through. */
+  cacheTo?: string;
 }
 
 /** Opens the cache, reads HTTP_AUTH and creates the HTTP client: everything the fetch functions need. */
@@ -114,7 +118,13 @@ export async function createFetchOptions(settings: RepoSettings = {}): Promise<F
   const logger = settings.logger ?? silentLogger;
   const auth = parseHttpAuth(env.HTTP_AUTH);
   for (const w of auth.warnings) logger.warn(w);
-  const cache = await openCache(settings.cacheDir ?? defaultCacheDir(env), { logger, fsync: settings.fsync });
+  const cache = await openCache(settings.cacheDir ?? defaultCacheDir(env), {
+    logger,
+    fsync: settings.fsync,
+    ...(settings.cacheFrom?.length ? { from: settings.cacheFrom } : {}),
+    ...(settings.cacheTo === undefined ? {} : { to: settings.cacheTo }),
+    ...(settings.cwd === undefined ? {} : { cwd: settings.cwd }),
+  });
   const options: FetchOptions = { cache, logger, offline: settings.offline ?? false };
   if (!options.offline) {
     options.http = createHttpClient({ ...httpLimits(env), ...settings.http, auth: auth.entries, logger });

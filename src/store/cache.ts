@@ -23,9 +23,18 @@
  * matching fingerprint means the verified bytes are still there. Truncation and replacement are caught
  * by the fingerprint; silent media corruption is caught only by a full check (verifyCache).
  * A blob that fails verification is deleted and reported as missing, so the caller fetches it again.
+ *
+ * Tiers (tiers.ts): when this cache lacks a reference or a blob, the read-only tiers are asked in order
+ * (`--cache-from`, and the cache directory itself when this process cannot write it: then everything new goes to
+ * a scratch cache in the temporary directory, removed at exit). A blob from a tier is hashed before use (a
+ * directory tier's in place, once per process; an HTTP tier's as it is copied in); a reference from a tier
+ * carries no trusted fingerprints, and openRef says it came from a tier so a caller can check more (layers:
+ * their diff ID). References of shared namespaces are written through to the sink (`--cache-to`).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { constants, createReadStream, mkdtempSync } from 'node:fs';
 import {
+  access,
   type FileHandle,
   link,
   mkdir,
@@ -38,13 +47,22 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { removeOnExit, writerGone, writerPrefix } from '../util/cleanup.ts';
 import { digestOf } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { blobFile, layoutPaths, refFile, TRASH_PREFIX } from './layout.ts';
+import {
+  type CacheTier,
+  type DirectoryTier,
+  directoryBlobPath,
+  directoryRefText,
+  type HttpTier,
+  parseTier,
+} from './tiers.ts';
 /** Temporary files older than this are left over from killed processes (active writers touch theirs). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Pin directories of builds this process cannot see (another pid namespace) are kept this long. */
@@ -70,6 +88,8 @@ export type RefMeta = Record<string, string | number | boolean>;
 export interface RefNamespace<K, M extends RefMeta = RefMeta> {
   readonly name: string;
   keyText(key: K): string;
+  /** The key names the content completely (a checksum, a hash of inputs): shared over HTTP tiers and sinks. */
+  readonly shared?: boolean;
   /** Never set: carries the meta type. */
   readonly meta?: M;
 }
@@ -77,8 +97,9 @@ export interface RefNamespace<K, M extends RefMeta = RefMeta> {
 export function refNamespace<K, M extends RefMeta = RefMeta>(
   name: string,
   keyText: (key: K) => string,
+  options: { shared?: boolean } = {},
 ): RefNamespace<K, M> {
-  return { name, keyText };
+  return options.shared ? { name, keyText, shared: true } : { name, keyText };
 }
 
 export interface CacheRef<M extends RefMeta = RefMeta> {
@@ -124,7 +145,17 @@ export interface CacheOptions {
   logger?: Logger;
   /** fsync blobs before renaming them (off by default: verification catches what a crash could damage). */
   fsync?: boolean;
+  /** Read-only tiers asked when this cache misses (`--cache-from`): directories or http(s) URLs (tiers.ts). */
+  from?: readonly string[];
+  /** Where references of shared namespaces and their blobs are written through (`--cache-to`). */
+  to?: string;
+  /** Where relative tier directories resolve from (default: the working directory). */
+  cwd?: string;
 }
+
+/** Where a reference was found: this cache, or a tier (then nothing about it was checked yet). */
+const ORIGIN = Symbol('origin');
+type Found<M extends RefMeta> = CacheRef<M> & { [ORIGIN]?: CacheTier };
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 let tempCounter = 0;
@@ -152,34 +183,105 @@ export async function openCache(dir: string, options: CacheOptions = {}): Promis
 }
 
 export class ContentCache {
-  readonly dir: string;
+  /** The directory written to: the one asked for, or a scratch cache when that one is read-only. */
+  #dir: string;
+  /** The directory asked for. */
+  readonly requestedDir: string;
   readonly logger: Logger;
-  readonly #paths: ReturnType<typeof layoutPaths>;
+  #paths: ReturnType<typeof layoutPaths>;
   readonly #fsync: boolean;
   readonly #madeDirs = new Set<string>();
   /** This cache user's pin directory, while pinning. */
   #pins: string | undefined;
+  readonly #tiers: CacheTier[] = [];
+  #sink: { kind: 'directory'; cache: ContentCache; location: string } | HttpTier | undefined;
+  readonly #pending = new Set<Promise<void>>();
+  /** Tiers and the sink that failed: not asked again in this process. */
+  readonly #failed = new Set<object>();
+  /** Blobs of directory tiers hashed in this process, by path: their stat fingerprint then. */
+  readonly #tierVerified = new Map<string, string>();
+  readonly #options: CacheOptions;
+  #readOnly = false;
 
   constructor(dir: string, options: CacheOptions = {}) {
-    this.dir = dir;
+    this.#dir = dir;
+    this.requestedDir = dir;
     this.logger = options.logger ?? silentLogger;
     this.#paths = layoutPaths(dir);
     this.#fsync = options.fsync ?? false;
+    this.#options = options;
   }
 
-  /** Creates the layout and removes temporary files left by killed processes. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** True when the directory asked for cannot be written: it is read as a tier, new things go to scratch. */
+  get readOnly(): boolean {
+    return this.#readOnly;
+  }
+
+  /** Creates the layout and removes temporary files left by killed processes; sets up the tiers. */
   async init(): Promise<void> {
     const { root, tmp } = this.#paths;
     try {
       await this.#mkdir(tmp);
+      await access(tmp, constants.W_OK);
       await this.#writeIfMissing(
         join(root, 'CACHEDIR.TAG'),
         'Signature: 8a477f597d28d172789f06886806bc55\n# This directory is the lading download cache; see https://bford.info/cachedir/\n',
       );
     } catch (e) {
-      throw this.#ioError('cannot create the cache', e);
+      const code = errno(e);
+      if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM')
+        throw this.#ioError('cannot create the cache', e);
+      this.#useScratch();
     }
-    await sweepTemporaryFiles(this.dir, STALE_TEMP_MS);
+    if (!this.#readOnly) await sweepTemporaryFiles(this.dir, STALE_TEMP_MS);
+    const cwd = this.#options.cwd ?? process.cwd();
+    const tierOptions = { logger: this.logger, resolveDir: (d: string) => resolve(cwd, d) };
+    for (const from of this.#options.from ?? []) this.#tiers.push(parseTier(from, tierOptions));
+    if (this.#options.to !== undefined) {
+      const to = parseTier(this.#options.to, tierOptions);
+      this.#sink =
+        to.kind === 'http'
+          ? to
+          : {
+              kind: 'directory',
+              cache: await openCache(to.dir, { logger: this.logger }),
+              location: to.location,
+            };
+    }
+  }
+
+  /**
+   * The directory asked for cannot be written (a read-only volume, another user's cache): it becomes the first
+   * tier, and what this process writes goes to a scratch cache removed at exit.
+   */
+  #useScratch(): void {
+    const scratch = mkdtempSync(join(tmpdir(), 'lading-scratch-'));
+    removeOnExit(scratch);
+    this.logger.warn(
+      `the cache ${this.requestedDir} cannot be written: reading it, and keeping what this run adds in a temporary cache`,
+    );
+    this.#tiers.unshift({ kind: 'directory', dir: this.requestedDir, location: this.requestedDir });
+    this.#readOnly = true;
+    this.#dir = scratch;
+    this.#paths = layoutPaths(scratch);
+    this.#madeDirs.clear();
+  }
+
+  /** Waits for the writes through to the sink (`--cache-to`); their failures were warnings. */
+  async flush(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all([...this.#pending]);
+  }
+
+  /** A tier or the sink failed: said once, then left alone. */
+  #tierFailed(tier: { location: string }, e: unknown): void {
+    if (this.#failed.has(tier)) return;
+    this.#failed.add(tier);
+    const why = e instanceof LadingError ? e.message : String((e as Error)?.message ?? e);
+    this.logger.warn(`shared cache ${tier.location} failed (${why}); going on without it`);
   }
 
   blobPath(digest: string): string {
@@ -337,7 +439,7 @@ export class ContentCache {
     try {
       bytes = await readFile(path);
     } catch (e) {
-      if (errno(e) === 'ENOENT') return undefined;
+      if (errno(e) === 'ENOENT') return this.#readFromTiers(info);
       throw this.#ioError(`cannot read ${path}`, e);
     }
     if (bytes.length !== info.size || digestOf(bytes) !== info.digest) {
@@ -368,7 +470,7 @@ export class ContentCache {
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      if (errno(e) === 'ENOENT') return undefined;
+      if (errno(e) === 'ENOENT') return this.#openFromTiers(info);
       throw this.#ioError(`cannot read ${path}`, e);
     }
     try {
@@ -386,25 +488,7 @@ export class ContentCache {
         await fh.close();
         return undefined;
       }
-      const file: CachedFile = {
-        path: pinned,
-        digest: info.digest,
-        size,
-        handle: fh,
-        read: async (position, length) => {
-          const buf = Buffer.allocUnsafe(length);
-          let done = 0;
-          while (done < length) {
-            const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-            if (bytesRead === 0) break;
-            done += bytesRead;
-          }
-          return done === length ? buf : buf.subarray(0, done);
-        },
-        stream: (start, end) =>
-          end <= start ? Readable.from([]) : fh.createReadStream({ start, end: end - 1, autoClose: false }),
-        close: () => fh.close(),
-      };
+      const file = cachedFile(fh, pinned, info.digest, size);
       return { file, fingerprint };
     } catch (e) {
       await fh.close().catch(() => {});
@@ -438,7 +522,7 @@ export class ContentCache {
     try {
       json = await readFile(path, 'utf8');
     } catch (e) {
-      if (errno(e) === 'ENOENT') return undefined;
+      if (errno(e) === 'ENOENT') return this.#refFromTiers(namespace, text);
       throw this.#ioError(`cannot read ${path}`, e);
     }
     const ref = parseRef(json) as CacheRef<M> | undefined;
@@ -473,7 +557,12 @@ export class ContentCache {
     }
     delete ref.verified;
     if (Object.keys(verified).length > 0) ref.verified = verified;
-    const dest = this.refPath(namespace, key);
+    await this.#writeRef(this.refPath(namespace, key), ref);
+    if (namespace.shared && this.#sink) this.#writeThrough(namespace, ref);
+    return ref;
+  }
+
+  async #writeRef(dest: string, ref: CacheRef<RefMeta>): Promise<void> {
     const { tmp, fh } = await this.#createTemp(0o644);
     try {
       await fh.writeFile(`${JSON.stringify(ref, null, 1)}\n`);
@@ -484,7 +573,173 @@ export class ContentCache {
       await unlink(tmp).catch(() => {});
       throw e instanceof LadingError ? e : this.#ioError('cannot write to the cache', e);
     }
-    return ref;
+  }
+
+  /** The reference and its blobs, to the sink, in the background (flush waits); blobs first, then the reference. */
+  #writeThrough<K>(namespace: RefNamespace<K, RefMeta>, ref: CacheRef<RefMeta>): void {
+    const sink = this.#sink!;
+    if (this.#failed.has(sink)) return;
+    const blobs = [ref.blob, ...Object.values(ref.attachments ?? {})];
+    const { verified: _verified, ...shared } = ref;
+    const work = (async () => {
+      try {
+        if (sink.kind === 'http') {
+          for (const b of blobs) {
+            await sink.putBlob(b.digest, b.size, () => createReadStream(this.blobPath(b.digest)));
+          }
+          await sink.putRef(namespace.name, ref.key, JSON.stringify(shared));
+        } else {
+          for (const b of blobs) {
+            if (await sink.cache.hasBlob(b.digest)) continue;
+            const w = await sink.cache.createWriter();
+            try {
+              for await (const chunk of createReadStream(this.blobPath(b.digest)))
+                await w.write(chunk as Buffer);
+              const stored = await w.commit();
+              if (stored.digest !== b.digest) throw new Error(`${b.digest} changed while it was copied`);
+            } catch (e) {
+              await w.discard();
+              throw e;
+            }
+          }
+          await sink.cache.#writeRef(sink.cache.#refFile(namespace.name, ref.key), shared);
+        }
+      } catch (e) {
+        this.#tierFailed(sink, e);
+      }
+    })();
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+
+  #refFile(namespace: string, keyText: string): string {
+    return refFile(this.dir, namespace, keyText);
+  }
+
+  /** The first tier's reference for the key (HTTP tiers only for shared namespaces), marked with its origin. */
+  async #refFromTiers<M extends RefMeta>(
+    namespace: RefNamespace<unknown, M>,
+    keyText: string,
+  ): Promise<Found<M> | undefined> {
+    for (const tier of this.#tiers) {
+      if (this.#failed.has(tier) || (tier.kind === 'http' && !namespace.shared)) continue;
+      let text: string | undefined;
+      try {
+        text =
+          tier.kind === 'http'
+            ? await tier.refText(namespace.name, keyText)
+            : await directoryRefText(tier, namespace.name, keyText);
+      } catch (e) {
+        this.#tierFailed(tier, e);
+        continue;
+      }
+      const ref = text === undefined ? undefined : (parseRef(text) as Found<M> | undefined);
+      if (ref === undefined || ref.key !== keyText) continue;
+      // fingerprints say what another machine checked, about its own files
+      delete ref.verified;
+      Object.defineProperty(ref, ORIGIN, { value: tier, enumerable: false });
+      return ref;
+    }
+    return undefined;
+  }
+
+  /** A blob from the first tier that has it with the right bytes (see the top of this file). */
+  async #openFromTiers(info: BlobInfo): Promise<{ file: CachedFile; fingerprint: string } | undefined> {
+    for (const tier of this.#tiers) {
+      if (this.#failed.has(tier)) continue;
+      if (tier.kind === 'http') {
+        if (await this.#copyFromHttp(tier, info)) return this.openBlob(info);
+        continue;
+      }
+      const opened = await this.#openInDirectory(tier, info);
+      if (opened) return opened;
+    }
+    return undefined;
+  }
+
+  async #readFromTiers(info: BlobInfo): Promise<Buffer | undefined> {
+    for (const tier of this.#tiers) {
+      if (this.#failed.has(tier)) continue;
+      if (tier.kind === 'http') {
+        if (await this.#copyFromHttp(tier, info)) return this.readBlob(info);
+        continue;
+      }
+      const bytes = await readFile(directoryBlobPath(tier, info.digest)).catch(() => undefined);
+      if (bytes === undefined) continue;
+      if (bytes.length === info.size && digestOf(bytes) === info.digest) return bytes;
+      this.#poisoned(tier, info.digest);
+    }
+    return undefined;
+  }
+
+  /** A directory tier's blob, opened in place and hashed (once per process while its fingerprint holds). */
+  async #openInDirectory(
+    tier: DirectoryTier,
+    info: BlobInfo,
+  ): Promise<{ file: CachedFile; fingerprint: string } | undefined> {
+    const path = directoryBlobPath(tier, info.digest);
+    let fh: FileHandle;
+    try {
+      fh = await open(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      const fingerprint = await fingerprintOf(fh);
+      const size = Number(fingerprint.split(':')[2]);
+      let good = size === info.size;
+      if (good && this.#tierVerified.get(path) !== fingerprint)
+        good = (await hashHandle(fh, size)) === info.digest;
+      if (!good) {
+        await fh.close();
+        this.#poisoned(tier, info.digest);
+        return undefined;
+      }
+      this.#tierVerified.set(path, fingerprint);
+      return { file: cachedFile(fh, path, info.digest, size), fingerprint };
+    } catch (e) {
+      await fh.close().catch(() => {});
+      this.#tierFailed(tier, e);
+      return undefined;
+    }
+  }
+
+  /** An HTTP tier's blob copied into this cache; its hash is checked as it is committed. */
+  async #copyFromHttp(tier: HttpTier, info: BlobInfo): Promise<boolean> {
+    const w = await this.createWriter();
+    try {
+      if (!(await tier.fetchBlob(info.digest, (chunk) => w.write(chunk)))) {
+        await w.discard();
+        return false;
+      }
+    } catch (e) {
+      await w.discard();
+      this.#tierFailed(tier, e);
+      return false;
+    }
+    const stored = await w.commit();
+    if (stored.digest === info.digest && stored.size === info.size) return true;
+    // not kept: a blob is only ever named by its own hash
+    await this.removeBlob(stored.digest);
+    this.#poisoned(tier, info.digest);
+    return false;
+  }
+
+  #poisoned(tier: CacheTier, digest: string): void {
+    this.logger.warn(
+      `shared cache ${tier.location}: the bytes under ${digest} do not hash to it; ignored (the entry is damaged or poisoned)`,
+    );
+  }
+
+  /** A reference found in a tier, not here: its blobs are fetched and checked like any tier blob. */
+  static fromTier(ref: CacheRef<RefMeta>): boolean {
+    return (ref as Found<RefMeta>)[ORIGIN] !== undefined;
+  }
+
+  /** Copies a reference an HTTP tier gave, whose blobs are now here, into this cache (best effort). */
+  async #keepLocally(ref: Found<RefMeta>, path: string): Promise<void> {
+    if (ref[ORIGIN]?.kind !== 'http') return;
+    await this.#writeRef(path, ref).catch(() => {});
   }
 
   async deleteRef<K>(namespace: RefNamespace<K, RefMeta>, key: K): Promise<void> {
@@ -499,6 +754,7 @@ export class ContentCache {
     const ref = await this.getRef(namespace, key);
     if (!ref) return undefined;
     const bytes = await this.readBlob(ref.blob);
+    if (bytes) await this.#keepLocally(ref, this.refPath(namespace, key));
     return bytes ? { ref, bytes } : undefined;
   }
 
@@ -506,12 +762,23 @@ export class ContentCache {
   async openRef<K, M extends RefMeta>(
     namespace: RefNamespace<K, M>,
     key: K,
-  ): Promise<{ ref: CacheRef<M>; file: CachedFile } | undefined> {
+  ): Promise<{ ref: CacheRef<M>; file: CachedFile; fromTier: boolean } | undefined> {
     const ref = await this.getRef(namespace, key);
     if (!ref) return undefined;
     const known = ref.verified?.[ref.blob.digest];
     const opened = await this.openBlob(ref.blob, known === undefined ? {} : { fingerprint: known });
     if (!opened) return undefined;
+    if (ContentCache.fromTier(ref)) {
+      // attachments come along (and are checked) before anything relies on the reference
+      for (const a of Object.values(ref.attachments ?? {})) {
+        if (!(await this.readBlob(a))) {
+          await opened.file.close();
+          return undefined;
+        }
+      }
+      await this.#keepLocally(ref, this.refPath(namespace, key));
+      return { ref, file: opened.file, fromTier: true };
+    }
     if (opened.fingerprint !== known) {
       const { key: _key, ...rest } = ref;
       await this.setRef(namespace, key, {
@@ -519,7 +786,7 @@ export class ContentCache {
         verified: { ...ref.verified, [ref.blob.digest]: opened.fingerprint },
       }).catch(() => {});
     }
-    return { ref, file: opened.file };
+    return { ref, file: opened.file, fromTier: false };
   }
 
   /** An attachment's verified bytes. */
@@ -601,6 +868,29 @@ export class ContentCache {
       cause: e,
     });
   }
+}
+
+/** An open blob file as a CachedFile. */
+function cachedFile(fh: FileHandle, path: string, digest: string, size: number): CachedFile {
+  return {
+    path,
+    digest,
+    size,
+    handle: fh,
+    read: async (position, length) => {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, position + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      return done === length ? buf : buf.subarray(0, done);
+    },
+    stream: (start, end) =>
+      end <= start ? Readable.from([]) : fh.createReadStream({ start, end: end - 1, autoClose: false }),
+    close: () => fh.close(),
+  };
 }
 
 async function writeNew(path: string, text: string): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Every kind of reference the store holds: its directory under `refs/`, its key, and what its `meta` carries.
- * The names and key texts are the on-disk format: changing one orphans what existing caches hold.
+ * The names and key texts are the on-disk format: changing one orphans what existing caches hold. `shared`
+ * namespaces (keys that name their content completely) are read from and written to HTTP cache tiers.
  */
 import { type RefMeta, refNamespace } from './cache.ts';
 
@@ -27,22 +28,26 @@ export interface PackageMeta extends RefMeta {
 }
 
 /** A downloaded `.apk`, as fetched. */
-export const PACKAGES = refNamespace<PackageKey, PackageMeta>('package', (p) =>
-  p.checksum ? `${p.name}-${p.version} ${p.checksum}` : `url ${p.url}`,
+export const PACKAGES = refNamespace<PackageKey, PackageMeta>(
+  'package',
+  (p) => (p.checksum ? `${p.name}-${p.version} ${p.checksum}` : `url ${p.url}`),
+  { shared: true },
 );
 
 /**
  * An expanded package, by control checksum: the blob is its uncompressed data tar, the `meta` attachment a JSON
  * index of its entries and control data (see src/rootfs/packages.ts).
  */
-export const EXPANDED_PACKAGES = refNamespace<string>('apk-expanded', (checksum) => checksum);
+export const EXPANDED_PACKAGES = refNamespace<string>('apk-expanded', (checksum) => checksum, {
+  shared: true,
+});
 
 export interface ResolutionMeta extends RefMeta {
   arch: string;
 }
 
 /** A resolution, by a key over the world, the index digests and lading's build (see the resolve phase). */
-export const RESOLUTIONS = refNamespace<string, ResolutionMeta>('resolution', (key) => key);
+export const RESOLUTIONS = refNamespace<string, ResolutionMeta>('resolution', (key) => key, { shared: true });
 
 export interface LayerMeta extends RefMeta {
   diffId: string;
@@ -51,7 +56,7 @@ export interface LayerMeta extends RefMeta {
 }
 
 /** A layer blob, by a key over its tar headers and content identities (see src/oci/layer.ts layerCacheKey). */
-export const LAYERS = refNamespace<string, LayerMeta>('layer', (key) => key);
+export const LAYERS = refNamespace<string, LayerMeta>('layer', (key) => key, { shared: true });
 
 /** A finished image's small documents and SBOMs, by everything it was built from (the image memo). */
 export const IMAGES = refNamespace<string>('image', (key) => key);

@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireTool, run, tempDir } from './tools.ts';
+import { requireTool, run, stopChild, tempDir } from './tools.ts';
 
 export interface TokenRequest {
   service: string | null;
@@ -258,15 +258,9 @@ ${tls}${auth}`,
   const proc: ChildProcess = spawn(binary, ['serve', join(d, 'config.yml')], {
     stdio: ['ignore', logFd, logFd],
   });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const url = `${options.tls ? 'https' : 'http'}://${host}`;
   const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000, undefined, { ref: false })]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    }
+    await stopChild(proc);
     if (tokenServer) {
       tokenServer.closeAllConnections();
       await new Promise<void>((resolve) => tokenServer!.close(() => resolve()));

@@ -2,10 +2,17 @@
  * Real external tools used by the tests. A missing tool is a loud failure, never a skip:
  * `.ci/run` installs them all.
  */
-import { type SpawnOptions, type SpawnSyncOptions, spawn, spawnSync } from 'node:child_process';
+import {
+  type ChildProcess,
+  type SpawnOptions,
+  type SpawnSyncOptions,
+  spawn,
+  spawnSync,
+} from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ladingBin } from './paths.ts';
 
 export function requireTool(name: string): string {
@@ -56,4 +63,60 @@ export function runAsync(cmd: string, args: string[], options: SpawnOptions = {}
 /** The lading CLI without blocking the event loop. */
 export function ladingAsync(args: string[], options: SpawnOptions = {}): Promise<RunResult> {
   return runAsync(process.execPath, [ladingBin, ...args], options);
+}
+
+/** Stops a server the test started: SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+export async function stopChild(proc: ChildProcess, graceMs = 5000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  await Promise.race([exited, sleep(graceMs, undefined, { ref: false })]);
+  if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  await exited;
+}
+
+export interface LimitedRun extends RunResult {
+  /** True when the time limit ended it (SIGKILL). */
+  timedOut: boolean;
+}
+
+/**
+ * A child process with a time limit (SIGKILL when it passes) and capped output (what comes after `maxOutput`
+ * bytes of stdout or stderr is dropped): a test must never hang on, or fill the disk with, a runaway process.
+ * `onSpawn` gets the child (to kill it on purpose).
+ */
+export function runLimited(
+  cmd: string,
+  args: string[],
+  options: SpawnOptions & {
+    timeoutMs?: number;
+    maxOutput?: number;
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
+): Promise<LimitedRun> {
+  const { timeoutMs = 60_000, maxOutput = 1 << 20, onSpawn, ...spawnOptions } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
+    onSpawn?.(child);
+    const out = { stdout: '', stderr: '' };
+    const take = (which: 'stdout' | 'stderr') => (d: Buffer) => {
+      if (out[which].length < maxOutput)
+        out[which] += d.toString('utf8').slice(0, maxOutput - out[which].length);
+    };
+    child.stdout!.on('data', take('stdout'));
+    child.stderr!.on('data', take('stderr'));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? (signal ? 128 : 1), ...out, timedOut });
+    });
+  });
 }
