@@ -15,5 +15,8 @@ module.enableCompileCache?.();
 if (process.argv.includes('build')) {
   const { tryNoopBuild } = await import('../dist/fastpath.js');
   if (tryNoopBuild()) process.exit(0);
+} else if (process.argv.includes('publish')) {
+  const { tryNoopPublish } = await import('../dist/fastpath.js');
+  if (await tryNoopPublish()) process.exit(0);
 }
 await import('../dist/cli.js');

@@ -34,6 +34,8 @@ export interface BuildRecord {
   /** What the build printed, replayed by a no-op run. */
   stdout: string;
   stderr: string;
+  /** What a command's record adds (publish: the tags to ask the registry about). */
+  extra?: Record<string, unknown>;
 }
 
 function fingerprint(path: string): string | undefined {
@@ -109,8 +111,10 @@ export function writeRecord(
   outputs: readonly string[],
   stdout: string,
   stderr: string,
+  extra?: Record<string, unknown>,
 ): void {
   const record: BuildRecord = {
+    ...(extra ? { extra } : {}),
     format: FORMAT,
     inputs,
     outputs: outputs.flatMap((p) => {

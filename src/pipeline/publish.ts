@@ -3,19 +3,35 @@
  * every per-architecture image by digest and the index under every tag, with each SBOM attached to what it
  * describes — or, with `local`, load the host's image into the Docker engine under every tag.
  * Every reference is checked before anything is built or sent.
+ *
+ * With `skipUnchanged`, the registry is asked first: when the first tag names an image carrying the same input
+ * digest (input-digest.ts) and the registry has all its blobs, nothing is built or uploaded — the other tags are
+ * pointed at it where they differ, and the same `REPO@digest` is printed. Either way the layers the first tag's
+ * image holds are known by their keys, so a layer this machine's cache lacks is taken from the registry instead
+ * of being compressed again (layers/cache.ts).
  */
 import { DockerEngineDestination, dockerEngine } from '../engine/docker.ts';
+import { LAYER_KEY_ANNOTATION, type LayerHints } from '../layers/cache.ts';
+import type { LayerInfo } from '../oci/types.ts';
 import { RegistryDestination } from '../registry/destination.ts';
 import { createKeychain } from '../registry/keychain.ts';
 import { pushPlan, type SbomAttachment } from '../registry/plan.ts';
+import {
+  configDiffIds,
+  hasBlobs,
+  type Published,
+  publishedBlobs,
+  readPublished,
+} from '../registry/published.ts';
 import { Publication, type PushReport, type PushTarget } from '../registry/push.ts';
 import { parseReference, type Reference, repositoryName, sameRepository } from '../registry/reference.ts';
-import { RegistryClient } from '../registry/transport.ts';
+import { RegistryClient, type RepositorySession } from '../registry/transport.ts';
 import { LadingError } from '../util/errors.ts';
-import { silentLogger } from '../util/log.ts';
-import { type BuildOptions, build } from './build.ts';
+import { type Logger, silentLogger } from '../util/log.ts';
+import { type BuildOptions, build, finishBuild, startBuild } from './build.ts';
+import { INPUT_DIGEST_ANNOTATION } from './input-digest.ts';
 import type { SbomFile } from './sbom.ts';
-import type { BuildSummary } from './types.ts';
+import type { BuildInputs, BuildSummary } from './types.ts';
 
 export interface PublishOptions extends Omit<BuildOptions, 'tag' | 'output'> {
   /** Image references: `[REGISTRY/]REPOSITORY[:TAG]`, at least one. */
@@ -26,6 +42,8 @@ export interface PublishOptions extends Omit<BuildOptions, 'tag' | 'output'> {
   insecureSkipTlsVerify?: boolean;
   /** Blob uploads in flight at once per repository (default 4). */
   jobs?: number;
+  /** Ask the registry first; publish nothing when the first tag holds an image from the same inputs. */
+  skipUnchanged?: boolean;
 }
 
 export interface PublishResult {
@@ -37,6 +55,14 @@ export interface PublishResult {
   imageRefs: string[];
   summary: BuildSummary[];
   report?: PushReport;
+  /** The input digest the image carries. */
+  inputDigest: string;
+  /** True when the registry already held the image from the same inputs (skipUnchanged): nothing was built. */
+  skipped: boolean;
+  /** What the build read (for the no-op re-publish record; `remote` when the network was an input). */
+  inputs?: BuildInputs;
+  /** Where each tag written is read (`<origin>/v2/<repository>/manifests/<tag>`). */
+  tagUrls?: string[];
 }
 
 /** The references, checked and grouped by repository in the order first named. */
@@ -105,7 +131,14 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     logger.info(
       `loaded the ${engine.platform} image ${engine.imageId} into ${engine.location} as ${tags.join(', ')}`,
     );
-    return { printed: engine.imageId!, digest: result.digest, imageRefs: [], summary: result.summary };
+    return {
+      printed: engine.imageId!,
+      digest: result.digest,
+      imageRefs: [],
+      summary: result.summary,
+      inputDigest: result.inputDigest,
+      skipped: false,
+    };
   }
 
   const client = new RegistryClient({
@@ -115,10 +148,42 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     logger,
   });
   const publication = new Publication(client, targets, { jobs: options.jobs });
-  // the registries answer (ping, credential helpers, tokens) while the image is built
+  // the registries answer (ping, credential helpers, tokens) while the image is resolved
   publication.warmUp();
   const repo = repositoryName(targets[0]!.repository);
-  const result = await build({ ...buildOptions, output: new RegistryDestination(publication, repo) });
+  const first = publication.firstSession;
+  const firstTag = targets[0]!.tags[0]!;
+  let published: Promise<Published | undefined> | undefined;
+  const readFirst = () => (published ??= readPublished(first, firstTag));
+  const started = await startBuild({
+    ...buildOptions,
+    output: new RegistryDestination(publication, repo),
+    layerHints: layerHintsFrom(first, readFirst, logger),
+  });
+  if (options.skipUnchanged) {
+    const unchanged = await unchangedImage(publication, readFirst, started.inputDigest).catch(
+      async (e: unknown) => {
+        await started.release();
+        throw e;
+      },
+    );
+    if (unchanged) {
+      await started.release();
+      logger.info(
+        `${repo}:${firstTag} already holds ${unchanged.digest}, built from the same inputs: nothing was built or sent`,
+      );
+      return {
+        printed: `${repo}@${unchanged.digest}`,
+        digest: unchanged.digest,
+        imageRefs: [...unchanged.images.map((i) => `${repo}@${i.digest}`), `${repo}@${unchanged.digest}`],
+        summary: [],
+        report: publication.report,
+        inputDigest: started.inputDigest,
+        skipped: true,
+      };
+    }
+  }
+  const result = await finishBuild(started);
   summarise(result.summary);
   // the images are in every repository, by digest: now their SBOMs, and the tags last
   const plan = pushPlan(
@@ -148,5 +213,57 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     imageRefs: [...index.images.map((i) => `${repo}@${i.manifest.digest}`), `${repo}@${result.digest}`],
     summary: result.summary,
     report,
+    inputDigest: result.inputDigest,
+    skipped: false,
+    inputs: result.inputs,
+    tagUrls: await publication.tagUrls(),
+  };
+}
+
+/** The image the first tag holds when it was built from the same inputs and every blob is there; else undefined. */
+async function unchangedImage(
+  publication: Publication,
+  readFirst: () => Promise<Published | undefined>,
+  inputDigest: string,
+): Promise<Published | undefined> {
+  const p = await readFirst();
+  if (!p || inputDigest === '' || p.annotations[INPUT_DIGEST_ANNOTATION] !== inputDigest) return undefined;
+  if (!(await hasBlobs(publication.firstSession, publishedBlobs(p)))) return undefined;
+  const index = { mediaType: p.mediaType, digest: p.digest, bytes: p.bytes };
+  return (await publication.pointTagsAt(index)) ? p : undefined;
+}
+
+/**
+ * The layers the first tag's image holds, by the keys on their descriptors (with the diff IDs from its configs):
+ * read from the registry only when a layer is missing from the cache, and never an error (only a lost shortcut).
+ */
+function layerHintsFrom(
+  session: RepositorySession,
+  readFirst: () => Promise<Published | undefined>,
+  logger: Logger,
+): LayerHints {
+  let known: Promise<Map<string, LayerInfo>> | undefined;
+  const load = async () => {
+    const map = new Map<string, LayerInfo>();
+    const p = await readFirst();
+    for (const image of p?.images ?? []) {
+      if (!image.layers.some((l) => l.annotations?.[LAYER_KEY_ANNOTATION])) continue;
+      const diffIds = await configDiffIds(session, image.config);
+      image.layers.forEach((l, i) => {
+        const key = l.annotations?.[LAYER_KEY_ANNOTATION];
+        const diffId = diffIds[i];
+        if (key && diffId) map.set(key, { mediaType: l.mediaType, digest: l.digest, size: l.size, diffId });
+      });
+    }
+    return map;
+  };
+  return {
+    find: async (key) => {
+      known ??= load().catch((e: unknown) => {
+        logger.debug(`cannot read the published image's layers (${(e as Error).message}): building them`);
+        return new Map();
+      });
+      return (await known).get(key);
+    },
   };
 }

@@ -214,6 +214,47 @@ export class Publication {
     return this.#tagged;
   }
 
+  /** Where each tag is read (`<origin>/v2/<repository>/manifests/<tag>`), for the no-op re-publish record. */
+  async tagUrls(): Promise<string[]> {
+    const out: string[] = [];
+    for (const [i, t] of this.#targets.entries()) {
+      const host = await this.#sessions[i]!.client.host(t.repository.registry);
+      for (const tag of t.tags) out.push(`${host.origin}/v2/${t.repository.path}/manifests/${tag}`);
+    }
+    return out;
+  }
+
+  /** The first repository's session: where publish reads back what its first tag holds. */
+  get firstSession(): RepositorySession {
+    return this.#sessions[0]!;
+  }
+
+  /**
+   * Points every tag at `index`, which the first tag already names (publish --skip-unchanged): a tag is written
+   * only where it names something else. False, with nothing written, when another repository lacks the index
+   * (then it must be pushed there in full).
+   */
+  async pointTagsAt(index: PushManifest): Promise<boolean> {
+    for (const session of this.#sessions.slice(1)) {
+      const there = await session.client.retry(
+        `checking ${short(index.digest)} in ${session.name}`,
+        async () => {
+          const res = await session.send({
+            method: 'HEAD',
+            url: `/v2/${session.repository.path}/manifests/${index.digest}`,
+            headers: { accept: MANIFEST_ACCEPT },
+          });
+          if (res.status !== 200 && res.status !== 404 && res.status !== 403)
+            throw await session.failure(res, `HEAD of ${short(index.digest)}`);
+          return res.status === 200;
+        },
+      );
+      if (!there) return false;
+    }
+    await this.tag(index);
+    return true;
+  }
+
   /** Every tag of every repository, last: everything under them is in place. */
   async tag(index: PushManifest): Promise<void> {
     if (this.#tagged) return; // every tag was seen naming this index

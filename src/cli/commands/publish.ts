@@ -9,6 +9,7 @@ interface PublishFlags extends ImageFlags {
   local?: boolean;
   insecureAllowHttp?: boolean;
   insecureSkipTlsVerify?: boolean;
+  skipUnchanged?: boolean;
 }
 
 /** `lading publish CONFIG TAG…`. */
@@ -43,11 +44,20 @@ export function registerPublish(program: Command): void {
       'write the per-architecture image references, then the index reference, to FILE',
     )
     .option('--local', 'load the image into the local Docker engine (DOCKER_HOST) instead of pushing')
+    .option(
+      '--skip-unchanged',
+      'ask the registry first: when the first TAG holds an image built from the same inputs (its dev.lading.input-digest) and every blob is there, build and upload nothing, point the other TAGs at it, and print the same REPO@digest',
+    )
     .action(
       action(async (config: string, tags: string[], flags: PublishFlags, cmd: Command) => {
         const globals = cmd.optsWithGlobals() as GlobalOptions;
         const level = loggerFor(globals).level;
         const { LadingError } = await import('../../util/errors.ts');
+        if (flags.local && flags.skipUnchanged) {
+          throw new LadingError('USAGE', '--skip-unchanged asks a registry; --local loads into Docker', {
+            hint: 'drop --skip-unchanged, or publish to a registry',
+          });
+        }
         if (flags.local && flags.imageRefs !== undefined) {
           throw new LadingError('USAGE', '--image-refs lists registry references; --local pushes none', {
             hint: 'drop --image-refs, or publish to a registry',
@@ -67,6 +77,7 @@ export function registerPublish(program: Command): void {
             local: flags.local,
             insecureAllowHttp: flags.insecureAllowHttp,
             insecureSkipTlsVerify: flags.insecureSkipTlsVerify,
+            skipUnchanged: flags.skipUnchanged,
             logger,
             onEvent: progress.onEvent,
           });
@@ -75,7 +86,26 @@ export function registerPublish(program: Command): void {
             const { writeFileAtomic } = await import('../../util/write-file.ts');
             await writeFileAtomic(flags.imageRefs, result.imageRefs.map((r) => `${r}\n`).join(''));
           }
-          process.stdout.write(`${result.printed}\n`);
+          const stdout = `${result.printed}\n`;
+          process.stdout.write(stdout);
+          if (result.inputs && !result.inputs.remote && result.tagUrls) {
+            const { savePublishRecord } = await import('../publish-record.ts');
+            const { resolve } = await import('node:path');
+            const { invocation } = await import('../invocation.ts');
+            const [first] = result.printed.split('@');
+            const shown =
+              level === 'debug' || level === 'info'
+                ? `${first} already holds ${result.digest} under every tag, from the same inputs: nothing was sent\n`
+                : '';
+            const outputs = flags.imageRefs === undefined ? [] : [resolve(invocation.cwd, flags.imageRefs)];
+            savePublishRecord(
+              { inputs: result.inputs, digest: result.digest, tagUrls: result.tagUrls },
+              outputs,
+              flags.cacheDir,
+              stdout,
+              shown,
+            );
+          }
         } catch (e) {
           progress.done();
           throw e;
