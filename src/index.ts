@@ -34,6 +34,7 @@ export type {
   PathType,
   User,
 } from './config/types.ts';
+export { LAYER_KEY_ANNOTATION } from './layers/cache.ts';
 // lock files: apko's format, written from a resolution, read by build, publish and resolve (`lockfile`)
 export { diffLocks, formatLockDiff, type LockDiff } from './lock/diff.ts';
 export { formatLock, type LockFile, type LockPackage, parseLock } from './lock/format.ts';
@@ -77,11 +78,25 @@ export {
   type BuildResult,
   type BuiltArch,
   build,
+  finishBuild,
+  type StartedBuild,
+  startBuild,
 } from './pipeline/build.ts';
 export { type ArchIndexes, type BuildKey, fetchArchIndexes } from './pipeline/indexes.ts';
+export { INPUT_DIGEST_ANNOTATION, inputDigest, type PinnedPackage } from './pipeline/input-digest.ts';
 export { type LockOptions, type LockResult, lockConfig as lock } from './pipeline/lock.ts';
+// many images: one plan, shards, one result per image
+export { type ManyOptions, type ManyResult, runMany } from './pipeline/many.ts';
 export { type OpenBuildOptions, type OpenedBuild, openBuild } from './pipeline/open.ts';
 export { type OutputOptions, type WrittenOutputs, writeOutputs } from './pipeline/outputs.ts';
+export {
+  type Plan,
+  type PlannedImage,
+  type PlanOptions,
+  packageGraph,
+  plan,
+  readPlan,
+} from './pipeline/plan.ts';
 // publishing to a registry or the local Docker engine
 export { type PublishOptions, type PublishResult, publish } from './pipeline/publish.ts';
 // resolution
@@ -94,6 +109,7 @@ export {
   resolveConfig as resolve,
 } from './pipeline/resolve.ts';
 export { buildSboms, type SbomFile, type SbomFormat, type SbomOptions } from './pipeline/sbom.ts';
+export { parseShard, partition, type Shard } from './pipeline/shard.ts';
 export type { BuildInputs, BuildSummary } from './pipeline/types.ts';
 // architectures, errors, logging
 export { ARCHS, type Arch } from './platform/arch.ts';

@@ -12,6 +12,7 @@ import { registerInstallKeys } from './commands/install-keys.ts';
 import { registerKeygen } from './commands/keygen.ts';
 import { registerLock } from './commands/lock.ts';
 import { registerLogin } from './commands/login.ts';
+import { registerMany, registerPlan } from './commands/many.ts';
 import { registerPackage } from './commands/package.ts';
 import { registerPublish } from './commands/publish.ts';
 import { registerSchema } from './commands/schema.ts';
@@ -52,6 +53,8 @@ program.hook('preAction', (_program, cmd) => {
 registerBuild(program);
 registerPublish(program);
 registerBuildMinirootfs(program);
+registerPlan(program);
+registerMany(program);
 registerShowPackages(program);
 registerLock(program);
 registerDot(program);

@@ -62,11 +62,12 @@ export async function cachedLayer(
         uncompressedSize: Number(ref.meta?.uncompressedSize),
         annotations,
       };
+      if (!hit.fromTier) return layerOf(info, fileSource(hit.file.path));
       if (
-        !hit.fromTier ||
-        ((await layerDiffId(entries())) === info.diffId &&
-          (await gzipDiffId(() => fileSource(hit.file.path).open())) === info.diffId)
+        (await layerDiffId(entries())) === info.diffId &&
+        (await gzipDiffId(() => fileSource(hit.file.path).open())) === info.diffId
       ) {
+        options.logger?.debug(`layer ${info.digest.slice(0, 19)}: from a shared cache, checked, not written`);
         return layerOf(info, fileSource(hit.file.path));
       }
       options.logger?.warn(
@@ -75,6 +76,9 @@ export async function cachedLayer(
     }
     const hint = await options.hints?.find(key);
     if (hint && (await layerDiffId(entries())) === hint.diffId) {
+      options.logger?.debug(
+        `layer ${hint.digest.slice(0, 19)}: the registry holds it under its key; not written`,
+      );
       return layerOf({ ...hint, annotations }, lazySource(entries, cache, layerOptions, key, hint));
     }
   }

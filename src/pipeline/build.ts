@@ -18,6 +18,7 @@ import { type Arch, apkArch as apkArchName } from '../platform/arch.ts';
 import type { LockedRequest } from '../prepare/packages.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
+import type { PackageIndex } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import {
@@ -30,7 +31,12 @@ import {
 } from './arch.ts';
 import { type ImageMemo, imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
-import { INPUT_DIGEST_ANNOTATION, type InputDigestInput, inputDigest } from './input-digest.ts';
+import {
+  INPUT_DIGEST_ANNOTATION,
+  type InputDigestInput,
+  inputDigest,
+  type PinnedPackage,
+} from './input-digest.ts';
 import { addIndexInputs, addLockedInputs, addPackageInputs, addVcsInputs, openedInputs } from './inputs.ts';
 import {
   embeddedKeys,
@@ -77,6 +83,10 @@ export interface BuildOptions extends OpenBuildOptions {
   compressionLevel?: number;
   /** Layers held elsewhere by key (a registry's image built before): used without writing them (publish). */
   layerHints?: LayerHints;
+  /** A plan's packages per architecture: resolved among only them, and exactly them (see resolve.ts). */
+  pinned?: ReadonlyMap<string, readonly PinnedPackage[]>;
+  /** Resolver indexes shared by the builds of one process (plan, publish-many). */
+  packageIndexes?: Map<string, Promise<PackageIndex>>;
   /**
    * Reuse an image built before from exactly the same inputs (see image-memo.ts) instead of building it again.
    * The CLI sets it; library callers get the full build (with its filesystem and resolution) by default.
@@ -170,6 +180,8 @@ export interface StartedBuild {
   readonly inputDigest: string;
   /** True when an image built before from the same inputs will be written (the image memo). */
   readonly remembered: boolean;
+  /** The packages per architecture (resolved, or the lock's; empty when remembered). */
+  readonly archs: readonly { apkArch: string; packages: readonly RepositoryPackageLike[] }[];
   /** Lets go of the cache pins (see BuildResult.release), for a caller that does not finish the build. */
   release(): Promise<void>;
 }
@@ -188,6 +200,15 @@ interface StartedState extends StartedBuild {
   resolved: ResolvedArch[];
   memoKey: string | undefined;
   memo: ImageMemo | undefined;
+}
+
+/** What a started build knows of each package: enough for the input digest, a plan's cost and its graph. */
+export interface RepositoryPackageLike {
+  name: string;
+  version: string;
+  checksum?: string;
+  /** Installed size in bytes, when the index gives it. */
+  installedSize?: number;
 }
 
 export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
@@ -277,6 +298,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     memo,
     remembered: memo !== undefined,
     inputDigest: '',
+    archs: [] as { apkArch: string; packages: RepositoryPackageLike[] }[],
     release,
   };
   const digestOf = (archs: InputDigestInput['archs']) =>
@@ -294,23 +316,23 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     state.inputDigest = memo.index.annotations[INPUT_DIGEST_ANNOTATION] ?? '';
   } else if (locked) {
     // from the lock, before anything is fetched: its entries are the packages
-    state.inputDigest = digestOf(
-      [...locked].map(([arch, requests]) => ({
-        apkArch: apkArchName(arch),
-        packages: requests.map((r) => r.entry),
-      })),
-    );
+    state.archs = [...locked].map(([arch, requests]) => ({
+      apkArch: apkArchName(arch),
+      packages: requests.map((r) => r.entry),
+    }));
+    state.inputDigest = digestOf(state.archs);
   } else {
     // resolve: every architecture, in one place
     state.resolved = await resolveArchitectures({
       world: config.contents.packages,
       indexes,
       cache: fetch.cache,
+      ...(options.pinned ? { pinned: options.pinned } : {}),
+      ...(options.packageIndexes ? { packageIndexes: options.packageIndexes } : {}),
       logger,
     });
-    state.inputDigest = digestOf(
-      state.resolved.map((r) => ({ apkArch: r.apkArch, packages: r.resolution.packages })),
-    );
+    state.archs = state.resolved.map((r) => ({ apkArch: r.apkArch, packages: r.resolution.packages }));
+    state.inputDigest = digestOf(state.archs);
   }
   return state;
 }

@@ -124,18 +124,29 @@ export async function fetchRepositoryIndexes(
   options: LoadRepositoriesOptions & { onSkipped?: (repository: string) => void },
 ): Promise<FetchedRepository[]> {
   const refs = dedupe(entries.map((e) => parseRepositoryRef(e, { cwd: options.fetch.cwd })));
+  const snapshot = options.fetch.snapshot as Map<string, Promise<FetchedIndex>> | undefined;
   const fetched = await allInOrder(
     refs.map(async (ref): Promise<FetchedRepository | undefined> => {
-      let fetched: Awaited<ReturnType<typeof fetchIndex>>;
+      let got: Promise<FetchedIndex>;
+      if (!snapshot) got = fetchSplit(ref, options);
+      else {
+        // one snapshot per process: every config sees the first fetch of this repository and architecture (its
+        // signature is still checked against each config's own keyring)
+        const key = `${ref.tag ?? ''} ${ref.display}\0${options.arch}`;
+        const known = snapshot.get(key);
+        got = known ?? fetchSplit(ref, options);
+        if (!known) snapshot.set(key, got);
+      }
+      let fetched: FetchedIndex['fetched'];
+      let parts: ApkIndexParts;
       try {
-        fetched = await fetchIndex(ref, options.arch, options.fetch);
+        ({ fetched, parts } = await got);
       } catch (e) {
         if (ref.kind !== 'local' || !(e instanceof LadingError) || e.code !== 'REPO_NOT_FOUND') throw e;
         options.logger?.warn(`${e.message}; the repository is skipped for ${options.arch}`);
         options.onSkipped?.(ref.display);
         return undefined;
       }
-      const parts = splitApkIndex(fetched.bytes, { file: fetched.location });
       if (!options.ignoreSignatures) requireTrusted(verifyApkIndex(parts, options.keyring), fetched.location);
       const repo: FetchedRepository = {
         ref,
@@ -149,6 +160,16 @@ export async function fetchRepositoryIndexes(
     }),
   );
   return fetched.filter((r) => r !== undefined);
+}
+
+interface FetchedIndex {
+  fetched: Awaited<ReturnType<typeof fetchIndex>>;
+  parts: ApkIndexParts;
+}
+
+async function fetchSplit(ref: RepositoryRef, options: LoadRepositoriesOptions): Promise<FetchedIndex> {
+  const fetched = await fetchIndex(ref, options.arch, options.fetch);
+  return { fetched, parts: splitApkIndex(fetched.bytes, { file: fetched.location }) };
 }
 
 /** One architecture's repositories (build repositories last), fetched and signature-checked. */

@@ -100,6 +100,11 @@ export interface OpenBuildOptions extends ConfigFlags {
    * checked against it, without fetching any repository index.
    */
   lockfile?: string;
+  /**
+   * The store, HTTP client and index snapshot to use instead of opening new ones: many configs in one process
+   * (plan, publish-many) share one.
+   */
+  fetch?: FetchOptions;
 }
 
 export interface OpenedBuild {
@@ -141,15 +146,7 @@ export async function openBuild(
     );
   }
   if (options.ignoreSignatures) logger.warn('--ignore-signatures: repository signatures are NOT checked');
-  const fetch = await createFetchOptions({
-    cacheDir: options.cacheDir,
-    cacheFrom: options.cacheFrom,
-    cacheTo: options.cacheTo,
-    offline: options.offline,
-    logger,
-    cwd,
-    env: options.env,
-  });
+  const fetch = options.fetch ?? (await openStore(options, logger, cwd));
   const discovered = embeddedKeys
     ? lockedDiscoveredKeys(config, embeddedKeys)
     : await discoverKeys(
@@ -163,15 +160,21 @@ export async function openBuild(
   return { config, files, checksum, rawChecksum, configArchs, fetch, keyring, ...(vcs ? { vcs } : {}) };
 }
 
-/**
- * With a lock, the keys discovery found when it was made are its keys the config does not list: a locked build
- * asks no discovery document (the lock names every package and key).
- */
-function lockedDiscoveredKeys(config: ImageConfig, embedded: ReadonlyMap<string, Buffer>): DiscoveredKey[] {
-  const configured = new Set(config.contents.keyring);
-  return [...embedded]
-    .filter(([url]) => !configured.has(url) && /^https?:\/\//.test(url))
-    .map(([url, content]) => ({ name: keyFileName(url), url, content }));
+/** The store (with its shared tiers), the HTTP client and the offline setting the options ask for. */
+export function openStore(
+  options: Pick<OpenBuildOptions, 'cacheDir' | 'cacheFrom' | 'cacheTo' | 'offline' | 'env'>,
+  logger: Logger,
+  cwd: string,
+): Promise<FetchOptions> {
+  return createFetchOptions({
+    cacheDir: options.cacheDir,
+    cacheFrom: options.cacheFrom,
+    cacheTo: options.cacheTo,
+    offline: options.offline,
+    logger,
+    cwd,
+    env: options.env,
+  });
 }
 
 /**
@@ -188,4 +191,15 @@ export function refuseUnsupported(config: ImageConfig, file: string): void {
       },
     );
   }
+}
+
+/**
+ * With a lock, the keys discovery found when it was made are its keys the config does not list: a locked build
+ * asks no discovery document (the lock names every package and key).
+ */
+function lockedDiscoveredKeys(config: ImageConfig, embedded: ReadonlyMap<string, Buffer>): DiscoveredKey[] {
+  const configured = new Set(config.contents.keyring);
+  return [...embedded]
+    .filter(([url]) => !configured.has(url) && /^https?:\/\//.test(url))
+    .map(([url, content]) => ({ name: keyFileName(url), url, content }));
 }

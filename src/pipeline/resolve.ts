@@ -8,6 +8,7 @@
  * so a warm run reads and hashes the index files, checks their signatures, and loads a small result instead of
  * inflating and scanning 23,000 records. Signatures are checked on every run, cached or not.
  */
+import { createHash } from 'node:crypto';
 import { announcedSize } from '../apk/apkindex.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
@@ -37,6 +38,7 @@ import {
   fetchArchIndexes,
   inflateRepositories,
 } from './indexes.ts';
+import { type PinnedPackage, pinnedPackages } from './input-digest.ts';
 import { embeddedKeys, lockedListing, lockedRequests, readLockFile } from './locked.ts';
 import { configName, type OpenBuildOptions, type OpenedBuild, openBuild } from './open.ts';
 import type { ResolvedArch } from './types.ts';
@@ -120,6 +122,13 @@ export interface ResolveInput {
    * its architecture is resolved (index() builds it again when asked): a build never holds several at once.
    */
   keepIndexes?: boolean;
+  /**
+   * A plan's packages per architecture (apk name): only they are candidates, and the resolution must come out
+   * as exactly them (PLAN_STALE otherwise) — workers build what was planned, not what the indexes say now.
+   */
+  pinned?: ReadonlyMap<string, readonly PinnedPackage[]>;
+  /** Resolver indexes built in this process, by what they are built from: many configs, one parse. */
+  packageIndexes?: Map<string, Promise<PackageIndex>>;
   logger?: Logger;
 }
 
@@ -202,7 +211,20 @@ async function resolveArch(
 ): Promise<ResolvedArch> {
   const { arch, apkArch: apk, repositories } = indexes;
   const started = performance.now();
-  let index: Promise<PackageIndex> | undefined;
+  const pinned = input.pinned?.get(apk);
+  const allowed = pinned && new Set(pinned.map((p) => `${p.name}\0${p.version}`));
+  const pinnedSalt =
+    pinned &&
+    ` pinned ${createHash('sha256')
+      .update(JSON.stringify(pinnedPackages(pinned)))
+      .digest('hex')}`;
+  const restrict = (unavailable?: (name: string, version: string) => boolean) =>
+    allowed
+      ? (name: string, version: string) =>
+          !allowed.has(`${name}\0${version}`) || (unavailable?.(name, version) ?? false)
+      : unavailable;
+  const shareKey = `${apk}\0${repositories.map((r) => `${r.tag ?? ''} ${r.repository} ${r.indexDigest}`).join('\0')}\0${cross?.salt ?? ''}${pinnedSalt ?? ''}`;
+  let index: Promise<PackageIndex> | undefined = input.packageIndexes?.get(shareKey);
   const makeIndex = () => {
     if (index === undefined) {
       const loaded = inflateRepositories(repositories);
@@ -218,11 +240,14 @@ async function resolveArch(
           ),
           ...(unavailable ? { unavailable } : {}),
         });
-      index = cross ? cross.availability().then((av) => build(unavailableFor(av, apk))) : build();
+      index = cross
+        ? cross.availability().then((av) => build(restrict(unavailableFor(av, apk))))
+        : build(restrict());
+      input.packageIndexes?.set(shareKey, index);
     }
     return index;
   };
-  const salt = input.memoSalt ?? `lading ${LADING_BUILD_ID}`;
+  const salt = `${input.memoSalt ?? `lading ${LADING_BUILD_ID}`}${pinnedSalt ?? ''}`;
   const { resolution, cached } = await resolveMemoized({
     repositories,
     world: input.world,
@@ -233,6 +258,7 @@ async function resolveArch(
     salt: cross ? `${salt} ${cross.salt}` : salt,
   });
   if (!input.keepIndexes) index = undefined;
+  if (pinned) checkPinned(resolution, pinned, apk);
   input.logger?.debug(
     `${apk}: ${resolution.packages.length} packages, ${cached ? 'resolution from the cache' : 'resolved'} ` +
       `in ${(performance.now() - started).toFixed(0)} ms`,
@@ -314,6 +340,22 @@ export async function whyInArch(resolved: ResolvedArch, name: string, limit?: nu
     if (!(e instanceof LadingError) || e.code !== 'WHY_NOT_INSTALLED') throw e;
     throw whyNotInstalled(await resolved.index(), name, resolved.apkArch);
   }
+}
+
+/** The resolution is exactly the planned packages, or PLAN_STALE says what differs. */
+function checkPinned(resolution: Resolution, pinned: readonly PinnedPackage[], apk: string): void {
+  const want = new Map(pinnedPackages(pinned).map((p) => [`${p.name}-${p.version}`, p.checksum]));
+  const got = new Map(pinnedPackages(resolution.packages).map((p) => [`${p.name}-${p.version}`, p.checksum]));
+  const missing = [...want].filter(([k, c]) => got.get(k) !== c).map(([k]) => k);
+  const extra = [...got.keys()].filter((k) => !want.has(k));
+  if (missing.length === 0 && extra.length === 0) return;
+  throw new LadingError(
+    'PLAN_STALE',
+    `${apk}: the repositories no longer give the planned packages` +
+      (missing.length ? `; gone or changed: ${missing.slice(0, 8).join(', ')}` : '') +
+      (extra.length ? `; also needed now: ${extra.slice(0, 8).join(', ')}` : ''),
+    { hint: 'the repositories changed since the plan was made: run lading plan again' },
+  );
 }
 
 /** What the resolver needs of a repository (its text comes separately). */

@@ -45,7 +45,10 @@ function parse(bytes: Buffer, what: string): Record<string, unknown> {
 }
 
 /** GET of a manifest by tag or digest; undefined when the registry has none there. */
-async function getManifest(session: RepositorySession, ref: string): Promise<PublishedManifest | undefined> {
+export async function readManifest(
+  session: RepositorySession,
+  ref: string,
+): Promise<PublishedManifest | undefined> {
   const what = `manifest ${ref} of ${session.name}`;
   return session.client.retry(`reading ${what}`, async () => {
     const res = await session.send({
@@ -78,9 +81,14 @@ function imageOf(m: PublishedManifest, what: string): PublishedImage {
   return { ...m, config, layers };
 }
 
+/** A manifest's (or index's) annotations. */
+export function annotationsOf(m: PublishedManifest): Record<string, string> {
+  return (parse(m.bytes, m.digest).annotations ?? {}) as Record<string, string>;
+}
+
 /** What `tag` names now, with its images; undefined when the tag does not exist. */
 export async function readPublished(session: RepositorySession, tag: string): Promise<Published | undefined> {
-  const top = await getManifest(session, tag);
+  const top = await readManifest(session, tag);
   if (!top) return undefined;
   const doc = parse(top.bytes, `${session.name}:${tag}`);
   const annotations = (doc.annotations ?? {}) as Record<string, string>;
@@ -91,7 +99,7 @@ export async function readPublished(session: RepositorySession, tag: string): Pr
   const images = await Promise.all(
     ((doc.manifests ?? []) as Descriptor[]).map((d) =>
       limit(async () => {
-        const m = await getManifest(session, d.digest);
+        const m = await readManifest(session, d.digest);
         if (!m) {
           throw new LadingError(
             'REGISTRY_PROTOCOL',

@@ -47,6 +47,11 @@ export interface FetchOptions {
   cwd?: string;
   /** Clock for freshness decisions (tests). */
   now?: () => number;
+  /**
+   * Indexes already fetched and verified in this process, by repository entry and architecture: many configs
+   * resolved in one process (`lading plan`, publish-many) all see one snapshot of each index.
+   */
+  snapshot?: Map<string, Promise<unknown>>;
 }
 
 export type FetchSource =

@@ -271,6 +271,20 @@ export class ContentCache {
     this.#madeDirs.clear();
   }
 
+  /**
+   * Another user of the same cache, tiers and sink, with pins of its own: builds that run at once in one process
+   * (publish-many --jobs) each take one, so one letting go of its pins never drops another's.
+   */
+  fork(): ContentCache {
+    const other = new ContentCache(this.requestedDir, this.#options);
+    other.#dir = this.#dir;
+    other.#paths = this.#paths;
+    other.#readOnly = this.#readOnly;
+    other.#tiers.push(...this.#tiers);
+    other.#sink = this.#sink;
+    return other;
+  }
+
   /** Waits for the writes through to the sink (`--cache-to`); their failures were warnings. */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);

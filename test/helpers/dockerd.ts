@@ -58,6 +58,14 @@ export async function startDockerd(): Promise<Dockerd> {
       if (proc.exitCode === null) proc.kill('SIGKILL');
       await exited;
     }
+    // what the engine left mounted beneath its directory (a swarm's network namespace) would keep it busy
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(`${d}/`))
+      .sort()
+      .reverse();
+    for (const m of mounts) run('umount', ['-l', m]);
     tmp.remove();
   };
   for (let i = 0; i < 300; i++) {

@@ -2,7 +2,7 @@
  * Builds a small signed repository with the real CLI (`lading keygen`, `lading package`, `lading index`):
  * REPO/x86_64/NAME-VERSION.apk + APKINDEX.tar.gz, and the public key in KEYS/.
  */
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { lading } from './tools.ts';
 
@@ -15,6 +15,7 @@ export interface PackageSpec {
   depends?: string[];
   provides?: string[];
   replaces?: string[];
+  providerPriority?: number;
 }
 
 export interface TestRepo {
@@ -47,45 +48,66 @@ export function makeRepo(
   const repo = join(dir, 'repo');
   const archDir = join(repo, 'x86_64');
   mkdirSync(archDir, { recursive: true });
-  const apks: string[] = [];
-  for (const p of packages) {
-    const src = join(dir, 'src', p.name);
-    mkdirSync(src, { recursive: true });
-    for (const [path, content] of Object.entries(p.files)) {
-      const full = join(src, path);
-      mkdirSync(dirname(full), { recursive: true });
-      if (typeof content === 'string') writeFileSync(full, content);
-      else if ('copy' in content) copyFileSync(content.copy, full);
-      else symlinkSync(content.symlink, full);
-    }
-    const version = p.version ?? '1.0-r0';
-    const out = join(archDir, `${p.name}-${version}.apk`);
-    const args = [
-      'package',
-      src,
-      '-o',
-      out,
-      '--name',
-      p.name,
-      '--version',
-      version,
-      '--arch',
-      'x86_64',
-      '--key',
-      k.privateKey,
-    ];
-    if (p.origin) args.push('--origin', p.origin);
-    for (const d of p.depends ?? []) args.push('--depends', d);
-    for (const d of p.provides ?? []) args.push('--provides', d);
-    for (const d of p.replaces ?? []) args.push('--replaces', d);
-    ok(lading(args), `lading package ${p.name}`);
-    apks.push(out);
-  }
+  const apks = packages.map((p) => packageInto(join(dir, 'src'), archDir, p, k.privateKey));
   ok(
     lading(['index', '--key', k.privateKey, '-o', join(archDir, 'APKINDEX.tar.gz'), ...apks]),
     'lading index',
   );
   return { repo, keys: dirname(k.key), key: k.key, privateKey: k.privateKey };
+}
+
+/** One package built with `lading package` into ARCHDIR/NAME-VERSION.apk (its tree made under SRCROOT/NAME). */
+function packageInto(srcRoot: string, archDir: string, p: PackageSpec, privateKey: string): string {
+  const src = join(srcRoot, p.name);
+  mkdirSync(src, { recursive: true });
+  for (const [path, content] of Object.entries(p.files)) {
+    const full = join(src, path);
+    mkdirSync(dirname(full), { recursive: true });
+    if (typeof content === 'string') writeFileSync(full, content);
+    else if ('copy' in content) copyFileSync(content.copy, full);
+    else symlinkSync(content.symlink, full);
+  }
+  const version = p.version ?? '1.0-r0';
+  const out = join(archDir, `${p.name}-${version}.apk`);
+  const args = [
+    'package',
+    src,
+    '-o',
+    out,
+    '--name',
+    p.name,
+    '--version',
+    version,
+    '--arch',
+    'x86_64',
+    '--key',
+    privateKey,
+  ];
+  if (p.origin) args.push('--origin', p.origin);
+  for (const d of p.depends ?? []) args.push('--depends', d);
+  for (const d of p.provides ?? []) args.push('--provides', d);
+  for (const d of p.replaces ?? []) args.push('--replaces', d);
+  if (p.providerPriority !== undefined) args.push('--provider-priority', String(p.providerPriority));
+  ok(lading(args), `lading package ${p.name}`);
+  return out;
+}
+
+/**
+ * New packages (or new versions) into an existing test repository, which is indexed again: the packages already
+ * there keep their bytes (a repository update, as a package bump makes it).
+ */
+export function addPackages(dir: string, repo: TestRepo, packages: PackageSpec[]): void {
+  const archDir = join(repo.repo, 'x86_64');
+  for (const [i, p] of packages.entries())
+    packageInto(join(dir, `src-added-${i}`), archDir, p, repo.privateKey);
+  const apks = readdirSync(archDir)
+    .filter((f) => f.endsWith('.apk'))
+    .sort()
+    .map((f) => join(archDir, f));
+  ok(
+    lading(['index', '--key', repo.privateKey, '-o', join(archDir, 'APKINDEX.tar.gz'), ...apks]),
+    'lading index',
+  );
 }
 
 /** A config for a test repository. */
