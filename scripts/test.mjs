@@ -130,6 +130,7 @@ runSync('build', process.execPath, ['scripts/build.mjs']);
 const LONG_POLES = [
   'test/solver/apk-differential.test.ts',
   'test/cli/resolve-commands.test.ts',
+  'test/e2e/scale.test.ts',
   'test/e2e/publish.test.ts',
   'test/e2e/bad-input.test.ts',
   'test/apk/fuzz.test.ts',
