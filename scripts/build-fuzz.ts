@@ -1,5 +1,5 @@
 /**
- * Fuzzes the whole build path with generated hostile packages for longer than `npm test` does (it runs 2 s):
+ * Fuzzes the whole build path with generated hostile packages for longer than `npm test` does (12 cases):
  *   node scripts/build-fuzz.ts [--seconds 600] [--seed N]
  * Prints the counts; a failing case is printed with its seed and path by fast-check.
  */

@@ -4,7 +4,7 @@
  * overlay xattrs, files under files, several packages claiming one path, sizes that lie), correctly signed and
  * indexed so they reach expansion, installation and layering. Every case either builds an image whose layers
  * are clean, or ends in a LadingError; anything else (a crash, an escape) fails. Used by
- * test/e2e/build-fuzz.test.ts for a couple of seconds and by scripts/build-fuzz.ts for as long as asked.
+ * test/e2e/build-fuzz.test.ts for 12 fixed-seed cases and by scripts/build-fuzz.ts for as long as asked.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
