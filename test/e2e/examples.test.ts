@@ -199,7 +199,8 @@ describe('examples/ resolve, build and run their own entrypoints', () => {
       assert.match(status, /^Uid:\t10001\t10001\t/m);
       assert.match(status, /^Gid:\t10001\t10001\t/m);
       let answer = { status: 1, stdout: '', stderr: '' };
-      for (let i = 0; i < 100 && answer.status !== 0; i++) {
+      // until the server answers (bounded generously: a loaded machine only makes it slower)
+      for (let i = 0; i < 600 && answer.status !== 0; i++) {
         if (i > 0) await sleep(50);
         answer = run('nsenter', ['-t', pid, '-n', 'curl', '-sS', '-i', 'http://127.0.0.1:8080/index.html']);
       }

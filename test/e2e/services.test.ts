@@ -28,7 +28,10 @@ accounts:
   run-as: nonroot
 `;
 
-/** Polls `probe` every 100 ms until it returns a value, for at most `ms`. */
+/**
+ * Polls `probe` every 100 ms until it returns a value, for at most `ms`: a bound on waiting for what the test
+ * brings about, generous so that a loaded machine only makes it slower (the waits end as soon as it happens).
+ */
 async function waitFor<T>(ms: number, probe: () => T | undefined): Promise<T | undefined> {
   const until = Date.now() + ms;
   for (;;) {
@@ -81,9 +84,9 @@ describe('entrypoint.services: an s6 supervision tree that runs as a non-root us
   it('under runc: both services come up as 65532, a killed one is restarted, SIGTERM stops it all', async () => {
     const c = startInLayout(layout, 'services:1', tmp.path);
     try {
-      const up = c.exec(['/bin/s6-svwait', '-u', '-t', '5000', '/sv/a', '/sv/b']);
+      const up = c.exec(['/bin/s6-svwait', '-u', '-t', '30000', '/sv/a', '/sv/b']);
       assert.equal(up.status, 0, up.stderr);
-      const ids = await waitFor(3000, () => {
+      const ids = await waitFor(30_000, () => {
         const r = c.exec(['/bin/cat', '/tmp/a.out', '/tmp/b.out']);
         return r.status === 0 && r.stdout.split('\n').length === 3 ? r.stdout : undefined;
       });
@@ -96,7 +99,7 @@ describe('entrypoint.services: an s6 supervision tree that runs as a non-root us
       const first = pid();
       assert.match(first, /^[1-9]\d*$/);
       assert.equal(c.exec(['/bin/kill', '-9', first]).status, 0);
-      const second = await waitFor(5000, () => {
+      const second = await waitFor(30_000, () => {
         const p = pid();
         return p !== first && /^[1-9]\d*$/.test(p) ? p : undefined;
       });
@@ -104,7 +107,10 @@ describe('entrypoint.services: an s6 supervision tree that runs as a non-root us
 
       c.kill('TERM');
       // s6-svscan as PID 1 takes SIGTERM as "bring everything down and exit"
-      assert.equal(await waitFor(5000, () => (c.status() === 'stopped' ? 'stopped' : undefined)), 'stopped');
+      assert.equal(
+        await waitFor(30_000, () => (c.status() === 'stopped' ? 'stopped' : undefined)),
+        'stopped',
+      );
     } finally {
       c.remove();
     }
