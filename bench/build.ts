@@ -22,16 +22,17 @@ interface Scenario {
   layering?: boolean;
 }
 
-/** `budget` set: `layering: {strategy: origin, budget}`. */
-function config(s: Scenario, repo = s.repo, budget?: number): string {
+/** `budget` set: `layering: {strategy: origin, budget}`; `streams`: `layering: {strategy: package}`. */
+function config(s: Scenario, repo = s.repo, budget?: number, streams = false): string {
   const path = join(
     work,
-    `${s.name}${repo === s.repo ? '' : '-changed'}${budget ? `-layered-${budget}` : ''}.yaml`,
+    `${s.name}${repo === s.repo ? '' : '-changed'}${budget ? `-layered-${budget}` : ''}${streams ? '-streams' : ''}.yaml`,
   );
   writeFileSync(
     path,
     `contents:\n  repositories: [${repo}]\n  keyring: [${s.key}]\n  packages: [${s.world.join(', ')}]\narchs: [x86_64]\n` +
-      (budget ? `layering:\n  strategy: origin\n  budget: ${budget}\n` : ''),
+      (budget ? `layering:\n  strategy: origin\n  budget: ${budget}\n` : '') +
+      (streams ? 'layering:\n  strategy: package\n' : ''),
   );
   return path;
 }
@@ -52,16 +53,26 @@ function packageFiles(s: Scenario, sbomDir: string): string[] {
     );
 }
 
-function buildSection(s: Scenario, runs: number): ReturnType<typeof report> {
+/** Targets of the build section, per scenario (issue 11). */
+interface Targets {
+  coldB: number;
+  coldC: number;
+  /** A cold with `layering: {strategy: package}` / C. */
+  streamsC?: number;
+  warmC?: number;
+  packedC?: number;
+}
+
+function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<typeof report> {
   const cfg = config(s);
   const out = join(work, `${s.name}.tar`);
   const coldCache = join(work, `${s.name}-cold-cache`);
   const warmCache = join(work, `${s.name}-warm-cache`);
-  const ladingArgs = (cache: string, extra: string[] = []) => [
+  const ladingArgs = (cache: string, extra: string[] = [], file = cfg) => [
     node,
     lading,
     'build',
-    cfg,
+    file,
     'bench:1',
     out,
     '--cache-dir',
@@ -74,69 +85,107 @@ function buildSection(s: Scenario, runs: number): ReturnType<typeof report> {
   mustRun(ladingArgs(warmCache, ['--sbom-path', join(work, `${s.name}-sbom`)]));
   const apks = packageFiles(s, join(work, `${s.name}-sbom`));
   const apkRoot = join(work, `${s.name}-apk-root`);
-  const cmds: BenchCommand[] = [
-    {
-      name: 'A cold: lading build, empty cache',
-      argv: ladingArgs(coldCache),
-      before: () => rmSync(coldCache, { recursive: true, force: true }),
+  const cold: BenchCommand = {
+    name: 'A cold: lading build, empty cache',
+    argv: ladingArgs(coldCache),
+    before: () => rmSync(coldCache, { recursive: true, force: true }),
+  };
+  const streams: BenchCommand = {
+    name: "A cold, layering: package (each package's own data stream a layer)",
+    argv: ladingArgs(coldCache, [], config(s, s.repo, undefined, true)),
+    before: () => rmSync(coldCache, { recursive: true, force: true }),
+  };
+  const warm: BenchCommand = {
+    name: 'A warm: lading build, cache filled (the image memo answers)',
+    argv: ladingArgs(warmCache),
+    // a real build, not the no-op: the output is gone and the build record with it
+    before: () => {
+      rmSync(out, { force: true });
+      rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
     },
-    {
-      name: 'A warm: lading build, cache filled',
-      argv: ladingArgs(warmCache),
-      // a real build, not the no-op: the output is gone and the build record with it
-      before: () => {
-        rmSync(out, { force: true });
-        rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
-      },
+  };
+  const packed: BenchCommand = {
+    name: 'A warm, image packed again: cache filled but the remembered image removed',
+    argv: ladingArgs(warmCache),
+    // resolution, expanded packages and layers come from the cache; the filesystem, layer keys, SBOMs and
+    // documents are computed again
+    before: () => {
+      rmSync(out, { force: true });
+      rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
+      rmSync(join(layoutPaths(warmCache).refs, IMAGES.name), { recursive: true, force: true });
     },
-    {
-      name: 'A warm, image packed again: cache filled but the remembered image removed',
-      argv: ladingArgs(warmCache),
-      // resolution, expanded packages and layers come from the cache; the filesystem, layer keys, SBOMs and
-      // documents are computed again
-      before: () => {
-        rmSync(out, { force: true });
-        rmSync(layoutPaths(warmCache).buildRecords, { recursive: true, force: true });
-        rmSync(join(layoutPaths(warmCache).refs, IMAGES.name), { recursive: true, force: true });
-      },
-    },
-    {
-      name: `B: apk-tools add, then tar, gzip -6, sha256sum`,
-      argv: sh(
-        `${oracle} add --root ${apkRoot} --initdb --no-network --no-scripts --arch x86_64 --keys-dir ${s.keysDir} --repository ${s.repo} ${s.world.join(' ')} >/dev/null && ` +
-          `tar --sort=name --numeric-owner -C ${apkRoot} -cf - . | gzip -6 | sha256sum >/dev/null`,
-      ),
-      before: () => rmSync(apkRoot, { recursive: true, force: true }),
-    },
-    {
-      name: `C: floor: inflate all, pigz -p2 -${LEVEL}, sha256sum`,
-      argv: sh(`cat ${apks.join(' ')} | gzip -dc | pigz -p2 -${LEVEL} | sha256sum >/dev/null`),
-    },
-  ];
+  };
+  const b: BenchCommand = {
+    name: `B: apk-tools add, then tar, gzip -6, sha256sum`,
+    argv: sh(
+      `${oracle} add --root ${apkRoot} --initdb --no-network --no-scripts --arch x86_64 --keys-dir ${s.keysDir} --repository ${s.repo} ${s.world.join(' ')} >/dev/null && ` +
+        `tar --sort=name --numeric-owner -C ${apkRoot} -cf - . | gzip -6 | sha256sum >/dev/null`,
+    ),
+    before: () => rmSync(apkRoot, { recursive: true, force: true }),
+  };
+  const c: BenchCommand = {
+    name: `C: floor: inflate all, pigz -p2 -${LEVEL}, sha256sum`,
+    argv: sh(`cat ${apks.join(' ')} | gzip -dc | pigz -p2 -${LEVEL} | sha256sum >/dev/null`),
+  };
+  const cmds = [cold, streams, warm, packed, b, c];
   const results = alternate(cmds, { runs, warmup: 1 });
+  const t = (label: string, num: BenchCommand, den: BenchCommand, target?: number) => ({
+    label: target === undefined ? label : `${label} (target ≤ ${target})`,
+    num: num.name,
+    den: den.name,
+    ...(target === undefined ? {} : { target }),
+  });
   return report(`${s.name}: ${apks.length} packages`, results, [
-    { label: 'A warm / B (target ≤ 0.5)', num: cmds[1]!.name, den: cmds[3]!.name, target: 0.5 },
-    { label: 'A warm / C (target ≤ 1.0)', num: cmds[1]!.name, den: cmds[4]!.name, target: 1.0 },
-    { label: 'A warm, image packed again / B', num: cmds[2]!.name, den: cmds[3]!.name },
-    { label: 'A warm, image packed again / C', num: cmds[2]!.name, den: cmds[4]!.name },
-    { label: 'A cold / B', num: cmds[0]!.name, den: cmds[3]!.name },
-    { label: 'A cold / C', num: cmds[0]!.name, den: cmds[4]!.name },
+    t('A cold / B', cold, b, targets.coldB),
+    t('A cold / C', cold, c, targets.coldC),
+    t('A cold, layering: package / C', streams, c, targets.streamsC),
+    t('A cold, layering: package / A cold', streams, cold),
+    t('A warm (image memo) / C', warm, c, targets.warmC),
+    t('A warm, image packed again / C', packed, c, targets.packedC),
+    t('A warm / B', warm, b),
   ]);
 }
 
 function noopSection(s: Scenario): ReturnType<typeof report> {
   const cfg = config(s);
-  const out = join(work, `${s.name}-noop.tar`);
   const cache = join(work, `${s.name}-warm-cache`);
-  const argv = [node, lading, 'build', cfg, 'bench:1', out, '--cache-dir', cache, '--log-level', 'error'];
-  mustRun(argv);
+  const argv = (out: string, tag = 'bench:1') => [
+    node,
+    lading,
+    'build',
+    cfg,
+    tag,
+    out,
+    '--cache-dir',
+    cache,
+    '--log-level',
+    'error',
+  ];
+  const outs = [join(work, `${s.name}-noop.tar`), join(work, `${s.name}-noop-layout/`)];
+  const tags = ['bench:1', 'bench:2'];
+  for (const o of outs) mustRun(argv(o));
+  for (const tag of tags) mustRun(argv(outs[1]!, tag));
   const cmds: BenchCommand[] = [
-    { name: 'D: lading build, nothing changed', argv },
+    { name: 'D: lading build, nothing changed', argv: argv(outs[0]!) },
+    // each run answers for another output than the one before: a tarball and a layout in turn
+    { name: 'D, outputs in turn: the tarball, then the layout', argv: argv(outs[1]!) },
+    { name: 'D, outputs in turn: the tarball again', argv: argv(outs[0]!) },
+    // two tags written in turn into one layout: each run writes back the index.json the other replaced
+    { name: 'D, two tags of one layout in turn: bench:2', argv: argv(outs[1]!, tags[1]) },
+    { name: 'D, two tags of one layout in turn: bench:1', argv: argv(outs[1]!, tags[0]) },
     { name: 'node -e 0', argv: [node, '-e', '0'] },
   ];
   const results = alternate(cmds, { runs: 15, warmup: 2 });
+  const node0 = cmds[5]!.name;
   return report('no-op rebuild', results, [
-    { label: 'D / node -e 0 (target ≤ 2)', num: cmds[0]!.name, den: cmds[1]!.name, target: 2 },
+    { label: 'D / node -e 0 (target ≤ 1.5)', num: cmds[0]!.name, den: node0, target: 1.5 },
+    { label: 'D, outputs in turn / node -e 0 (target ≤ 1.5)', num: cmds[1]!.name, den: node0, target: 1.5 },
+    {
+      label: 'D, two tags of one layout in turn / node -e 0 (target ≤ 1.5)',
+      num: cmds[3]!.name,
+      den: node0,
+      target: 1.5,
+    },
   ]);
 }
 
@@ -236,8 +285,8 @@ console.log(
   `node ${process.versions.node}, ${RUNS} runs per command after a warm-up, medians; CPU: ${mustRun(['nproc']).trim()} cores`,
 );
 const all = [
-  ...buildSection(alpine, RUNS),
-  ...buildSection(big, Math.max(3, Math.ceil(RUNS / 2))),
+  ...buildSection(alpine, RUNS, { coldB: 0.6, coldC: 1.5, warmC: 0.7, packedC: 1.0 }),
+  ...buildSection(big, Math.max(3, Math.ceil(RUNS / 2)), { coldB: 0.4, coldC: 1.0, streamsC: 0.5 }),
   ...noopSection(alpine),
   ...changedSection(big, large.changedRepo, Math.max(3, Math.ceil(RUNS / 2))),
 ];

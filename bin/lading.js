@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Entry point for `lading` (`./lading`, `npx lading`): checks the runtime, answers an unchanged rebuild from its record, or loads
-// the bundled CLI.
-import module from 'node:module';
+// Entry point for `lading` (`./lading`, `npx lading`): checks the runtime, answers an unchanged rebuild (or
+// re-publish) from its record, or loads the bundled CLI. CommonJS (bin/package.json), as is dist/fastpath.cjs:
+// the no-op rebuild is all start-up, and CommonJS starts without Node's ES module loader.
+'use strict';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -11,12 +12,13 @@ if (major < 24) {
   );
   process.exit(2);
 }
-module.enableCompileCache?.();
+require('node:module').enableCompileCache?.();
+const cli = () => import('../dist/cli.js');
 if (process.argv.includes('build')) {
-  const { tryNoopBuild } = await import('../dist/fastpath.js');
-  if (tryNoopBuild()) process.exit(0);
+  if (require('../dist/fastpath.cjs').tryNoopBuild()) process.exit(0);
+  cli();
 } else if (process.argv.includes('publish')) {
-  const { tryNoopPublish } = await import('../dist/fastpath.js');
-  if (await tryNoopPublish()) process.exit(0);
-}
-await import('../dist/cli.js');
+  require('../dist/fastpath.cjs')
+    .tryNoopPublish()
+    .then((done) => (done ? process.exit(0) : cli()));
+} else cli();

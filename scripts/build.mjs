@@ -8,6 +8,35 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
+/**
+ * Node's built-in modules taken with process.getBuiltinModule() instead of `import`: an ES module import of a
+ * built-in builds a facade that reads every export, and some exports are getters that load more (reading
+ * `http.WebSocket` loads Node's bundled undici: 30 ms; `crypto.webcrypto` the Web Crypto API). Importing the
+ * 17 built-ins lading uses costs ~60 ms as ES modules and ~8 ms this way. The named exports are the module's
+ * plain properties; one that is a getter is not offered, and a source naming it fails the bundle, not the run.
+ */
+const builtinsWithoutFacades = {
+  name: 'builtins-without-facades',
+  setup(b) {
+    // only `import` statements: a require() (in bundled CommonJS packages) gets the module object already
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'import-statement' ? { path: args.path, namespace: 'node-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => {
+      const m = process.getBuiltinModule(args.path);
+      const names = Object.getOwnPropertyNames(m).filter(
+        (k) =>
+          k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k) && 'value' in Object.getOwnPropertyDescriptor(m, k),
+      );
+      const id = JSON.stringify(args.path);
+      return {
+        contents: `const m = process.getBuiltinModule(${id});\nexport default m;\nexport const { ${names.join(', ')} } = m;\n`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const root = new URL('..', import.meta.url).pathname;
 const outdir = join(root, 'dist');
 
@@ -26,28 +55,45 @@ function buildId() {
   return h.digest('hex').slice(0, 32);
 }
 
-/** The esbuild bundle: cli.js, index.js and fastpath.js, and their shared chunks. */
+/**
+ * The esbuild bundles: cli.js and index.js with their shared chunks, and fastpath.cjs on its own. The fast
+ * path (the no-op rebuild, bin/lading.js loads it first) is one CommonJS file: each further module costs its
+ * load and link, ES modules cost the ES loader's start too, and that path is all start-up.
+ */
 async function bundle() {
-  const result = await build({
+  const common = {
     write: false,
-    entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts', fastpath: 'src/cli/fastpath.ts' },
     absWorkingDir: root,
     outdir,
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: 'node24',
     packages: 'bundle',
     sourcemap: 'linked',
-    chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'none',
     logLevel: 'warning',
     define: { __LADING_BUILD_ID__: JSON.stringify(buildId()) },
-    banner: {
-      js: "import { createRequire as __ladingCreateRequire } from 'node:module'; const require = __ladingCreateRequire(import.meta.url);",
-    },
-  });
+  };
+  const [main, fast] = await Promise.all([
+    build({
+      ...common,
+      entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' },
+      format: 'esm',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      plugins: [builtinsWithoutFacades],
+      banner: {
+        js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);",
+      },
+    }),
+    build({
+      ...common,
+      entryPoints: { fastpath: 'src/cli/fastpath.ts' },
+      format: 'cjs',
+      outExtension: { '.js': '.cjs' },
+    }),
+  ]);
+  const result = { outputFiles: [...main.outputFiles, ...fast.outputFiles] };
 
   // Chunks have content-hashed names, so new ones never replace old ones: a lading process that is already
   // running (a test, a concurrent build) can still load the chunks it was built with. Entry files are
@@ -55,10 +101,10 @@ async function bundle() {
   const entries = new Set([
     'cli.js',
     'index.js',
-    'fastpath.js',
+    'fastpath.cjs',
     'cli.js.map',
     'index.js.map',
-    'fastpath.js.map',
+    'fastpath.cjs.map',
   ]);
   const isEntry = (f) => entries.has(f.path.slice(outdir.length + 1));
   // chunks first, so a new entry file never points at a chunk that is not there yet
@@ -120,7 +166,7 @@ function pruneChunks() {
     for (const m of text.matchAll(/(?:from|import\()\s*"(\.{1,2}\/[^"]+\.js)"/g))
       visit(join(dirname(file), m[1]));
   };
-  for (const entry of ['index.js', 'cli.js', 'fastpath.js']) visit(join(outdir, entry));
+  for (const entry of ['index.js', 'cli.js']) visit(join(outdir, entry));
   const dir = join(outdir, 'chunks');
   for (const name of readdirSync(dir)) {
     if (!live.has(join(dir, name))) rmSync(join(dir, name), { force: true });

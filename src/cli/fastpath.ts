@@ -33,7 +33,7 @@ export function tryNoopBuild(): boolean {
   const cacheDir = cacheDirOf(invocation.args);
   if (cacheDir === undefined) return false;
   const key = recordKey(invocation.args, invocation.cwd, process.env, invocation.buildId);
-  const record = checkRecord(recordPath(cacheDir, key));
+  const record = checkRecord(recordPath(cacheDir, key), key);
   if (record === undefined) return false;
   process.stderr.write(record.stderr);
   process.stdout.write(record.stdout);

@@ -48,7 +48,7 @@ async function tagsStillName(extra: PublishExtra): Promise<boolean> {
 /** Replays a valid publish record (after asking the registry) and returns true, or returns false. */
 export async function tryNoopPublish(cacheDir: string): Promise<boolean> {
   const key = recordKey(invocation.args, invocation.cwd, process.env, invocation.buildId);
-  const record = checkRecord(recordPath(cacheDir, key));
+  const record = checkRecord(recordPath(cacheDir, key), key);
   const extra = record?.extra as PublishExtra | undefined;
   if (!record || !extra || !Array.isArray(extra.tags) || typeof extra.digest !== 'string') return false;
   if (!(await tagsStillName(extra))) return false;
@@ -75,6 +75,7 @@ export function savePublishRecord(
     const extra: PublishExtra = { tags: result.tagUrls, digest: result.digest };
     writeRecord(
       recordPath(cacheDir, key),
+      key,
       describeInputs(result.inputs.hashed, result.inputs.statted),
       outputs,
       stdout,

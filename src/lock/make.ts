@@ -16,14 +16,20 @@ import {
 } from './format.ts';
 
 /** The byte ranges and checksums of a package's signature, control and data members. */
-export function apkRanges(apk: Pick<ApkFile, 'signatureMember' | 'control' | 'data'>) {
+export function apkRanges(
+  apk: Pick<ApkFile, 'signatureMember' | 'control' | 'data'> & { dataHash?: string },
+) {
   const sha = (algorithm: string, bytes: Buffer) => createHash(algorithm).update(bytes).digest();
   return packageRanges({
     ...(apk.signatureMember
       ? { signature: { length: apk.signatureMember.length, sha1: sha('sha1', apk.signatureMember) } }
       : {}),
     control: { length: apk.control.length, sha1: sha('sha1', apk.control) },
-    data: { length: apk.data.length, sha256: sha('sha256', apk.data) },
+    // the reader hashed the data part already (a package's largest member)
+    data: {
+      length: apk.data.length,
+      sha256: apk.dataHash === undefined ? sha('sha256', apk.data) : Buffer.from(apk.dataHash, 'hex'),
+    },
   });
 }
 

@@ -103,14 +103,17 @@ export function layoutDestination(
       throw layoutError(dir, e);
     }
   };
+  /** Blobs this destination wrote: commit need not hash them again. */
+  const stored = new Set<string>();
   /** A blob already in place, intact, or the very file the blob comes from. */
   const present = async (blob: BlobContent): Promise<boolean> => {
     const target = join(dir, blobPath(blob.digest));
-    if ('source' in blob && blob.source.file === target) return true;
+    if (stored.has(blob.digest) || ('source' in blob && blob.source.file === target)) return true;
     return isIntact(target, blob);
   };
   const store = async (blob: BlobContent): Promise<void> => {
     await writeAtomic(join(dir, blobPath(blob.digest)), (tmp) => writeBlobFile(tmp, blob));
+    stored.add(blob.digest);
     stats.written++;
   };
   return {

@@ -11,7 +11,6 @@ import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
 import type { LayerHints } from '../layers/cache.ts';
 import type { ImageDestination } from '../oci/destination.ts';
-import { buildImageIndex } from '../oci/image.ts';
 import { imageAnnotations } from '../oci/metadata.ts';
 import type { ImageIndex } from '../oci/types.ts';
 import { type Arch, apkArch as apkArchName } from '../platform/arch.ts';
@@ -21,14 +20,7 @@ import { type BuildDateInputs, buildDateEpoch } from '../rootfs/steps/time.ts';
 import type { PackageIndex } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
-import {
-  archBuildDate,
-  imageForArch,
-  layersForArch,
-  type PreparedArch,
-  prepareArch,
-  rootfsForArch,
-} from './arch.ts';
+import type { PreparedArch } from './arch.ts';
 import { type ImageMemo, imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
 import {
@@ -38,18 +30,11 @@ import {
   type PinnedPackage,
 } from './input-digest.ts';
 import { addIndexInputs, addLockedInputs, addPackageInputs, addVcsInputs, openedInputs } from './inputs.ts';
-import {
-  embeddedKeys,
-  type LockedArch,
-  lockedRequests,
-  type OpenedLock,
-  readLockFile,
-  resolveLockedArch,
-} from './locked.ts';
+import type { LockedArch, OpenedLock } from './locked.ts';
 import { configName, type OpenBuildOptions, type OpenedBuild, openBuild, refuseUnsupported } from './open.ts';
 import { isLayoutOutput, type OutputOptions, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
-import { type ResolvedArch, resolveArchitectures } from './resolve.ts';
-import { buildSboms, type SbomFile, type SbomFormat } from './sbom.ts';
+import type { ResolvedArch } from './resolve.ts';
+import type { SbomFile, SbomFormat } from './sbom.ts';
 import type { BuildInputs, BuildSummary, BuiltArch } from './types.ts';
 
 export type BuildEvent =
@@ -226,11 +211,14 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
 
   // open: the config, the store and the build keyring (and the lock file, whose keys stand in for gone ones)
   emit({ type: 'phase', phase: 'config' });
-  const lock = options.lockfile === undefined ? undefined : await readLockFile(options.lockfile, cwd);
+  // modules only some builds need are loaded when they are needed: a warm build the image memo answers
+  // never loads the lock, the solver, the installer, the layer writer or the SBOM builders
+  const locking = options.lockfile === undefined ? undefined : await import('./locked.ts');
+  const lock = locking && (await locking.readLockFile(options.lockfile!, cwd));
   const opened = await openBuild(
     { ...options, cwd, vcs: options.vcs ?? true },
     logger,
-    lock && embeddedKeys(lock.lock),
+    lock && locking!.embeddedKeys(lock.lock),
   );
   const { config, files, fetch, keyring, vcs } = opened;
   // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
@@ -254,7 +242,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   // a lock: checked against the config, its packages are the resolution (no index is fetched)
   const locked =
     lock &&
-    lockedRequests({
+    locking!.lockedRequests({
       opened: lock,
       config,
       configFile: configName(options.config),
@@ -323,6 +311,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     state.inputDigest = digestOf(state.archs);
   } else {
     // resolve: every architecture, in one place
+    const { resolveArchitectures } = await import('./resolve.ts');
     state.resolved = await resolveArchitectures({
       world: config.contents.packages,
       indexes,
@@ -366,9 +355,14 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
     };
   }
 
+  const [{ buildImageIndex }, { buildSboms }] = await Promise.all([
+    import('../oci/image.ts'),
+    import('./sbom.ts'),
+  ]);
   // from a lock: its packages, fetched and checked against it
   const resolved: (ResolvedArch | LockedArch)[] = [...s.resolved];
   if (s.locked) {
+    const { resolveLockedArch } = await import('./locked.ts');
     for (const [arch, requests] of s.locked) {
       const apk = apkArchName(arch);
       emit({ type: 'phase', arch: apk, phase: 'fetch' });
@@ -478,6 +472,9 @@ async function buildArch(
   emit: (e: BuildEvent) => void,
   logger: Logger,
 ): Promise<BuiltArch> {
+  const { archBuildDate, imageForArch, layersForArch, prepareArch, rootfsForArch } = await import(
+    './arch.ts'
+  );
   const { config, fetch } = opened;
   const { arch, apkArch, resolution } = resolved;
 

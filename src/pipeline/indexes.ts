@@ -22,7 +22,8 @@ import { type Arch, apkArch } from '../platform/arch.ts';
 import { type FetchOptions, fetchIndex, fetchKey } from '../repo/fetch.ts';
 import type { DiscoveredKey } from '../repo/key-discovery.ts';
 import { parseKeySource, parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
-import { type SolverRepository, scannableAsLatin1 } from '../solver/package-index.ts';
+import { scannableAsLatin1 } from '../solver/index-scan.ts';
+import type { SolverRepository } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 

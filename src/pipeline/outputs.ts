@@ -13,7 +13,7 @@ import { describedImage, imageRepository } from '../sbom/described-image.ts';
 import { LadingError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { tempPath } from '../util/write-file.ts';
-import { type SbomFile, type SbomFormat, sbomFileName } from './sbom.ts';
+import { type SbomFile, type SbomFormat, sbomFileName } from './sbom-files.ts';
 
 export interface OutputOptions {
   /**

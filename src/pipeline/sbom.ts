@@ -18,9 +18,10 @@ import {
 import type { EmbeddedSbom, OsRelease, SbomArch, SbomPackage } from '../sbom/types.ts';
 import type { Resolution } from '../solver/resolve.ts';
 import { LADING_VERSION } from '../util/version.ts';
+import { type SbomFile, type SbomFormat, sbomFileName } from './sbom-files.ts';
 import type { BuiltArch } from './types.ts';
 
-export type SbomFormat = 'spdx' | 'cyclonedx';
+export { type SbomFile, type SbomFormat, sbomFileName } from './sbom-files.ts';
 
 export interface ArchSbomInput {
   arch: Arch;
@@ -33,11 +34,6 @@ export interface ArchSbomInput {
   resolution: Resolution;
   repositories: ReadonlyMap<string, RepositoryRef>;
   vcsUrl?: string;
-}
-
-export interface SbomFile {
-  name: string;
-  text: string;
 }
 
 export function sbomArch(arch: Arch): SbomArch {
@@ -114,11 +110,6 @@ export function archSboms(
   if (formats.includes('cyclonedx'))
     files.push({ name: sbomFileName(apk, 'cyclonedx'), text: cyclonedxImageDocument(doc) });
   return { files, spdx, osRelease };
-}
-
-/** apko's SBOM file names: `sbom-<apk arch>.spdx.json`, `sbom-index.cdx.json`, … */
-export function sbomFileName(scope: string, format: SbomFormat): string {
-  return `sbom-${scope}.${format === 'spdx' ? 'spdx' : 'cdx'}.json`;
 }
 
 export function indexSboms(

@@ -160,6 +160,8 @@ interface Want {
   dir: string;
   fallbackDir?: string;
   locked?: LockedRequest;
+  /** Inflate in one piece when the package declares a small installed size (its weight allowed for it). */
+  onePiece?: boolean;
 }
 
 function installable(resolved: RepositoryPackage, expanded: Expanded, location: string): PreparedPackage {
@@ -296,7 +298,10 @@ async function expand(want: Want, options: Omit<PrepareOptions, 'repositories'>)
   const writer = await cache.createWriter();
   let inflated: Awaited<ReturnType<typeof readApkData>>;
   try {
-    inflated = await readApkData(parsed, { sink: (chunk) => writer.write(chunk) });
+    inflated = await readApkData(parsed, {
+      sink: (chunk) => writer.write(chunk),
+      inOnePiece: want.onePiece ? onePieceSize(parsed.pkginfo.package.installedSize) : 0,
+    });
   } catch (e) {
     await writer.discard();
     throw e;
@@ -331,6 +336,14 @@ async function expand(want: Want, options: Omit<PrepareOptions, 'repositories'>)
 
 /** What one streaming inflate holds besides its input: zlib's window and output chunks, the tar parser's block. */
 const STREAM_BUFFERS = 512 * 1024;
+/** Packages declaring up to this installed size are inflated in one piece (see inflateApkData). */
+const ONE_PIECE_MAX = 8 << 20;
+
+/** The most bytes a package is inflated to in one piece (0: streamed): its declared size, with room for headers. */
+function onePieceSize(installedSize: number | undefined): number {
+  const declared = installedSize ?? 0;
+  return declared > ONE_PIECE_MAX ? 0 : declared + (declared >> 2) + (256 << 10);
+}
 
 /** A limiter on the sum of a weight (bytes) in flight; a single item heavier than the budget runs alone. */
 function byteBudget(budget: number) {
@@ -383,10 +396,11 @@ export async function preparePackages(
         checksum: pkg.checksum,
         repo,
         dir: options.arch,
+        onePiece: true,
       };
       if (pkg.arch === 'noarch') want.fallbackDir = 'noarch';
       // held while expanding: the downloaded package and the streaming inflate's buffers (not its output)
-      const weight = (pkg.size ?? 0) + STREAM_BUFFERS;
+      const weight = (pkg.size ?? 0) + Math.max(STREAM_BUFFERS, onePieceSize(pkg.installedSize));
       const done = await limit(weight, () => expand(want, options));
       options.onReady?.(pkg, false);
       return installable(pkg, done, location);

@@ -14,7 +14,6 @@
  *
  * Only Node built-ins: the no-op fast path loads this module at start-up.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 export const CACHE_LAYOUT = 'v1';
@@ -54,7 +53,7 @@ const NAMESPACE = /^[a-z0-9][a-z0-9-]*$/;
 /** The file of the reference `key` in `namespace`: named by the key's hash, never by its text. */
 export function refFile(dir: string, namespace: string, key: string): string {
   if (!NAMESPACE.test(namespace)) throw new Error(`bug: bad cache namespace ${JSON.stringify(namespace)}`);
-  const h = createHash('sha256').update(key).digest('hex');
+  const h = crypto().createHash('sha256').update(key).digest('hex');
   return join(layoutPaths(dir).refs, namespace, h.slice(0, 2), `${h}.json`);
 }
 
@@ -67,5 +66,10 @@ export function buildRecordFile(dir: string, key: string): string {
 export const TRASH_PREFIX = `${CACHE_LAYOUT}.trash-`;
 
 export function trashName(): string {
-  return `${TRASH_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${TRASH_PREFIX}${process.pid}-${crypto().randomBytes(4).toString('hex')}`;
+}
+
+/** node:crypto when first needed: the no-op rebuild reads this module and never hashes (loading it costs ~6 ms). */
+function crypto(): typeof import('node:crypto') {
+  return process.getBuiltinModule('node:crypto');
 }

@@ -3,7 +3,7 @@
  * rebuilding (the outputs are left untouched), and any change to an input or output makes it build again.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { blobFile } from '../../src/store/layout.ts';
@@ -77,6 +77,34 @@ describe('no-op rebuilds', () => {
     assert.doesNotMatch(r.stderr, /the same inputs were built before/);
     assert.equal(r.stdout, digest);
     assert.ok(readFileSync(other).equals(readFileSync(out)));
+  });
+
+  it('keeps a record per output: two outputs, and two tags of one layout, built in turn stay no-op', () => {
+    const own = join(tmp.path, 'turns-cache');
+    const layout = join(tmp.path, 'turns');
+    const turns = [
+      ['noop:1', join(tmp.path, 'turns.tar')],
+      ['noop:1', `${layout}/`],
+      ['noop:2', `${layout}/`], // another tag in the same layout replaces its index.json
+    ] as const;
+    const digests = turns.map(([tag, o]) => {
+      const r = ladingBuild(config, tag, o, own, [], { cwd: tmp.path });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout;
+    });
+    // without what a build needs, only the records can answer
+    for (const d of readdirSync(join(own, 'v1')))
+      if (d !== 'build-records') rmSync(join(own, 'v1', d), { recursive: true });
+    for (let round = 0; round < 2; round++) {
+      turns.forEach(([tag, o], i) => {
+        const r = ladingBuild(config, tag, o, own, [], { cwd: tmp.path });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, digests[i]);
+        if (o === `${layout}/`)
+          assert.match(readFileSync(join(layout, 'index.json'), 'utf8'), new RegExp(`"${tag}"`));
+      });
+    }
+    assert.deepEqual(readdirSync(join(own, 'v1')), ['build-records']);
   });
 
   it('builds again when SOURCE_DATE_EPOCH changes', () => {

@@ -118,7 +118,9 @@ describe('the packed package', () => {
       'dist/index.js',
       'dist/types/index.d.ts',
       'dist/cli.js',
+      'dist/fastpath.cjs',
       'bin/lading.js',
+      'bin/package.json',
       'package.json',
     ]) {
       assert.ok(files.includes(f), f);
@@ -136,7 +138,7 @@ describe('the packed package', () => {
         visit(`dist/chunks/${m[1]!.replace(/^chunks\//, '')}`);
       }
     };
-    for (const entry of ['dist/index.js', 'dist/cli.js', 'dist/fastpath.js']) visit(entry);
+    for (const entry of ['dist/index.js', 'dist/cli.js']) visit(entry);
     assert.deepEqual(
       chunks.filter((c) => !loaded.has(c)),
       [],
