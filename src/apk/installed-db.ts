@@ -1,9 +1,12 @@
 /**
  * The apk database files exactly as apk-tools 2.14 writes them: `lib/apk/db/installed`
- * (apk_db_fdb_write), `scripts.tar` (apk_db_scriptdb_write) and `triggers` (apk_db_triggers_write).
+ * (apk_db_fdb_write), `scripts.tar` (apk_db_scriptdb_write) and `triggers` (apk_db_triggers_write); and read
+ * back (a base image's database).
  */
-import { formatIndexRecord } from './apkindex-text.ts';
-import type { PackageInfo } from './types.ts';
+import { entryData, readTar } from '../tar/reader.ts';
+import { LadingError } from '../util/errors.ts';
+import { applyIndexField, formatIndexRecord } from './apkindex-text.ts';
+import { emptyPackage, type PackageInfo } from './types.ts';
 
 export interface Acl {
   uid: number;
@@ -143,4 +146,124 @@ function apkTarHeader(name: string, size: number, mtime: number): Buffer {
   for (let i = 0; i < 512; i++) sum += b[i]!;
   b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
   return b;
+}
+
+/** `M:`/`a:` value → Acl (`uid:gid:mode[:xattr digest]`, mode in octal). */
+function parseAcl(value: string, line: number, file?: string): Acl {
+  const [uid, gid, mode, xattrDigest] = value.split(':');
+  const acl: Acl = { uid: Number(uid), gid: Number(gid), mode: Number.parseInt(mode ?? '', 8) };
+  if (![acl.uid, acl.gid, acl.mode].every((n) => Number.isInteger(n) && n >= 0)) {
+    throw new LadingError('INSTALLED_DB_BAD_FIELD', `bad owner and mode ${JSON.stringify(value)}`, {
+      file,
+      line,
+      hint: 'the installed database is damaged',
+    });
+  }
+  if (xattrDigest) acl.xattrDigest = xattrDigest;
+  return acl;
+}
+
+/**
+ * Reads `lib/apk/db/installed` (what apk-tools and apko write) back into records: the package fields, the
+ * repository tag (`s:`), directories (`F:`, `M:`) and their files (`R:`, `a:`, `Z:`). Scripts and triggers
+ * live in other files (see parseScriptsTar, parseTriggers). apko writes empty lists as `[]` (a Go slice
+ * printed): read as empty.
+ */
+export function parseInstalledDb(text: string, file?: string): DbPackage[] {
+  const out: DbPackage[] = [];
+  let pkg: DbPackage | undefined;
+  let dir: DbDir | undefined;
+  let fileEntry: DbFile | undefined;
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === '') {
+      pkg = undefined;
+      return;
+    }
+    const colon = line.indexOf(':');
+    if (colon !== 1) {
+      throw new LadingError(
+        'INSTALLED_DB_BAD_LINE',
+        `not a "X:value" line: ${JSON.stringify(line.slice(0, 60))}`,
+        {
+          file,
+          line: i + 1,
+          hint: 'the installed database is damaged',
+        },
+      );
+    }
+    const key = line[0]!;
+    const value = line.slice(2);
+    if (pkg === undefined) {
+      pkg = { info: emptyPackage('', ''), dirs: [], scripts: [], triggers: [] };
+      dir = undefined;
+      fileEntry = undefined;
+      out.push(pkg);
+    }
+    switch (key) {
+      case 'F':
+        dir = { path: value, acl: { ...DEFAULT_DIR }, files: [] };
+        fileEntry = undefined;
+        pkg.dirs.push(dir);
+        return;
+      case 'M':
+        if (dir) dir.acl = parseAcl(value, i + 1, file);
+        return;
+      case 'R':
+        // files at the top level have no F: before them
+        if (!dir) pkg.dirs.push((dir = { path: '', acl: { ...DEFAULT_DIR }, files: [] }));
+        fileEntry = { name: value, acl: { ...DEFAULT_FILE } };
+        dir.files.push(fileEntry);
+        return;
+      case 'a':
+        if (fileEntry) fileEntry.acl = parseAcl(value, i + 1, file);
+        return;
+      case 'Z':
+        if (fileEntry) fileEntry.checksum = value;
+        return;
+      case 's':
+        pkg.tag = value;
+        return;
+      default:
+        if (!applyIndexField(pkg.info, key, value === '[]' ? '' : value, i + 1, file))
+          pkg.info.extra.push([key, value]);
+    }
+  });
+  for (const p of out) {
+    if (!p.info.name || !p.info.version) {
+      throw new LadingError('INSTALLED_DB_BAD_RECORD', 'a package record has no P: or V:', {
+        file,
+        hint: 'the installed database is damaged',
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * `scripts.tar` entries by the package's `Q1…` checksum: apk names each `<name>-<version>.<checksum>.<action>`.
+ * Entries whose name does not parse are skipped.
+ */
+export function parseScriptsTar(tar: Buffer): Map<string, DbScript[]> {
+  const out = new Map<string, DbScript[]>();
+  for (const e of readTar(tar, { allowTruncated: true })) {
+    if (e.type !== 'file') continue;
+    const m = /\.(Q1[A-Za-z0-9+/=]+)\.([a-z-]+)$/.exec(e.name);
+    if (!m || !(SCRIPT_ACTIONS as readonly string[]).includes(m[2]!)) continue;
+    const list = out.get(m[1]!) ?? [];
+    list.push({ action: m[2]!, data: Buffer.from(entryData(tar, e)) });
+    out.set(m[1]!, list);
+  }
+  return out;
+}
+
+/** `triggers`: `<checksum> <path glob>…` per line, by checksum. */
+export function parseTriggers(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const [checksum, ...globs] = line.trim().split(/\s+/);
+    if (checksum && globs.length > 0) out.set(checksum, globs);
+  }
+  return out;
 }

@@ -99,7 +99,14 @@ export function normalizeConfig(raw: RawConfig, where: Locator): NormalizeResult
       keyring: [...(c.keyring ?? [])],
       runtimeKeyring: (c.runtime_keyring ?? []).map((k) => ({ name: k.name, content: k.content })),
       packages: [...(c.packages ?? [])],
-      ...(c.baseimage ? { baseimage: { image: c.baseimage.image, apkindex: c.baseimage.apkindex } } : {}),
+      ...(c.baseimage
+        ? {
+            baseimage: {
+              image: c.baseimage.image,
+              ...(c.baseimage.apkindex === undefined ? {} : { apkindex: c.baseimage.apkindex }),
+            },
+          }
+        : {}),
     },
     entrypoint: { services: sortedRecord(raw.entrypoint?.services) },
     accounts: { users: [], groups: [] },

@@ -160,10 +160,14 @@ const contents = z
     ).optional(),
     baseimage: z
       .strictObject({
-        image: text('Path to the base image as a local OCI layout directory'),
-        apkindex: text('Directory holding <apk-arch>/APKINDEX: the installed packages of the base image'),
+        image: text(
+          'The image to build on: an OCI layout directory or image archive (relative to the working directory), or an image reference in a registry',
+        ),
+        apkindex: text(
+          "Directory holding <apk-arch>/APKINDEX: the base's installed packages (apko needs it; lading reads them from the image when it is left out)",
+        ).optional(),
       })
-      .describe('Experimental: build on top of an existing image (needs a lock file)')
+      .describe('Build on top of an existing image: its layers are kept, one layer is added')
       .optional(),
   })
   .describe('What goes into the image filesystem');

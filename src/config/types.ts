@@ -50,10 +50,10 @@ export interface ImageContents {
 }
 
 export interface BaseImage {
-  /** Local OCI layout directory. */
+  /** An OCI layout directory or image archive, or an image reference in a registry. */
   image: string;
-  /** Directory holding `<apk arch>/APKINDEX` (installed-db format). */
-  apkindex: string;
+  /** Directory holding `<apk arch>/APKINDEX` (installed-db format); absent: read from the image. */
+  apkindex?: string;
 }
 
 export interface NamedPem {

@@ -4,14 +4,16 @@
  * the layer cache) and image (config and manifest).
  */
 import type { Keyring } from '../apk/keyring.ts';
+import { type BaseArch, changedNodes } from '../base/layers.ts';
 import { imageCmd, imageEntrypoint, imageEnv } from '../config/image.ts';
 import type { ImageConfig, Layering } from '../config/types.ts';
 import { cachedLayer, type LayerHints } from '../layers/cache.ts';
+import { nodeEntries, ownerNames } from '../layers/entries.ts';
 import { MAX_LAYERS, planLayers } from '../layers/plan.ts';
 import { type PlannedLayer, planPackageLayers, rebuiltPackages } from '../layers/streams.ts';
 import { buildImage } from '../oci/image.ts';
 import { imageAnnotations, imageHistory } from '../oci/metadata.ts';
-import type { HistoryEntry, Image, Layer } from '../oci/types.ts';
+import type { ContainerConfig, HistoryEntry, Image, Layer } from '../oci/types.ts';
 import { type Arch, ociPlatform } from '../platform/arch.ts';
 import { type PreparedPackage, preparePackages } from '../prepare/packages.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
@@ -63,15 +65,19 @@ export function archBuildDate(packages: readonly PreparedPackage[], date: BuildD
   return buildDateEpoch({ ...date, packageBuildTimes: packages.map((p) => p.info.buildTime) });
 }
 
-/** Rootfs: the packages installed and the config's post-install steps applied, in memory. */
+/**
+ * Rootfs: the packages installed and the config's post-install steps applied, in memory; with a base image, on
+ * its filesystem (changed in place) with its packages taken over as installed.
+ */
 export function rootfsForArch(input: {
   config: ImageConfig;
   apkArch: string;
   packages: readonly PreparedPackage[];
   keys: readonly BuildKey[];
   buildDate: number;
+  base?: BaseArch;
 }): BuiltFilesystem {
-  const { config } = input;
+  const { config, base } = input;
   return buildFilesystem({
     config,
     arch: input.apkArch,
@@ -80,7 +86,26 @@ export function rootfsForArch(input: {
     keys: input.keys,
     runtimeRepositories: [...config.contents.repositories, ...config.contents.runtimeRepositories],
     mtime: input.buildDate,
+    ...(base
+      ? { base: { fs: base.fs, packages: base.db.packages, world: base.db.world, dbDir: base.db.dbDir } }
+      : {}),
   });
+}
+
+/**
+ * Layers on a base image: the base's layers as they are (same blobs, same digests), then one layer with what
+ * the build changed on the base's filesystem (see base/layers.ts changedNodes), through the layer cache.
+ */
+export async function baseLayersForArch(
+  filesystem: BuiltFilesystem,
+  base: BaseArch,
+  options: { cache: ContentCache; compressionLevel?: number },
+): Promise<ArchLayers> {
+  const names = ownerNames(filesystem.fs);
+  const entries = () => nodeEntries(changedNodes(filesystem.fs, base.snapshot), names);
+  const top = await cachedLayer(entries, options.cache, { level: options.compressionLevel });
+  const plan: PlannedLayer = { kind: 'image', name: 'image', packages: [], comment: '', entries };
+  return { plans: [plan], layers: [...base.image.layers, top] };
 }
 
 export interface ArchLayers {
@@ -136,6 +161,8 @@ export function imageForArch(input: {
   layers: ArchLayers;
   /** Recorded on the manifest (not in the config: the config's bytes stay a function of the image). */
   inputDigest?: string;
+  /** A base image: its history goes first, and its runtime settings are inherited (see inheritedConfig). */
+  base?: Image;
 }): Image {
   const { config, buildDate } = input;
   const annotations = imageAnnotations({
@@ -144,6 +171,7 @@ export function imageForArch(input: {
     created: buildDate,
   });
   const platform = ociPlatform(input.arch);
+  const base = input.base && baseConfig(input.base);
   return buildImage(
     {
       platform: {
@@ -153,17 +181,19 @@ export function imageForArch(input: {
       },
       created: buildDate,
       author: 'github.com/lading',
-      history: layerHistory(input.layers.plans, buildDate, annotations),
-      config: {
-        Entrypoint: imageEntrypoint(config),
-        Cmd: imageCmd(config),
-        Env: imageEnv(config),
-        User: input.user,
-        WorkingDir: config.workDir,
-        StopSignal: config.stopSignal,
-        Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
-        Labels: annotations,
-      },
+      history: [...(base?.history ?? []), ...layerHistory(input.layers.plans, buildDate, annotations)],
+      config: base
+        ? { ...base.config, Env: imageEnv(config), Labels: annotations }
+        : {
+            Entrypoint: imageEntrypoint(config),
+            Cmd: imageCmd(config),
+            Env: imageEnv(config),
+            User: input.user,
+            WorkingDir: config.workDir,
+            StopSignal: config.stopSignal,
+            Volumes: config.volumes.length ? [...new Set(config.volumes)].sort() : undefined,
+            Labels: annotations,
+          },
       annotations:
         input.inputDigest === undefined
           ? annotations
@@ -171,6 +201,34 @@ export function imageForArch(input: {
     },
     input.layers.layers,
   );
+}
+
+/**
+ * What an image on a base keeps of the base's config, as apko's mutate.Append does: its history, and its
+ * Entrypoint, Cmd, User, WorkingDir, StopSignal, Volumes and ExposedPorts (the config may set none of them with
+ * a base); Env and Labels are the build's own (apko replaces them too).
+ */
+function baseConfig(image: Image): { history: HistoryEntry[]; config: ContainerConfig } {
+  const doc = JSON.parse(image.config.bytes.toString('utf8')) as {
+    history?: HistoryEntry[];
+    config?: Record<string, unknown>;
+  };
+  const c = doc.config ?? {};
+  const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
+  const set = (v: unknown) => (v && typeof v === 'object' ? Object.keys(v).sort() : undefined);
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    history: doc.history ?? [],
+    config: {
+      Entrypoint: list(c.Entrypoint),
+      Cmd: list(c.Cmd),
+      User: text(c.User),
+      WorkingDir: text(c.WorkingDir),
+      StopSignal: text(c.StopSignal),
+      Volumes: set(c.Volumes),
+      ExposedPorts: set(c.ExposedPorts),
+    },
+  };
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import { resolve as resolvePath } from 'node:path';
 import type { Keyring } from '../apk/keyring.ts';
+import type { BaseArch } from '../base/layers.ts';
 import { targetArchitectures } from '../config/overrides.ts';
 import type { ImageConfig } from '../config/types.ts';
 import type { LayerHints } from '../layers/cache.ts';
@@ -21,6 +22,7 @@ import type { PackageIndex } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import type { PreparedArch } from './arch.ts';
+import type { BuildBase } from './base.ts';
 import { type ImageMemo, imageMemoKey, loadImageMemo, saveImageMemo } from './image-memo.ts';
 import { type ArchIndexes, type BuildKey, type FetchedRepository, fetchArchIndexes } from './indexes.ts';
 import {
@@ -29,9 +31,16 @@ import {
   inputDigest,
   type PinnedPackage,
 } from './input-digest.ts';
-import { addIndexInputs, addLockedInputs, addPackageInputs, addVcsInputs, openedInputs } from './inputs.ts';
+import {
+  addBaseInputs,
+  addIndexInputs,
+  addLockedInputs,
+  addPackageInputs,
+  addVcsInputs,
+  openedInputs,
+} from './inputs.ts';
 import type { LockedArch, OpenedLock } from './locked.ts';
-import { configName, type OpenBuildOptions, type OpenedBuild, openBuild, refuseUnsupported } from './open.ts';
+import { configName, type OpenBuildOptions, type OpenedBuild, openBuild } from './open.ts';
 import { isLayoutOutput, type OutputOptions, refuseAnotherImagesSboms, writeOutputs } from './outputs.ts';
 import type { ResolvedArch } from './resolve.ts';
 import type { SbomFile, SbomFormat } from './sbom.ts';
@@ -183,6 +192,7 @@ interface StartedState extends StartedBuild {
   lock: OpenedLock | undefined;
   locked: Map<Arch, LockedRequest[]> | undefined;
   resolved: ResolvedArch[];
+  base: BuildBase | undefined;
   memoKey: string | undefined;
   memo: ImageMemo | undefined;
 }
@@ -224,7 +234,6 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   // what the build reads from the store stays readable whatever a concurrent `lading clean` removes
   await fetch.cache.startPinning();
   const release = () => fetch.cache.releasePins();
-  refuseUnsupported(config, configName(options.config));
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
   if (vcs) addVcsInputs(inputs, vcs);
@@ -238,6 +247,18 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     sbomFormats,
     targets.map((a) => apkArchName(a)),
   );
+  // a base image: every target architecture must be in it, before anything is fetched
+  const basing = config.contents.baseimage === undefined ? undefined : await import('./base.ts');
+  const base =
+    basing &&
+    (await basing.openBuildBase(config, targets, {
+      cwd,
+      includePaths: options.includePaths,
+      fetch,
+      env: options.env,
+      logger,
+    }));
+  if (base) addBaseInputs(inputs, base);
 
   // a lock: checked against the config, its packages are the resolution (no index is fetched)
   const locked =
@@ -266,8 +287,10 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   addIndexInputs(inputs, indexes);
   if (lock) inputs.hashed.push({ path: lock.path, sha256: lock.sha256 });
 
+  // the base is part of what the image is made of: by its images' digests
+  const identity = basing ? basing.identityConfig(config, base) : config;
   const memoKey = options.reuse
-    ? memoKeyOf(config, lock ? lockIdentity(lock, targets) : indexes, keyring.keys, options)
+    ? memoKeyOf(identity, lock ? lockIdentity(lock, targets) : indexes, keyring.keys, options)
     : undefined;
   const memo = memoKey === undefined ? undefined : await loadImageMemo(fetch.cache, memoKey);
   const state = {
@@ -282,6 +305,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     lock,
     locked,
     resolved: [] as ResolvedArch[],
+    base,
     memoKey,
     memo,
     remembered: memo !== undefined,
@@ -291,7 +315,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   };
   const digestOf = (archs: InputDigestInput['archs']) =>
     inputDigest({
-      config,
+      config: identity,
       archs,
       keys: keyring.keys,
       options: {
@@ -318,9 +342,16 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
       cache: fetch.cache,
       ...(options.pinned ? { pinned: options.pinned } : {}),
       ...(options.packageIndexes ? { packageIndexes: options.packageIndexes } : {}),
+      ...(base ? { installed: await basing!.installedByArch(base, targets) } : {}),
       logger,
     });
-    state.archs = state.resolved.map((r) => ({ apkArch: r.apkArch, packages: r.resolution.packages }));
+    // the packages the build installs (a base's are in the identity by its digests), as a lock lists them
+    for (const r of state.resolved) {
+      const installs = basing
+        ? basing.newPackages(r.resolution.packages, base && (await base.load(r.arch)))
+        : r.resolution.packages;
+      state.archs.push({ apkArch: r.apkArch, packages: installs });
+    }
     state.inputDigest = digestOf(state.archs);
   }
   return state;
@@ -375,6 +406,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
           ignoreSignatures: options.ignoreSignatures,
           dataLayers: config.layering?.strategy === 'package',
           lockFile: s.lock!.file,
+          ...(s.base ? { installed: await s.base.installed(arch) } : {}),
           onReady: (fromCache) =>
             emit({ type: 'package', arch: apk, done: ++done, total: requests.length, fromCache }),
         }),
@@ -396,6 +428,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
           keyring: keyring.keyring,
           date: s.date,
           inputDigest: s.inputDigest,
+          base: s.base && (await s.base.load(r.arch)),
         },
         options,
         emit,
@@ -467,14 +500,15 @@ async function buildArch(
     keys: readonly BuildKey[];
     date: BuildDateInputs;
     inputDigest: string;
+    base: BaseArch | undefined;
   },
   options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel' | 'layerHints'>,
   emit: (e: BuildEvent) => void,
   logger: Logger,
 ): Promise<BuiltArch> {
-  const { archBuildDate, imageForArch, layersForArch, prepareArch, rootfsForArch } = await import(
-    './arch.ts'
-  );
+  const { archBuildDate, baseLayersForArch, imageForArch, layersForArch, prepareArch, rootfsForArch } =
+    await import('./arch.ts');
+  const { base } = opened;
   const { config, fetch } = opened;
   const { arch, apkArch, resolution } = resolved;
 
@@ -483,30 +517,42 @@ async function buildArch(
   else {
     emit({ type: 'phase', arch: apkArch, phase: 'fetch' });
     let done = 0;
-    const total = resolution.packages.length;
-    prepared = await prepareArch(resolved, {
-      fetch,
-      keyring: opened.keyring,
-      ignoreSignatures: options.ignoreSignatures,
-      dataLayers: config.layering?.strategy === 'package',
-      onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
-    });
+    // what a base image has is not installed again
+    const install = base
+      ? (await import('./base.ts')).newPackages(resolution.packages, base)
+      : resolution.packages;
+    const total = install.length;
+    prepared = await prepareArch(
+      { ...resolved, resolution: { ...resolution, packages: install } },
+      {
+        fetch,
+        keyring: opened.keyring,
+        ignoreSignatures: options.ignoreSignatures,
+        dataLayers: config.layering?.strategy === 'package',
+        onReady: (fromCache) => emit({ type: 'package', arch: apkArch, done: ++done, total, fromCache }),
+      },
+    );
   }
   const { packages, repositories } = prepared;
 
   emit({ type: 'phase', arch: apkArch, phase: 'install' });
   const buildDate = archBuildDate(packages, opened.date);
-  const filesystem = rootfsForArch({ config, apkArch, packages, keys: opened.keys, buildDate });
+  const filesystem = rootfsForArch({ config, apkArch, packages, keys: opened.keys, buildDate, base });
   for (const w of filesystem.post.warnings) logger.warn(w);
 
   emit({ type: 'phase', arch: apkArch, phase: 'layer' });
-  const layers = await layersForArch(filesystem, {
-    layering: config.layering,
-    cache: fetch.cache,
-    compressionLevel: options.compressionLevel,
-    hints: options.layerHints,
-    logger,
-  });
+  const layers = base
+    ? await baseLayersForArch(filesystem, base, {
+        cache: fetch.cache,
+        compressionLevel: options.compressionLevel,
+      })
+    : await layersForArch(filesystem, {
+        layering: config.layering,
+        cache: fetch.cache,
+        compressionLevel: options.compressionLevel,
+        hints: options.layerHints,
+        logger,
+      });
   const image = imageForArch({
     config,
     arch,
@@ -514,8 +560,19 @@ async function buildArch(
     buildDate,
     layers,
     inputDigest: opened.inputDigest,
+    ...(base ? { base: base.image } : {}),
   });
-  return { arch, apkArch, image, buildDate, resolution, packages, filesystem, repositories };
+  return {
+    arch,
+    apkArch,
+    image,
+    buildDate,
+    resolution,
+    packages,
+    filesystem,
+    repositories,
+    ...(base ? { basePackages: base.db.packages.map((p) => p.info) } : {}),
+  };
 }
 
 /** A lock in the place of the indexes in the memo key: its bytes pin every package. */

@@ -2,12 +2,14 @@
  * What a build read, for the no-op build record: small files by the hash of the bytes the build used, large
  * ones (packages of local repositories) by stat, and whether the network was an input at all.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { ProbedFiles } from '../config/vcs-probe.ts';
+import { apkArch } from '../platform/arch.ts';
 import type { LockedRequest } from '../prepare/packages.ts';
 import { indexLocation, packageLocation, parseKeySource, repositoryFile } from '../repo/ref.ts';
 import { sha256Hex } from '../util/digest.ts';
+import type { BuildBase } from './base.ts';
 import type { ArchIndexes, BuildKey } from './indexes.ts';
 import type { BuildInputs, ResolvedArch } from './types.ts';
 
@@ -70,4 +72,21 @@ export function addLockedInputs(inputs: BuildInputs, requests: readonly LockedRe
 export function addVcsInputs(inputs: BuildInputs, vcs: ProbedFiles): void {
   for (const path of vcs.read) inputs.hashed.push({ path, sha256: sha256Hex(readFileSync(path)) });
   if (!vcs.recordable) inputs.remote = true;
+}
+
+/** A base image: a layout's index.json (its blobs are checked by digest when read), an archive by stat, apko's
+ * apkindex files; a registry image makes the network an input. */
+export function addBaseInputs(inputs: BuildInputs, base: BuildBase): void {
+  const { path, apkindexDir } = base.image;
+  if (path === undefined) inputs.remote = true;
+  else if (statSync(path).isDirectory()) {
+    const index = join(path, 'index.json');
+    inputs.hashed.push({ path: index, sha256: sha256Hex(readFileSync(index)) });
+  } else inputs.statted.push(path);
+  if (apkindexDir !== undefined) {
+    for (const arch of base.images.keys()) {
+      const file = join(apkindexDir, apkArch(arch), 'APKINDEX');
+      if (existsSync(file)) inputs.hashed.push({ path: file, sha256: sha256Hex(readFileSync(file)) });
+    }
+  }
 }

@@ -18,6 +18,7 @@ import type { RepositoryRef } from '../repo/ref.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { writeFileAtomic } from '../util/write-file.ts';
+import { newPackages } from './base.ts';
 import { configName, type OpenBuildOptions } from './open.ts';
 import { resolveConfig } from './resolve.ts';
 
@@ -65,16 +66,16 @@ export async function lockConfig(options: LockOptions): Promise<LockResult> {
     });
   }
   // resolved as build resolves (show-packages prints the same)
-  const { config, archs: resolved, opened } = await resolveConfig({ ...options, cwd, logger });
+  const { config, archs: resolved, opened, base } = await resolveConfig({ ...options, cwd, logger });
   const { fetch, keyring } = opened;
   const limit = createLimiter(8);
   const archs: { apkArch: string; packages: LockPackage[] }[] = [];
   for (const r of resolved) {
     const refs = new Map<string, RepositoryRef>(r.repositories.map((x) => [x.repository, x.ref]));
+    // a base image's packages are not locked (as apko): they come with the base
+    const locked = newPackages(r.resolution.packages, base && (await base.load(r.arch)));
     const packages = await Promise.all(
-      r.resolution.packages.map((pkg) =>
-        limit(() => describePackage(pkg, refs.get(pkg.repository)!, r.apkArch, fetch)),
-      ),
+      locked.map((pkg) => limit(() => describePackage(pkg, refs.get(pkg.repository)!, r.apkArch, fetch))),
     );
     archs.push({ apkArch: r.apkArch, packages });
   }

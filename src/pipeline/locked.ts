@@ -18,7 +18,7 @@ import { type Arch, apkArch } from '../platform/arch.ts';
 import { type LockedRequest, type PreparedPackage, prepareLockedPackages } from '../prepare/packages.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import { parseRepositoryRef, type RepositoryRef } from '../repo/ref.ts';
-import type { PackageIndex } from '../solver/package-index.ts';
+import type { InstalledPackage, PackageIndex } from '../solver/package-index.ts';
 import { buildPackageIndex, type Resolution, resolve } from '../solver/resolve.ts';
 import { sha256Hex } from '../util/digest.ts';
 import { LadingError } from '../util/errors.ts';
@@ -146,6 +146,8 @@ export async function resolveLockedArch(
     dataLayers?: boolean;
     lockFile: string;
     onReady?: (fromCache: boolean) => void;
+    /** A base image's installed packages: pinned, and listed first in the resolution (a lock leaves them out). */
+    installed?: readonly InstalledPackage[];
   },
 ): Promise<LockedArch> {
   const apk = apkArch(arch);
@@ -159,11 +161,14 @@ export async function resolveLockedArch(
   });
   const repositories = new Map<string, RepositoryRef>();
   for (const r of requests) if (!repositories.has(r.repo.display)) repositories.set(r.repo.display, r.repo);
+  const installed = options.installed ?? [];
   const index = buildPackageIndex({
     repositories: [{ repository: 'lock', packages: packages.map((p) => p.resolved) }],
     arch: apk,
+    installed,
   });
-  const resolution = lockedResolution(index, packages, options.world, apk, options.lockFile);
+  const world = [...options.world, ...installed.map((p) => `${p.info.name}=${p.info.version}`)];
+  const resolution = lockedResolution(index, packages, installed, world, apk, options.lockFile);
   return {
     arch,
     apkArch: apk,
@@ -179,6 +184,7 @@ export async function resolveLockedArch(
 function lockedResolution(
   index: PackageIndex,
   packages: readonly PreparedPackage[],
+  installed: readonly InstalledPackage[],
   world: readonly string[],
   apk: string,
   lockFile: string,
@@ -199,7 +205,12 @@ function lockedResolution(
     );
   }
   const key = (p: { name: string; version: string }) => `${p.name}-${p.version}`;
-  const position = new Map(packages.map((p, i) => [key(p.resolved), i]));
+  // the base's packages first (installed already), then the lock's in its order
+  const all: RepositoryPackage[] = [
+    ...installed.map((p) => ({ ...p.info, repository: '', repositoryIndex: -1 })),
+    ...packages.map((p) => p.resolved),
+  ];
+  const position = new Map(all.map((p, i) => [key(p), i]));
   const used = new Set(solved.packages.map(key));
   const unused = packages.filter((p) => !used.has(key(p.resolved))).map((p) => key(p.resolved));
   if (unused.length > 0) {
@@ -214,7 +225,7 @@ function lockedResolution(
   }
   const at = (i: number) => (i < 0 ? i : position.get(key(solved.packages[i]!))!);
   return {
-    packages: packages.map((p) => p.resolved),
+    packages: all,
     world: solved.world,
     edges: solved.edges.map((e) => ({ ...e, from: at(e.from), to: at(e.to) })),
     changes: solved.changes,

@@ -178,22 +178,6 @@ export function openStore(
 }
 
 /**
- * Config features lading reads but cannot build yet: refused rather than built into an image that would not
- * work (an image without its base).
- */
-export function refuseUnsupported(config: ImageConfig, file: string): void {
-  if (config.contents.baseimage !== undefined) {
-    throw new LadingError(
-      'UNSUPPORTED',
-      `${file}: contents.baseimage (building on a base image) is not supported by lading build yet`,
-      {
-        hint: 'list every package of the image in contents.packages instead',
-      },
-    );
-  }
-}
-
-/**
  * With a lock, the keys discovery found when it was made are its keys the config does not list: a locked build
  * asks no discovery document (the lock names every package and key).
  */

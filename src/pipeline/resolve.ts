@@ -15,13 +15,14 @@ import type { ImageConfig } from '../config/types.ts';
 import { apkArch } from '../platform/arch.ts';
 import { type WhyResult, whyChains, whyNotInstalled } from '../solver/format.ts';
 import { decodeResolution, encodeResolution, resolutionKey } from '../solver/memo.ts';
-import type { PackageIndex, SolverRepository } from '../solver/package-index.ts';
+import type { InstalledPackage, PackageIndex, SolverRepository } from '../solver/package-index.ts';
 import { buildPackageIndexAsync, type Resolution, resolve } from '../solver/resolve.ts';
 import type { ContentCache } from '../store/cache.ts';
 import { RESOLUTIONS } from '../store/namespaces.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { LADING_BUILD_ID } from '../util/version.ts';
+import { type BuildBase, installedByArch, openBuildBase } from './base.ts';
 import {
   type Availability,
   checkWorldAgreement,
@@ -60,6 +61,8 @@ export interface ResolvedConfig {
   archs: ResolvedArch[];
   /** What was opened on the way: checksums, cache, keyring (with every entry's bytes). */
   opened: OpenedBuild;
+  /** The base image (`contents.baseimage`): its packages are in the resolutions, installed already. */
+  base?: BuildBase;
 }
 
 export async function resolveConfig(options: ResolveConfigOptions): Promise<ResolvedConfig> {
@@ -83,6 +86,13 @@ export async function resolveConfig(options: ResolveConfigOptions): Promise<Reso
     });
     return { config, archs: [...requests].map(([arch, r]) => lockedListing(arch, r)), opened };
   }
+  const base = await openBuildBase(config, archs, {
+    cwd,
+    includePaths: options.includePaths,
+    fetch,
+    env: options.env,
+    logger,
+  });
   // the first architecture alone is drawn, but every one's indexes decide which versions it may have
   const only = options.firstArchOnly ? [apkArch(archs[0]!)] : undefined;
   const indexes = await fetchArchIndexes(config.contents, archs, {
@@ -99,8 +109,9 @@ export async function resolveConfig(options: ResolveConfigOptions): Promise<Reso
     memoSalt: options.memoSalt,
     keepIndexes: true,
     logger,
+    ...(base ? { installed: await installedByArch(base, archs) } : {}),
   });
-  return { config, archs: resolved, opened };
+  return { config, archs: resolved, opened, ...(base ? { base } : {}) };
 }
 
 export interface ResolveInput {
@@ -115,6 +126,11 @@ export interface ResolveInput {
   only?: readonly string[];
   /** Where resolutions are remembered; none: always resolve. */
   cache?: ContentCache;
+  /**
+   * A base image's installed packages, by apk architecture: they are installed already (apk's installed
+   * database) and pinned (`name=version` joins the world), as apko pins them; resolutions list them too.
+   */
+  installed?: ReadonlyMap<string, readonly InstalledPackage[]>;
   /** Part of every memo key: identifies the lading build (default: `lading <build id>`). */
   memoSalt?: string;
   /**
@@ -211,6 +227,8 @@ async function resolveArch(
 ): Promise<ResolvedArch> {
   const { arch, apkArch: apk, repositories } = indexes;
   const started = performance.now();
+  const installed = input.installed?.get(apk) ?? [];
+  const world = [...input.world, ...installed.map((p) => `${p.info.name}=${p.info.version}`)];
   const pinned = input.pinned?.get(apk);
   const allowed = pinned && new Set(pinned.map((p) => `${p.name}\0${p.version}`));
   const pinnedSalt =
@@ -223,7 +241,13 @@ async function resolveArch(
       ? (name: string, version: string) =>
           !allowed.has(`${name}\0${version}`) || (unavailable?.(name, version) ?? false)
       : unavailable;
-  const shareKey = `${apk}\0${repositories.map((r) => `${r.tag ?? ''} ${r.repository} ${r.indexDigest}`).join('\0')}\0${cross?.salt ?? ''}${pinnedSalt ?? ''}`;
+  // an index over a base image's installed packages is not the same index
+  const installedSalt = installed.length
+    ? ` installed ${createHash('sha256')
+        .update(installed.map((p) => `${p.info.name}=${p.info.version} ${p.info.checksum ?? ''}`).join('\n'))
+        .digest('hex')}`
+    : '';
+  const shareKey = `${apk}\0${repositories.map((r) => `${r.tag ?? ''} ${r.repository} ${r.indexDigest}`).join('\0')}\0${cross?.salt ?? ''}${pinnedSalt ?? ''}${installedSalt}`;
   let index: Promise<PackageIndex> | undefined = input.packageIndexes?.get(shareKey);
   const makeIndex = () => {
     if (index === undefined) {
@@ -233,6 +257,7 @@ async function resolveArch(
           repositories: repositories.map(solverRepository),
           texts: loaded,
           arch: apk,
+          installed,
           // capped: the trailer is only a hint (a lie costs memory, not correctness)
           expectedChars: Math.min(
             repositories.reduce((n, r) => n + announcedSize(r.parts), 0),
@@ -250,7 +275,8 @@ async function resolveArch(
   const salt = `${input.memoSalt ?? `lading ${LADING_BUILD_ID}`}${pinnedSalt ?? ''}`;
   const { resolution, cached } = await resolveMemoized({
     repositories,
-    world: input.world,
+    world,
+    installed,
     arch: apk,
     cache: input.cache,
     index: makeIndex,
@@ -269,6 +295,8 @@ async function resolveArch(
 export interface ResolveMemoizedInput {
   repositories: readonly FetchedRepository[];
   world: readonly string[];
+  /** Packages installed already (a base image's), part of the key. */
+  installed?: readonly InstalledPackage[];
   arch: string;
   /** Where resolutions are kept; none: always resolve. */
   cache?: ContentCache;
@@ -295,6 +323,7 @@ export async function resolveMemoized(
       ...(r.tag === undefined ? {} : { tag: r.tag }),
     })),
     world: input.world,
+    ...(input.installed?.length ? { installed: input.installed } : {}),
     arch: input.arch,
     salt: input.salt ?? `lading ${LADING_BUILD_ID}`,
   });

@@ -1,5 +1,6 @@
 /** Assembles the SBOM inputs from what the build knows, and renders the requested documents. */
 
+import type { PackageInfo } from '../apk/types.ts';
 import type { ImageFS } from '../fs/tree.ts';
 import type { Image, ImageIndex } from '../oci/types.ts';
 import type { Arch } from '../platform/arch.ts';
@@ -31,6 +32,8 @@ export interface ArchSbomInput {
   fs: ImageFS;
   installer: Installer;
   packages: readonly PreparedPackage[];
+  /** A base image's packages (listed first: they were there before `packages`). */
+  basePackages?: readonly PackageInfo[];
   resolution: Resolution;
   repositories: ReadonlyMap<string, RepositoryRef>;
   vcsUrl?: string;
@@ -68,12 +71,14 @@ export function archSboms(
   formats: readonly SbomFormat[],
 ): { files: SbomFile[]; spdx?: string; osRelease?: OsRelease } {
   const apk = apkArch(input.arch);
-  const packages: SbomPackage[] = input.packages.map((p) => {
+  const packages: SbomPackage[] = (input.basePackages ?? []).map((p) => ({ ...p }));
+  for (const p of input.packages) packages.push(sbomPackage(p));
+  function sbomPackage(p: PreparedPackage): SbomPackage {
     const ref = input.repositories.get(p.resolved.repository);
     const pkg: SbomPackage = { ...p.info, dataHash: p.datahash, repository: p.resolved.repository };
     if (ref?.kind === 'http') pkg.downloadUrl = packageLocation(ref, apk, p.info);
     return pkg;
-  });
+  }
   const dependencies = new Map<string, string[]>();
   const names = input.resolution.packages.map((p) => p.name);
   for (const e of input.resolution.edges) {
@@ -166,6 +171,7 @@ export function buildSboms(archs: readonly BuiltArch[], index: ImageIndex, optio
         fs: a.filesystem.fs,
         installer: a.filesystem.installer,
         packages: a.packages,
+        ...(a.basePackages ? { basePackages: a.basePackages } : {}),
         resolution: a.resolution,
         repositories: a.repositories,
         vcsUrl: options.vcsUrl,

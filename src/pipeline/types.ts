@@ -1,4 +1,5 @@
 /** What a build makes and reports: shared by the phases, the build and the image memo that replays it. */
+import type { PackageInfo } from '../apk/types.ts';
 import type { Image } from '../oci/types.ts';
 import type { Arch } from '../platform/arch.ts';
 import type { PreparedPackage } from '../prepare/packages.ts';
@@ -19,6 +20,8 @@ export interface BuiltArch {
   filesystem: BuiltFilesystem;
   /** The repositories packages came from, by RepositoryPackage.repository. */
   repositories: ReadonlyMap<string, RepositoryRef>;
+  /** A base image's packages (installed before `packages`, not by this build). */
+  basePackages?: PackageInfo[];
 }
 
 /** One line per architecture, as the CLI reports it. */

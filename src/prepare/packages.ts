@@ -94,7 +94,8 @@ interface Expanded {
 
 const TYPES: TarEntry['type'][] = ['file', 'directory', 'symlink', 'hardlink', 'chardev', 'blockdev', 'fifo'];
 
-function packEntry(e: TarEntry): unknown[] {
+/** A tar entry as a compact JSON array (the expanded-package index; base layers reuse it). */
+export function packEntry(e: TarEntry): unknown[] {
   const x = Object.keys(e.xattrs).length
     ? Object.fromEntries(Object.entries(e.xattrs).map(([k, v]) => [k, v.toString('base64')]))
     : 0;
@@ -115,7 +116,8 @@ function packEntry(e: TarEntry): unknown[] {
   ];
 }
 
-function unpackEntry(a: unknown[]): TarEntry {
+/** packEntry's array back to the entry. */
+export function unpackEntry(a: unknown[]): TarEntry {
   const [name, type, mode, uid, gid, size, mtime, linkname, devmajor, devminor, dataOffset, sha1, x] = a as [
     string,
     number,

@@ -13,6 +13,7 @@ import {
   isUsrMergedPackageSet,
   linkUsrMergedApkDb,
   type PostInstallResult,
+  USR_MERGED_DB_DIR,
   writeApkDatabase,
   writeBuildKeyring,
 } from './steps/index.ts';
@@ -33,6 +34,17 @@ export interface FilesystemInput {
   runtimeRepositories: readonly string[];
   /** The build date epoch: the mtime of everything lading creates. */
   mtime: number;
+  /**
+   * A base image to install on (its filesystem is changed in place): its database's packages are taken over as
+   * installed (packages.ts gives only the new ones), and its world is kept in /etc/apk/world.
+   */
+  base?: {
+    fs: ImageFS;
+    packages: readonly DbPackage[];
+    world: readonly string[];
+    /** Where the base keeps its database (`usr/lib/apk/db`: usr-merged). */
+    dbDir: string;
+  };
 }
 
 export interface BuiltFilesystem {
@@ -46,13 +58,15 @@ export interface BuiltFilesystem {
 export function buildFilesystem(input: FilesystemInput): BuiltFilesystem {
   const { config, mtime } = input;
   const time = { mtime };
-  const fs = new ImageFS({ mtime });
-  const usrMerged = isUsrMergedPackageSet(input.packages);
+  const { base } = input;
+  const fs = base?.fs ?? new ImageFS({ mtime });
+  const usrMerged = base?.dbDir === USR_MERGED_DB_DIR || isUsrMergedPackageSet(input.packages);
   initApkDatabase(fs, { arch: input.arch, mtime, usrMerged });
   writeBuildKeyring(fs, input.keys, time);
 
   const installer = new Installer(fs);
-  const db: DbPackage[] = [];
+  const db: DbPackage[] = [...(base?.packages ?? [])];
+  installer.adopt(db);
   for (const p of input.packages) {
     const record = installer.install(p);
     const dbPackage: DbPackage = {
@@ -65,7 +79,7 @@ export function buildFilesystem(input: FilesystemInput): BuiltFilesystem {
     db.push(dbPackage);
   }
 
-  const installed = input.packages.map((p) => p.info);
+  const installed = db.map((p) => p.info);
   installBusyboxLinks(fs, installed, time);
   writeApkDatabase(
     fs,
@@ -73,7 +87,7 @@ export function buildFilesystem(input: FilesystemInput): BuiltFilesystem {
       installed: formatInstalledDb(db),
       scriptsTar: scriptsTar(db),
       triggers: formatTriggers(db),
-      world: input.world,
+      world: [...(base?.world ?? []), ...input.world],
     },
     time,
   );

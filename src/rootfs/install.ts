@@ -12,7 +12,7 @@
  *   build (apk skips them with a warning; a signed package carrying one is broken or malicious).
  */
 import { createHash } from 'node:crypto';
-import type { Acl, DbDir, DbFile } from '../apk/installed-db.ts';
+import type { Acl, DbDir, DbFile, DbPackage } from '../apk/installed-db.ts';
 import { cleanEntryPath, isRootEntry } from '../apk/rules.ts';
 import type { PackageInfo } from '../apk/types.ts';
 import type { ContentSource } from '../fs/content.ts';
@@ -222,6 +222,43 @@ export class Installer {
     }
     this.installed.push(record);
     return record;
+  }
+
+  /**
+   * Takes over what a base image's packages own (their installed-database records, already in the filesystem),
+   * so packages installed on top replace or conflict with their files as apk decides, and shared directories
+   * merge their owners and modes as apk merges them. A file taken over leaves its old owner's record, as in
+   * install().
+   */
+  adopt(records: readonly DbPackage[]): void {
+    for (const db of records) {
+      const record: InstallRecord = {
+        pkg: {
+          info: db.info,
+          checksum: db.info.checksum ?? '',
+          triggers: db.triggers,
+          scripts: [],
+          entries: [],
+          data: { kind: 'bytes', data: Buffer.alloc(0) },
+          datahash: '',
+        },
+        dirs: db.dirs,
+      };
+      for (const dir of db.dirs) {
+        const dirPath = this.fs.resolve(dir.path, true);
+        if (dirPath !== undefined && dirPath !== '') {
+          this.#dirAcl.set(dirPath, mergeDirAcl(this.#dirAcl.get(dirPath), dir.acl));
+        }
+        for (const file of dir.files) {
+          const path = this.fs.resolve(dir.path === '' ? file.name : `${dir.path}/${file.name}`, false);
+          const node = path === undefined ? undefined : this.fs.lstat(path);
+          if (path === undefined || node === undefined || node.type === 'directory') continue;
+          const attrs = this.#installedAttrs.get(node) ?? { ...node };
+          this.#installedAttrs.set(node, attrs);
+          this.#owners.set(path, { installed: record, dir, file, node, attrs });
+        }
+      }
+    }
   }
 
   /** Creates or updates a directory. A symlink to a directory (usr-merge) is kept as it is. */

@@ -61,5 +61,28 @@ export const LAYERS = refNamespace<string, LayerMeta>('layer', (key) => key, { s
 /** A finished image's small documents and SBOMs, by everything it was built from (the image memo). */
 export const IMAGES = refNamespace<string>('image', (key) => key);
 
+/**
+ * A base image's layer, expanded, by diff ID: the blob is its uncompressed tar, the `meta` attachment a JSON
+ * index of its entries (see src/base/layers.ts).
+ */
+export const BASE_LAYERS = refNamespace<string>('base-layer', (diffId) => diffId);
+
+/** A blob pulled from a registry for a base image, by digest (blobs never change). */
+export const BASE_PULLED = refNamespace<string>('base-blob', (digest) => digest);
+
+/** A registry's manifest for a base image reference (`registry/path@tag-or-digest`), with its media type. */
+export const BASE_MANIFESTS = refNamespace<string>('base-manifest', (key) => key);
+
 /** Every namespace, for maintenance and tests. */
-export const NAMESPACES = [INDEXES, KEYS, PACKAGES, EXPANDED_PACKAGES, RESOLUTIONS, LAYERS, IMAGES] as const;
+export const NAMESPACES = [
+  INDEXES,
+  KEYS,
+  PACKAGES,
+  EXPANDED_PACKAGES,
+  RESOLUTIONS,
+  LAYERS,
+  IMAGES,
+  BASE_LAYERS,
+  BASE_PULLED,
+  BASE_MANIFESTS,
+] as const;

@@ -42,13 +42,15 @@ export function makeRepo(
   dir: string,
   packages: PackageSpec[],
   key?: { key: string; privateKey: string },
+  /** The apk architecture (REPO/<arch>/); call again with the same dir and key for another one. */
+  arch = 'x86_64',
 ): TestRepo {
   const keys = join(dir, 'keys');
   const k = key ?? makeKey(keys);
   const repo = join(dir, 'repo');
-  const archDir = join(repo, 'x86_64');
+  const archDir = join(repo, arch);
   mkdirSync(archDir, { recursive: true });
-  const apks = packages.map((p) => packageInto(join(dir, 'src'), archDir, p, k.privateKey));
+  const apks = packages.map((p) => packageInto(join(dir, 'src'), archDir, p, k.privateKey, arch));
   ok(
     lading(['index', '--key', k.privateKey, '-o', join(archDir, 'APKINDEX.tar.gz'), ...apks]),
     'lading index',
@@ -57,7 +59,13 @@ export function makeRepo(
 }
 
 /** One package built with `lading package` into ARCHDIR/NAME-VERSION.apk (its tree made under SRCROOT/NAME). */
-function packageInto(srcRoot: string, archDir: string, p: PackageSpec, privateKey: string): string {
+function packageInto(
+  srcRoot: string,
+  archDir: string,
+  p: PackageSpec,
+  privateKey: string,
+  arch = 'x86_64',
+): string {
   const src = join(srcRoot, p.name);
   mkdirSync(src, { recursive: true });
   for (const [path, content] of Object.entries(p.files)) {
@@ -79,7 +87,7 @@ function packageInto(srcRoot: string, archDir: string, p: PackageSpec, privateKe
     '--version',
     version,
     '--arch',
-    'x86_64',
+    arch,
     '--key',
     privateKey,
   ];

@@ -9,6 +9,9 @@ import { describe, it } from 'node:test';
 import { openCache } from '../../src/store/cache.ts';
 import { blobFile, buildRecordFile, layoutPaths, refFile } from '../../src/store/layout.ts';
 import {
+  BASE_LAYERS,
+  BASE_MANIFESTS,
+  BASE_PULLED,
   EXPANDED_PACKAGES,
   IMAGES,
   INDEXES,
@@ -25,7 +28,18 @@ describe('store namespaces', () => {
   it('have the names existing caches use, each once', () => {
     assert.deepEqual(
       NAMESPACES.map((n) => n.name),
-      ['index', 'key', 'package', 'apk-expanded', 'resolution', 'layer', 'image'],
+      [
+        'index',
+        'key',
+        'package',
+        'apk-expanded',
+        'resolution',
+        'layer',
+        'image',
+        'base-layer',
+        'base-blob',
+        'base-manifest',
+      ],
     );
     assert.equal(
       PACKAGES.keyText({ name: 'musl', version: '1.2.4-r4', checksum: 'Q1abc=', url: 'https://x/musl.apk' }),
@@ -64,6 +78,9 @@ describe('store namespaces', () => {
         input: { blob, meta: { diffId: `sha256:${'d'.repeat(64)}`, uncompressedSize: 10, mediaType: 'x' } },
       },
       { ns: IMAGES, key: 'a'.repeat(64), input: { blob } },
+      { ns: BASE_LAYERS, key: `sha256:${'b'.repeat(64)}`, input: { blob, attachments: { meta: extra } } },
+      { ns: BASE_PULLED, key: `sha256:${'c'.repeat(64)}`, input: { blob } },
+      { ns: BASE_MANIFESTS, key: 'reg.example/team/base@1', input: { blob, meta: { mediaType: 'x' } } },
     ] as const;
     assert.deepEqual(
       cases.map((c) => c.ns.name),
