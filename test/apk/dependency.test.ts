@@ -18,6 +18,7 @@ import {
 } from '../../src/apk/version.ts';
 import { isLadingError, LadingError } from '../../src/util/errors.ts';
 import { alpinePackages } from '../helpers/alpine-indexes.ts';
+import { fuzzRuns } from '../helpers/fuzz.ts';
 
 describe('apk dependency grammar', () => {
   it('parses every form apk accepts', () => {
@@ -152,7 +153,7 @@ describe('apk dependency grammar', () => {
           if (!isLadingError(e)) throw e;
         }
       }),
-      { numRuns: 20_000 },
+      fuzzRuns(2000, 20_000),
     );
   });
 });

@@ -11,6 +11,7 @@ import {
   versionOpMask,
   versionOpString,
 } from '../../src/apk/version.ts';
+import { fuzzRuns } from '../helpers/fuzz.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 
 /** Seeded random version-like strings, leaning on the corners (zeros, long digit runs, odd suffixes). */
@@ -228,7 +229,7 @@ describe('apk versions', () => {
             versionMatches(a, versionOpMask(op), b, rules);
         },
       ),
-      { numRuns: 6000 },
+      fuzzRuns(600, 6000),
     );
   });
 });

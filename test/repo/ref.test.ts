@@ -12,6 +12,7 @@ import {
   parseRepositoryRef,
 } from '../../src/repo/ref.ts';
 import { LadingError } from '../../src/util/errors.ts';
+import { fuzzRuns } from '../helpers/fuzz.ts';
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
@@ -120,7 +121,7 @@ describe('parseRepositoryRef properties', () => {
           if (!(e instanceof LadingError)) throw e;
         }
       }),
-      { numRuns: 2000 },
+      fuzzRuns(400, 2000),
     );
     fc.assert(
       fc.property(
@@ -134,7 +135,7 @@ describe('parseRepositoryRef properties', () => {
           }
         },
       ),
-      { numRuns: 2000 },
+      fuzzRuns(400, 2000),
     );
   });
 
@@ -172,7 +173,7 @@ describe('parseRepositoryRef properties', () => {
           assert.equal(indexLocation(r, 'x86_64'), `${r.base}/x86_64/APKINDEX.tar.gz`);
         },
       ),
-      { numRuns: 500 },
+      fuzzRuns(300, 500),
     );
   });
 
@@ -195,7 +196,7 @@ describe('parseRepositoryRef properties', () => {
           assert.deepEqual(parseRepositoryRef(formatRepositoryEntry(r), { cwd: '/the/cwd' }), r);
         },
       ),
-      { numRuns: 500 },
+      fuzzRuns(300, 500),
     );
   });
 });

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { normalizeLicense } from '../../src/sbom/license.ts';
+import { fuzzRuns } from '../helpers/fuzz.ts';
 import { fixture } from '../helpers/paths.ts';
 import { readIndex } from '../helpers/sbom-inputs.ts';
 import { parseSpdxExpression } from '../helpers/sbom-integrity.ts';
@@ -194,7 +195,7 @@ describe('license normalisation', () => {
         parseSpdxExpression(n.expression);
         assert.equal(normalizeLicense(n.expression)?.expression, n.expression);
       }),
-      { numRuns: 2000, seed: 42 },
+      fuzzRuns(400, 2000),
     );
   });
 });

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { buildPackageIndex, resolve } from '../../src/solver/resolve.ts';
 import { isLadingError } from '../../src/util/errors.ts';
 import { alpineTexts } from '../helpers/alpine-indexes.ts';
+import { fuzzRuns } from '../helpers/fuzz.ts';
 
 describe('resolver robustness (property)', () => {
   it('never throws anything but LadingError on mutated APKINDEX text and worlds', () => {
@@ -34,7 +35,7 @@ describe('resolver robustness (property)', () => {
           if (!isLadingError(e)) throw e;
         }
       }),
-      { numRuns: 1500 },
+      fuzzRuns(300, 1500),
     );
     assert.ok(names.length > 50);
   });
