@@ -1,6 +1,6 @@
 // Loaded into every test process by scripts/test.mjs (`--import`): when the file's process exits, appends the
-// CPU it used, its own and its waited-for children's (lading runs, apk, registries, engines), to the file
-// LADING_TEST_CPU_LOG names, so `npm test` can say which files cost the most.
+// CPU it used, its own and its waited-for children's (lading runs, apk, registries, engines), and its wall time
+// to the file LADING_TEST_CPU_LOG names, so `npm test` can say which files cost the most.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
@@ -12,6 +12,6 @@ if (log && file?.endsWith('.test.ts')) {
     const stat = readFileSync('/proc/self/stat', 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = fields.slice(11, 15).reduce((sum, t) => sum + Number(t), 0);
-    appendFileSync(log, `${ticks / 100}\t${relative(process.cwd(), file)}\n`);
+    appendFileSync(log, `${ticks / 100}\t${process.uptime().toFixed(1)}\t${relative(process.cwd(), file)}\n`);
   });
 }
