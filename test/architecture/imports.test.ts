@@ -1,7 +1,8 @@
 /**
  * The shape of src/: imports point one way. No module imports itself through others (type-only imports
  * count: they tie modules as tightly), the folders form no cycle either, and the library never imports
- * src/cli (the CLI is a client of the library, like any other).
+ * src/cli (the CLI is a client of the library, like any other). Each folder stands on a floor, as
+ * docs/architecture.md draws them, and imports only folders on lower floors.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -73,6 +74,21 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return out;
 }
 
+/** docs/architecture.md's floors, ground first; keep the two the same. */
+const FLOORS: string[][] = [
+  ['util'],
+  ['platform', 'fs', 'net', 'tar'],
+  ['apk', 'store', 'oci'],
+  ['repo', 'registry', 'engine', 'sbom', 'solver'],
+  ['config'],
+  ['lock', 'rootfs'],
+  ['prepare', 'layers'],
+  ['base'],
+  ['pipeline'],
+  ['cli', 'index.ts'],
+];
+const floorOf = new Map(FLOORS.flatMap((names, floor) => names.map((n) => [n, floor] as const)));
+
 const folder = (module: string) => (module.includes('/') ? module.slice(0, module.indexOf('/')) : module);
 
 describe('src/ imports', () => {
@@ -97,5 +113,20 @@ describe('src/ imports', () => {
       .filter(([m]) => folder(m) !== 'cli')
       .flatMap(([m, deps]) => deps.filter((d) => folder(d) === 'cli').map((d) => `${m} → ${d}`));
     assert.deepEqual(offenders, []);
+  });
+
+  it('point from each folder to lower floors only', () => {
+    const unplaced = [...new Set([...graph.keys()].map(folder))].filter((f) => !floorOf.has(f));
+    assert.deepEqual(unplaced, [], 'a new folder: give it a floor here and in docs/architecture.md');
+    const upward = [...graph].flatMap(([m, deps]) =>
+      deps
+        .filter((d) => folder(d) !== folder(m) && floorOf.get(folder(d))! >= floorOf.get(folder(m))!)
+        .map((d) => `${m} → ${d}`),
+    );
+    assert.deepEqual(
+      upward,
+      [],
+      'an import to the same or a higher floor: move the code down, or redraw the floors',
+    );
   });
 });
