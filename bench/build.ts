@@ -95,6 +95,11 @@ function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<t
     argv: ladingArgs(coldCache, [], config(s, s.repo, undefined, true)),
     before: () => rmSync(coldCache, { recursive: true, force: true }),
   };
+  const zstd: BenchCommand = {
+    name: 'A cold, --compression zstd',
+    argv: ladingArgs(coldCache, ['--compression', 'zstd']),
+    before: () => rmSync(coldCache, { recursive: true, force: true }),
+  };
   const warm: BenchCommand = {
     name: 'A warm: lading build, cache filled (the image memo answers)',
     argv: ladingArgs(warmCache),
@@ -127,7 +132,7 @@ function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<t
     name: `C: floor: inflate all, pigz -p2 -${LEVEL}, sha256sum`,
     argv: sh(`cat ${apks.join(' ')} | gzip -dc | pigz -p2 -${LEVEL} | sha256sum >/dev/null`),
   };
-  const cmds = [cold, streams, warm, packed, b, c];
+  const cmds = [cold, streams, zstd, warm, packed, b, c];
   const results = alternate(cmds, { runs, warmup: 1 });
   const t = (label: string, num: BenchCommand, den: BenchCommand, target?: number) => ({
     label: target === undefined ? label : `${label} (target ≤ ${target})`,
@@ -140,6 +145,8 @@ function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<t
     t('A cold / C', cold, c, targets.coldC),
     t('A cold, layering: package / C', streams, c, targets.streamsC),
     t('A cold, layering: package / A cold', streams, cold),
+    t('A cold, --compression zstd / C', zstd, c),
+    t('A cold, --compression zstd / A cold', zstd, cold),
     t('A warm (image memo) / C', warm, c, targets.warmC),
     t('A warm, image packed again / C', packed, c, targets.packedC),
     t('A warm / B', warm, b),

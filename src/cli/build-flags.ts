@@ -8,11 +8,13 @@ export function parseBuildFlags(flags: {
   sbom?: boolean | string;
   sbomPath?: string;
   sbomFormats?: string[];
+  compression?: string;
   compressionLevel?: string;
 }): {
   sbom: boolean;
   sbomPath?: string;
   sbomFormats?: SbomFormat[];
+  compression?: 'gzip' | 'zstd';
   compressionLevel?: number;
 } {
   const sbom = flagEnabled(flags.sbom, '--sbom');
@@ -28,12 +30,22 @@ export function parseBuildFlags(flags: {
       });
     });
   }
-  if (flags.compressionLevel !== undefined) {
-    const n = Number(flags.compressionLevel);
-    if (!Number.isInteger(n) || n < 1 || n > 9) {
+  if (flags.compression !== undefined) {
+    const c = flags.compression.toLowerCase();
+    if (c !== 'gzip' && c !== 'zstd')
       throw new LadingError(
         'USAGE',
-        `--compression-level ${flags.compressionLevel}: expected a whole number from 1 to 9`,
+        `--compression ${JSON.stringify(flags.compression)}: expected gzip or zstd`,
+      );
+    out.compression = c;
+  }
+  if (flags.compressionLevel !== undefined) {
+    const most = out.compression === 'zstd' ? 19 : 9;
+    const n = Number(flags.compressionLevel);
+    if (!Number.isInteger(n) || n < 1 || n > most) {
+      throw new LadingError(
+        'USAGE',
+        `--compression-level ${flags.compressionLevel}: expected a whole number from 1 to ${most}`,
       );
     }
     out.compressionLevel = n;

@@ -107,6 +107,7 @@ export interface ImageFlags extends ResolveFlags {
   sbom?: boolean | string;
   sbomPath?: string;
   sbomFormats?: string[];
+  compression?: string;
   compressionLevel?: string;
   lockfile?: string;
   vcs?: boolean | string;
@@ -137,7 +138,14 @@ export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
       'spdx and/or cyclonedx (comma-separated or repeated; default spdx)',
       collect,
     )
-    .option('--compression-level <n>', 'gzip level of the layer, 1 (fastest) to 9 (smallest); default 5')
+    .option(
+      '--compression <codec>',
+      'gzip (default) or zstd: faster and smaller; containerd ≥ 1.5 and Podman ≥ 3 read it, Docker only with its containerd image store',
+    )
+    .option(
+      '--compression-level <n>',
+      'level of the layer compression: gzip 1 (fastest) to 9 (smallest), default 5; zstd 1 to 19, default 3',
+    )
     .option(
       '--vcs [enabled]',
       "without vcs-url in the config, label the image with the origin and commit of the config's git checkout (default true; --vcs=false or --no-vcs to skip)",

@@ -30,6 +30,8 @@ export interface LayerHints {
 }
 
 export interface CachedLayerOptions {
+  /** gzip (default) or zstd. */
+  compression?: 'gzip' | 'zstd';
   level?: number;
   hints?: LayerHints;
   logger?: Logger;
@@ -45,7 +47,10 @@ export async function cachedLayer(
   cache: ContentCache,
   options: CachedLayerOptions = {},
 ): Promise<Layer> {
-  const layerOptions = options.level === undefined ? {} : { level: options.level };
+  const layerOptions = {
+    ...(options.level === undefined ? {} : { level: options.level }),
+    ...(options.compression === undefined ? {} : { compression: options.compression }),
+  };
   const key = await layerCacheKey(entries(), layerOptions);
   if (key !== null) {
     const annotations = { [LAYER_KEY_ANNOTATION]: key };
@@ -65,7 +70,7 @@ export async function cachedLayer(
       if (!hit.fromTier) return layerOf(info, fileSource(hit.file.path));
       if (
         (await layerDiffId(entries())) === info.diffId &&
-        (await gzipDiffId(() => fileSource(hit.file.path).open())) === info.diffId
+        (await gzipDiffId(() => fileSource(hit.file.path).open(), info.mediaType)) === info.diffId
       ) {
         options.logger?.debug(`layer ${info.digest.slice(0, 19)}: from a shared cache, checked, not written`);
         return layerOf(info, fileSource(hit.file.path));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { versions } from 'node:process';
 import { pipeline as pipelineStreams } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { encodeTarHeader, TAR_END } from '../tar/writer.ts';
 import { LadingError } from '../util/errors.ts';
 import { tempPath } from '../util/write-file.ts';
@@ -23,10 +23,19 @@ import { type Layer, type LayerEntry, MediaType } from './types.ts';
  */
 export const DEFAULT_LEVEL = 5;
 
+/**
+ * Default zstd level (`--compression zstd`). Measured on the benchmark's 119 MB image tar, 1 MiB frames on
+ * both cores: level 1: 0.6 s CPU, 44.4 MB; level 3: 1.2 s, 40.5 MB (smaller than gzip 5's 42.1 MB at 2.5 s).
+ */
+export const DEFAULT_ZSTD_LEVEL = 3;
+
 export interface LayerOptions {
-  /** 'gzip' (default) or 'none' for an uncompressed `…layer.v1.tar` blob (digest = diff ID). */
-  compression?: 'gzip' | 'none';
-  /** gzip level 1–9 (default {@link DEFAULT_LEVEL}). Part of the blob's identity. */
+  /**
+   * 'gzip' (default), 'zstd' (a `…tar+zstd` blob: containerd ≥ 1.5, Podman ≥ 3, Docker with the containerd
+   * image store) or 'none' for an uncompressed `…layer.v1.tar` blob (digest = diff ID).
+   */
+  compression?: 'gzip' | 'zstd' | 'none';
+  /** gzip level 1–9 (default {@link DEFAULT_LEVEL}), zstd 1–19 (default 3). Part of the blob's identity. */
   level?: number;
   /** Uncompressed bytes per independently deflated chunk (default 1 MiB). Part of the blob's identity. */
   chunkSize?: number;
@@ -195,11 +204,18 @@ export async function layerDiffId(
   }
 }
 
-/** The diff ID a gzip layer blob's bytes decompress to (sha256 of the tar), or undefined when they do not inflate. */
-export async function gzipDiffId(open: () => NodeJS.ReadableStream): Promise<string | undefined> {
+/**
+ * The diff ID a compressed layer blob's bytes decompress to (sha256 of the tar), or undefined when they do not
+ * decompress; zstd for a `…tar+zstd` media type, else gzip.
+ */
+export async function gzipDiffId(
+  open: () => NodeJS.ReadableStream,
+  mediaType: string = MediaType.layerTarGzip,
+): Promise<string | undefined> {
   const hash = createHash('sha256');
   try {
-    await pipelineStreams(open(), createGunzip(), async (chunks: AsyncIterable<Buffer>) => {
+    const decompress = mediaType.endsWith('+zstd') ? createZstdDecompress() : createGunzip();
+    await pipelineStreams(open(), decompress, async (chunks: AsyncIterable<Buffer>) => {
       for await (const c of chunks) hash.update(c);
     });
   } catch {
@@ -220,10 +236,12 @@ export async function writeLayer(
   destPath: string,
   options: LayerOptions = {},
 ): Promise<WrittenLayer> {
-  const compressed = (options.compression ?? 'gzip') === 'gzip';
-  const level = options.level ?? DEFAULT_LEVEL;
-  if (compressed && !(Number.isInteger(level) && level >= 1 && level <= 9))
-    throw new LadingError('OCI_LAYER_OPTIONS', `gzip level ${level} is not between 1 and 9`);
+  const codec = options.compression ?? 'gzip';
+  const compressed = codec !== 'none';
+  const level = layerLevel(options);
+  const most = codec === 'zstd' ? 19 : 9;
+  if (compressed && !(Number.isInteger(level) && level >= 1 && level <= most))
+    throw new LadingError('OCI_LAYER_OPTIONS', `${codec} level ${level} is not between 1 and ${most}`);
   const tmp = tempPath(destPath);
   let out: number;
   try {
@@ -235,6 +253,7 @@ export async function writeLayer(
   try {
     const pipeline = new ChunkPipeline({
       level: compressed ? level : 'store',
+      codec: codec === 'zstd' ? 'zstd' : 'gzip',
       chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
       maxInFlight: options.maxInFlight ?? 6,
       sink: (bytes) => {
@@ -252,7 +271,11 @@ export async function writeLayer(
     out = -1;
     renameSync(tmp, destPath);
     const info = {
-      mediaType: compressed ? MediaType.layerTarGzip : MediaType.layerTar,
+      mediaType: !compressed
+        ? MediaType.layerTar
+        : codec === 'zstd'
+          ? MediaType.layerTarZstd
+          : MediaType.layerTarGzip,
       digest: `sha256:${r.outputSha256}`,
       size: r.outputSize,
       diffId: `sha256:${r.uncompressedSha256}`,
@@ -288,11 +311,15 @@ export async function layerCacheKey(
   entries: Iterable<LayerEntry> | AsyncIterable<LayerEntry>,
   options: LayerOptions = {},
 ): Promise<string | null> {
-  const compressed = (options.compression ?? 'gzip') === 'gzip';
+  const codec = options.compression ?? 'gzip';
   const h = createHash('sha256');
-  const settings = compressed
-    ? `gzip level=${options.level ?? DEFAULT_LEVEL} chunk=${options.chunkSize ?? DEFAULT_CHUNK_SIZE} zlib=${versions.zlib}`
-    : 'none';
+  const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const settings =
+    codec === 'gzip'
+      ? `gzip level=${layerLevel(options)} chunk=${chunk} zlib=${versions.zlib}`
+      : codec === 'zstd'
+        ? `zstd level=${layerLevel(options)} chunk=${chunk} zstd=${versions.zstd}`
+        : 'none';
   h.update(`lading-layer/1 ${settings}\n`);
   for await (const entry of entries) {
     checkEntry(entry);
@@ -307,4 +334,9 @@ export async function layerCacheKey(
     h.update(`${Buffer.byteLength(id)}\n${id}`);
   }
   return `sha256:${h.digest('hex')}`;
+}
+
+/** The level a layer is compressed at: the option, or the codec's default. */
+function layerLevel(options: LayerOptions): number {
+  return options.level ?? (options.compression === 'zstd' ? DEFAULT_ZSTD_LEVEL : DEFAULT_LEVEL);
 }

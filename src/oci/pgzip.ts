@@ -1,5 +1,5 @@
 /**
- * A deterministic parallel gzip encoder, pigz-style: the uncompressed stream is cut into fixed-size chunks,
+ * A deterministic parallel gzip (or zstd) encoder, pigz-style: the uncompressed stream is cut into fixed-size chunks,
  * each chunk is raw-deflated on the libuv pool with the previous 32 KiB as its dictionary and ends with a
  * Z_SYNC_FLUSH (the last one with Z_FINISH), and the pieces are concatenated in order between a fixed gzip
  * header (MTIME 0) and a CRC32/ISIZE trailer. Every chunk's bytes depend only on its own input and its
@@ -9,7 +9,7 @@
  * The same chunk pipeline with `level: 'store'` passes chunks through unchanged (uncompressed layers).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { constants, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
+import { constants, crc32, deflateRaw, type ZlibOptions, zstdCompress } from 'node:zlib';
 
 /** 10-byte gzip header: no name, MTIME 0, XFL 0, OS 255 ("unknown", as Go's compress/gzip writes). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff]);
@@ -18,8 +18,13 @@ const WINDOW = 32 * 1024;
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 
 export interface ChunkPipelineOptions {
-  /** zlib level 1–9, or 'store' to pass the bytes through without gzip framing. */
+  /** zlib level 1–9 (zstd: 1–19), or 'store' to pass the bytes through without framing. */
   level: number | 'store';
+  /**
+   * 'gzip' (default): one gzip member. 'zstd': one zstd frame per chunk, concatenated (a valid zstd stream
+   * every decoder reads); no dictionary between chunks, so each is compressed on its own.
+   */
+  codec?: 'gzip' | 'zstd';
   /** Bytes per independently compressed chunk; part of the output's identity. */
   chunkSize?: number;
   /** Chunks compressed or waiting to be written at once (memory bound: ~2 × chunkSize each). */
@@ -38,6 +43,16 @@ export interface ChunkPipelineResult {
   outputSize: number;
 }
 
+function zstdChunk(data: Buffer, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zstdCompress(
+      data,
+      { params: { [constants.ZSTD_c_compressionLevel]: level, [constants.ZSTD_c_checksumFlag]: 1 } },
+      (err, out) => (err ? reject(err) : resolve(out)),
+    );
+  });
+}
+
 function deflateChunk(data: Buffer, options: ZlibOptions): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     deflateRaw(data, options, (err, out) => (err ? reject(err) : resolve(out)));
@@ -51,6 +66,7 @@ function deflateChunk(data: Buffer, options: ZlibOptions): Promise<Buffer> {
  */
 export class ChunkPipeline {
   readonly #level: number | 'store';
+  readonly #zstd: boolean;
   readonly #chunkSize: number;
   readonly #maxInFlight: number;
   readonly #sink: (bytes: Buffer) => void | Promise<void>;
@@ -72,6 +88,7 @@ export class ChunkPipeline {
 
   constructor(options: ChunkPipelineOptions) {
     this.#level = options.level;
+    this.#zstd = options.codec === 'zstd' && options.level !== 'store';
     this.#chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
     if (this.#chunkSize < WINDOW) throw new RangeError(`chunkSize must be at least ${WINDOW}`);
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 8);
@@ -115,7 +132,7 @@ export class ChunkPipeline {
     this.#curLen = 0;
     this.#submit(last, true);
     while (this.#pending.length > 0) await this.#flushOne();
-    if (this.#level !== 'store') {
+    if (this.#level !== 'store' && !this.#zstd) {
       const trailer = Buffer.alloc(8);
       trailer.writeUInt32LE(this.#crc >>> 0, 0);
       trailer.writeUInt32LE(this.#inSize % 2 ** 32, 4);
@@ -148,7 +165,7 @@ export class ChunkPipeline {
   async #start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    if (this.#level !== 'store') await this.#emit(GZIP_HEADER);
+    if (this.#level !== 'store' && !this.#zstd) await this.#emit(GZIP_HEADER);
   }
 
   #submit(chunk: Buffer, last: boolean): void {
@@ -157,6 +174,8 @@ export class ChunkPipeline {
     let job: Promise<Buffer>;
     if (this.#level === 'store') {
       job = Promise.resolve(chunk);
+    } else if (this.#zstd) {
+      job = zstdChunk(chunk, this.#level);
     } else {
       this.#crc = crc32(chunk, this.#crc);
       const options: ZlibOptions = {
@@ -178,8 +197,8 @@ export class ChunkPipeline {
     const { job, chunk } = this.#pending.shift()!;
     await this.#emit(await job);
     if (chunk.length !== this.#chunkSize) return; // the final, partial chunk
-    if (this.#level === 'store') {
-      this.#free.push(chunk); // the sink is done with it
+    if (this.#level === 'store' || this.#zstd) {
+      this.#free.push(chunk); // the sink is done with it (zstd chunks are no dictionary to the next)
     } else {
       if (this.#dictOf) this.#free.push(this.#dictOf);
       this.#dictOf = chunk;

@@ -9,6 +9,7 @@ export const MediaType = {
   imageConfig: 'application/vnd.oci.image.config.v1+json',
   layerTarGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
   layerTar: 'application/vnd.oci.image.layer.v1.tar',
+  layerTarZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
 } as const;
 
 /** The annotation that names a tag inside an OCI image layout's index.json. */

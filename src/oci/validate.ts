@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { LadingError } from '../util/errors.ts';
 import { platformKey } from './image.ts';
 import { type BlobLocation, blobLocation, openImageStore, readRange, streamRange } from './read.ts';
@@ -44,14 +44,16 @@ export interface ValidationReport {
 const LAYER_TYPES = new Set<string>([
   MediaType.layerTar,
   MediaType.layerTarGzip,
+  MediaType.layerTarZstd,
   'application/vnd.docker.image.rootfs.diff.tar.gzip',
 ]);
 const MAX_JSON = 8 << 20;
 
-/** sha256 of the range and, for layers, of its (decompressed) contents; one read. */
+/** sha256 of the range and, for layers, of its (decompressed: gzip, or zstd when `zstd`) contents; one read. */
 async function hashRange(
   loc: Location,
   gunzip: boolean | null,
+  zstd = false,
 ): Promise<{ digest: string; content?: string; contentError?: string }> {
   const outer = createHash('sha256');
   const inner = gunzip === null ? null : createHash('sha256');
@@ -66,7 +68,7 @@ async function hashRange(
     try {
       await pipeline(
         tap(source as AsyncIterable<Buffer>),
-        createGunzip(),
+        zstd ? createZstdDecompress() : createGunzip(),
         async (out: AsyncIterable<Buffer>) => {
           for await (const c of out) inner!.update(c);
         },
@@ -118,7 +120,7 @@ class Checker {
     if (ok === undefined) {
       const gz = LAYER_TYPES.has(d.mediaType) ? d.mediaType !== MediaType.layerTar : null;
       try {
-        const h = await hashRange(loc, gz);
+        const h = await hashRange(loc, gz, d.mediaType === MediaType.layerTarZstd);
         ok = h.digest === d.digest && !h.contentError;
         if (h.digest !== d.digest) this.problem(where, `blob ${d.digest} has sha256 ${h.digest}`);
         else if (h.contentError)
@@ -301,8 +303,10 @@ class Checker {
           this.problem(where, `layer ${p} is not in the archive`);
           continue;
         }
-        const head = readRange(loc, 2);
-        const h = await hashRange(loc, head[0] === 0x1f && head[1] === 0x8b);
+        // docker's manifest.json names no media type: the magic bytes say gzip, zstd or a plain tar
+        const head = readRange(loc, 4);
+        const zstd = head.length === 4 && head.readUInt32LE(0) === 0xfd2fb528;
+        const h = await hashRange(loc, zstd || (head[0] === 0x1f && head[1] === 0x8b), zstd);
         if (p.startsWith('blobs/sha256/') && h.digest !== `sha256:${p.slice('blobs/sha256/'.length)}`)
           this.problem(where, `layer ${p} has ${h.digest}`);
         if (h.contentError) this.problem(where, `layer ${p} does not decompress: ${h.contentError}`);

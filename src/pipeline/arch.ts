@@ -99,11 +99,14 @@ export function rootfsForArch(input: {
 export async function baseLayersForArch(
   filesystem: BuiltFilesystem,
   base: BaseArch,
-  options: { cache: ContentCache; compressionLevel?: number },
+  options: { cache: ContentCache; compression?: 'gzip' | 'zstd'; compressionLevel?: number },
 ): Promise<ArchLayers> {
   const names = ownerNames(filesystem.fs);
   const entries = () => nodeEntries(changedNodes(filesystem.fs, base.snapshot), names);
-  const top = await cachedLayer(entries, options.cache, { level: options.compressionLevel });
+  const top = await cachedLayer(entries, options.cache, {
+    level: options.compressionLevel,
+    ...(options.compression === undefined ? {} : { compression: options.compression }),
+  });
   const plan: PlannedLayer = { kind: 'image', name: 'image', packages: [], comment: '', entries };
   return { plans: [plan], layers: [...base.image.layers, top] };
 }
@@ -119,6 +122,8 @@ export async function layersForArch(
   options: {
     layering: Layering | undefined;
     cache: ContentCache;
+    /** gzip (default) or zstd, for the layers lading writes (a package's own stream stays gzip). */
+    compression?: 'gzip' | 'zstd';
     compressionLevel?: number;
     /** Layers a registry already holds, by key (publish). */
     hints?: LayerHints;
@@ -143,6 +148,7 @@ export async function layersForArch(
         ? plan.layer
         : await cachedLayer(() => plan.entries(), options.cache, {
             level: options.compressionLevel,
+            ...(options.compression === undefined ? {} : { compression: options.compression }),
             hints: options.hints,
             logger: options.logger,
           }),

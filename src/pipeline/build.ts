@@ -73,7 +73,9 @@ export interface BuildOptions extends OpenBuildOptions {
   sbom?: boolean;
   sbomFormats?: SbomFormat[];
   sbomPath?: string;
-  /** gzip level of the layer. */
+  /** gzip (default) or zstd (`…tar+zstd` layers: containerd ≥ 1.5, Podman ≥ 3; not Docker's own store). */
+  compression?: 'gzip' | 'zstd';
+  /** Level of the layer's compression (gzip 1–9, zstd 1–19). */
   compressionLevel?: number;
   /** Layers held elsewhere by key (a registry's image built before): used without writing them (publish). */
   layerHints?: LayerHints;
@@ -322,6 +324,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
         sourceDateEpoch: date.sourceDateEpoch,
         buildDate: date.buildDate,
         compressionLevel: options.compressionLevel,
+        ...(options.compression === 'zstd' ? { compression: 'zstd' } : {}),
       },
     });
   if (memo) {
@@ -502,7 +505,7 @@ async function buildArch(
     inputDigest: string;
     base: BaseArch | undefined;
   },
-  options: Pick<BuildOptions, 'ignoreSignatures' | 'compressionLevel' | 'layerHints'>,
+  options: Pick<BuildOptions, 'ignoreSignatures' | 'compression' | 'compressionLevel' | 'layerHints'>,
   emit: (e: BuildEvent) => void,
   logger: Logger,
 ): Promise<BuiltArch> {
@@ -541,15 +544,18 @@ async function buildArch(
   for (const w of filesystem.post.warnings) logger.warn(w);
 
   emit({ type: 'phase', arch: apkArch, phase: 'layer' });
+  const compression = options.compression === undefined ? {} : { compression: options.compression };
   const layers = base
     ? await baseLayersForArch(filesystem, base, {
         cache: fetch.cache,
         compressionLevel: options.compressionLevel,
+        ...compression,
       })
     : await layersForArch(filesystem, {
         layering: config.layering,
         cache: fetch.cache,
         compressionLevel: options.compressionLevel,
+        ...compression,
         hints: options.layerHints,
         logger,
       });
@@ -606,6 +612,7 @@ function memoKeyOf(
       tag: options.tag,
       sbom: options.sbom !== false ? (options.sbomFormats ?? ['spdx']) : false,
       level: options.compressionLevel ?? null,
+      ...(options.compression === 'zstd' ? { compression: 'zstd' } : {}),
       buildDate: options.buildDate ?? null,
       sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH ?? null,
     },

@@ -45,8 +45,8 @@ export interface InputDigestInput {
     packages: readonly { name: string; version: string; checksum?: string }[];
   }[];
   keys: readonly { name: string; content: Buffer }[];
-  /** Byte-affecting options: SOURCE_DATE_EPOCH, --build-date (seconds), the gzip level. */
-  options: { sourceDateEpoch?: string; buildDate?: number; compressionLevel?: number };
+  /** Byte-affecting options: SOURCE_DATE_EPOCH, --build-date (seconds), the compression and its level. */
+  options: { sourceDateEpoch?: string; buildDate?: number; compressionLevel?: number; compression?: 'zstd' };
 }
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
@@ -101,6 +101,8 @@ export function inputDigest(input: InputDigestInput): string {
       sourceDateEpoch: input.options.sourceDateEpoch ?? null,
       buildDate: input.options.buildDate ?? null,
       compressionLevel: input.options.compressionLevel ?? null,
+      // only when set: gzip images keep the digests they had
+      ...(input.options.compression === 'zstd' ? { compression: 'zstd' } : {}),
     },
   };
   return `sha256:${createHash('sha256').update(canonicalJson(doc)).digest('hex')}`;

@@ -6,7 +6,7 @@
  * directory several packages ship with other modes, `replaces`, an identical file the first owner keeps, hard
  * links split by a replaced name, a `.keep_` file apk skips, a path through a usr-merge-style symlink, a
  * sub-second mtime, a data stream of two gzip members, xattrs, and more packages than the budget. umoci + runc,
- * Docker and Podman run the images.
+ * Docker and Podman run the images (Podman with `--compression zstd`: lading's own layers zstd, the streams not).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,15 +16,16 @@ import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { readApk } from '../../src/apk/apk-reader.ts';
 import { gzipDeterministic } from '../../src/apk/gzip-members.ts';
+import { validateDockerArchive } from '../../src/oci/validate.ts';
 import { build } from '../../src/pipeline/build.ts';
 import { alpineChangedFiles, alpineKey, isoRepoDir } from '../helpers/build.ts';
 import { sharedCache } from '../helpers/cache.ts';
-import { platformLayout, runInLayout } from '../helpers/containers.ts';
+import { runBundle, unpackBundle } from '../helpers/containers.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
 import { type HostileEntry, hostileRepo, hostileTar, testKey } from '../helpers/hostile.ts';
 import { fullDiskTree, layoutManifests, treeDiff } from '../helpers/image-tree.ts';
 import { type Podman, startPodman } from '../helpers/podman.ts';
-import { requireTool, run, tempDir } from '../helpers/tools.ts';
+import { tempDir } from '../helpers/tools.ts';
 
 const tmp = tempDir('lading-package-layering-');
 let docker: Dockerd | undefined;
@@ -35,12 +36,16 @@ after(async () => {
   tmp.remove();
 });
 
-/** Builds `yaml` into a layout DIR/NAME (and, with `tarball`, a docker archive NAME.tar too). */
-async function buildTo(name: string, yaml: string, tarball = false) {
+/**
+ * Builds `yaml` into a layout DIR/NAME (and, with `tarball`, a docker archive NAME.tar too); with `zstd`, into
+ * the docker archive only, its own layers compressed with zstd.
+ */
+async function buildTo(name: string, yaml: string, tarball = false, zstd = false) {
   const dir = join(tmp.path, name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'c.yaml'), yaml);
-  const outs = [join(dir, 'layout/'), ...(tarball ? [join(dir, `${name}.tar`)] : [])];
+  const tar = join(dir, `${name}.tar`);
+  const outs = zstd ? [tar] : [join(dir, 'layout/'), ...(tarball ? [tar] : [])];
   let result: Awaited<ReturnType<typeof build>> | undefined;
   for (const output of outs) {
     result = await build({
@@ -49,18 +54,16 @@ async function buildTo(name: string, yaml: string, tarball = false) {
       output,
       cacheDir: sharedCache(),
       sbom: false,
+      ...(zstd ? { compression: 'zstd' as const } : {}),
     });
     await result.release();
   }
-  return { layout: outs[0]!, tarball: outs[1], result: result! };
+  return { layout: outs[0]!, tarball: tarball || zstd ? tar : undefined, result: result! };
 }
 
-function unpack(layout: string, ref: string): string {
-  const one = platformLayout(layout, ref, tmp.path);
-  const bundle = join(tmp.path, `bundle-${ref.replace(/\W/g, '-')}`);
-  const r = run(requireTool('umoci'), ['unpack', '--image', `${one}:${ref}`, bundle]);
-  assert.equal(r.status, 0, r.stderr);
-  return join(bundle, 'rootfs');
+/** The image unpacked by umoci into a runc bundle running `args` (its rootfs: what umoci unpacks). */
+function unpack(layout: string, ref: string, args: string[], root = false): string {
+  return unpackBundle(layout, ref, args, tmp.path, { root });
 }
 
 /** The stream layers: each a package's data part byte for byte, its diff ID that of the inflated tar. */
@@ -99,12 +102,13 @@ describe('layering: {strategy: package}', () => {
     );
     assert.equal(checkStreams(layered.layout, apks), 25);
     assert.equal(layoutManifests(layered.layout).get('amd64')!.layers.length, 26);
-    const want = fullDiskTree(unpack(single.layout, 'alpine-single:1'));
-    assert.deepEqual(treeDiff(fullDiskTree(unpack(layered.layout, 'alpine-package:1')), want), []);
-
     const cmd = ['/bin/sh', '-c', 'id -u; stat -c "%a %h" /etc/motd /opt/bb; apk info | wc -l'];
+    const want = fullDiskTree(join(unpack(single.layout, 'alpine-single:1', cmd), 'rootfs'));
+    const bundle = unpack(layered.layout, 'alpine-package:1', cmd);
+    assert.deepEqual(treeDiff(fullDiskTree(join(bundle, 'rootfs')), want), []);
+
     const expected = '1000\n600 1\n755 2\n25\n';
-    const r = runInLayout(layered.layout, 'alpine-package:1', cmd, tmp.path);
+    const r = runBundle(bundle, tmp.path);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout, expected);
     const load = docker!.docker(['load', '-i', layered.tarball!]);
@@ -203,6 +207,7 @@ ${layering}`;
     const single = await buildTo('gen-single', yaml(''));
     const layered = await buildTo('gen-package', yaml('layering: {strategy: package}\n'), true);
     const small = await buildTo('gen-budget', yaml('layering: {strategy: package, budget: 3}\n'));
+    const zstd = await buildTo('gen-zstd', yaml('layering: {strategy: package}\n'), true, true);
     const apks = new Map(
       layered.result.archs[0]!.packages.map((p) => [`${p.info.name}-${p.info.version}`, p.location]),
     );
@@ -222,11 +227,6 @@ ${layering}`;
     const smallLayers = layoutManifests(small.layout).get('amd64')!.layers;
     assert.equal(smallLayers.length, 4); // shared + 2 streams + top
 
-    const want = fullDiskTree(unpack(single.layout, 'gen-single:1'));
-    assert.match(want.get('usr/lib/cap')!, /user\.cap=0x796573/);
-    assert.deepEqual(treeDiff(fullDiskTree(unpack(layered.layout, 'gen-package:1')), want), []);
-    assert.deepEqual(treeDiff(fullDiskTree(unpack(small.layout, 'gen-budget:1')), want), []);
-
     // what each runtime unpacks: the same listing everywhere (link counts aside: an overlay mount shows a
     // directory in several layers with 1, and a name another layer replaced still counted in its own layer)
     const inode = (p: string) => `$(stat -c %i ${p})`;
@@ -238,22 +238,47 @@ ${layering}`;
         `[ ${inode('/usr/lib/one')} = ${inode('/usr/lib/two')} ] || echo split; ` +
         'cat /usr/lib/one /usr/lib/two /usr/share/multi2 | md5sum',
     ];
-    const expected = runInLayout(single.layout, 'gen-single:1', list, tmp.path, { root: true });
+    const singleBundle = unpack(single.layout, 'gen-single:1', list, true);
+    const layeredBundle = unpack(layered.layout, 'gen-package:1', list, true);
+    const want = fullDiskTree(join(singleBundle, 'rootfs'));
+    assert.match(want.get('usr/lib/cap')!, /user\.cap=0x796573/);
+    assert.deepEqual(treeDiff(fullDiskTree(join(layeredBundle, 'rootfs')), want), []);
+    assert.deepEqual(
+      treeDiff(fullDiskTree(join(unpack(small.layout, 'gen-budget:1', list), 'rootfs')), want),
+      [],
+    );
+
+    const expected = runBundle(singleBundle, tmp.path);
     assert.equal(expected.status, 0, expected.stderr);
     assert.match(expected.stdout, /^\/srv 750 0 0 /m);
     assert.match(expected.stdout, /^linked\nsplit\n/m);
     assert.doesNotMatch(expected.stdout, /keep_srv/);
-    const viaRunc = runInLayout(layered.layout, 'gen-package:1', list, tmp.path, { root: true });
+    const viaRunc = runBundle(layeredBundle, tmp.path);
     assert.equal(viaRunc.stdout, expected.stdout);
     const load = docker!.docker(['load', '-i', layered.tarball!]);
     assert.equal(load.status, 0, load.stderr);
     const viaDocker = docker!.docker(['run', '--rm', '--network', 'none', 'gen-package:1', ...list]);
     assert.equal(viaDocker.status, 0, viaDocker.stderr);
     assert.equal(viaDocker.stdout, expected.stdout);
+
+    // --compression zstd: the package streams stay the packages' gzip bytes, lading's own layers (rebuilt ones,
+    // the top layer) are zstd; only the blobs differ, not the diff IDs; Podman runs it (Debian's Docker cannot)
+    await validateDockerArchive(zstd.tarball!);
+    const gzLayers = layered.result.archs[0]!.image.layers;
+    const zstdLayers = zstd.result.archs[0]!.image.layers;
+    assert.deepEqual(
+      zstdLayers.map((l) => l.diffId),
+      gzLayers.map((l) => l.diffId),
+    );
+    zstdLayers.forEach((l, i) => {
+      const stream = gzLayers[i]!.digest === l.digest;
+      assert.equal(l.mediaType.split('.').pop(), stream ? 'tar+gzip' : 'tar+zstd', l.digest);
+    });
+    assert.equal(zstdLayers.filter((l) => l.mediaType.endsWith('+zstd')).length, 3); // m, frac, top
     podman = startPodman();
-    const pload = await podman.podman(['load', '-i', layered.tarball!]);
+    const pload = await podman.podman(['load', '-i', zstd.tarball!]);
     assert.equal(pload.status, 0, pload.stderr);
-    const viaPodman = await podman.podman(['run', '--rm', 'gen-package:1', ...list]);
+    const viaPodman = await podman.podman(['run', '--rm', 'gen-zstd:1', ...list]);
     assert.equal(viaPodman.status, 0, viaPodman.stderr);
     assert.equal(viaPodman.stdout, expected.stdout);
   });

@@ -54,7 +54,7 @@ export function platformLayout(layout: string, ref: string, workDir: string, arc
  * Unpacks `layout:ref` with umoci into a runc bundle (no terminal; `args` replace the image's command, `root`
  * runs as uid 0). Returns the bundle directory.
  */
-function unpackBundle(
+export function unpackBundle(
   layout: string,
   ref: string,
   args: string[] | undefined,
@@ -92,7 +92,14 @@ export function runInLayout(
   workDir: string,
   options: { root?: boolean } = {},
 ): { status: number; stdout: string; stderr: string } {
-  const bundle = unpackBundle(layout, ref, args, workDir, options);
+  return runBundle(unpackBundle(layout, ref, args, workDir, options), workDir);
+}
+
+/** Runs a bundle unpackBundle made with runc (its `rootfs` is also the unpacked image); returns the output. */
+export function runBundle(
+  bundle: string,
+  workDir: string,
+): { status: number; stdout: string; stderr: string } {
   const id = containerId();
   const r = run('runc', ['--root', join(workDir, 'runc-state'), 'run', '--bundle', bundle, id], {
     stdio: ['ignore', 'pipe', 'pipe'],

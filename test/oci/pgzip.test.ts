@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { ChunkPipeline } from '../../src/oci/pgzip.ts';
 import { fixture } from '../helpers/paths.ts';
 import { requireTool } from '../helpers/tools.ts';
@@ -22,12 +22,13 @@ function sample(size: number): Buffer {
 
 async function compress(
   data: Buffer,
-  options: { level?: number | 'store'; maxInFlight?: number; pieces?: number[] } = {},
+  options: { level?: number | 'store'; maxInFlight?: number; pieces?: number[]; codec?: 'zstd' } = {},
 ): Promise<{ out: Buffer; result: Awaited<ReturnType<ChunkPipeline['end']>> }> {
   const parts: Buffer[] = [];
   // the sink must copy: the pipeline reuses its buffers
   const p = new ChunkPipeline({
     level: options.level ?? 5,
+    ...(options.codec ? { codec: options.codec } : {}),
     chunkSize: CHUNK,
     maxInFlight: options.maxInFlight,
     sink: (b) => {
@@ -84,6 +85,19 @@ test('levels change the bytes, not the content', async () => {
   assert.notEqual(sha(l1.out), sha(l9.out));
   assert.deepEqual(gunzipSync(l1.out), gunzipSync(l9.out));
   assert.ok(l9.out.length < l1.out.length);
+});
+
+test('zstd: one frame per chunk, the real zstd reads the stream, the same bytes however it is fed', async () => {
+  const data = sample(5 * CHUNK + 77);
+  const whole = await compress(data, { codec: 'zstd', level: 3 });
+  const split = await compress(data, { codec: 'zstd', level: 3, maxInFlight: 1, pieces: [9000] });
+  assert.equal(sha(split.out), sha(whole.out));
+  assert.deepEqual(zstdDecompressSync(whole.out), data);
+  assert.equal(whole.result.outputSha256, sha(whole.out));
+  assert.equal(whole.result.uncompressedSha256, sha(data));
+  const cli = spawnSync(requireTool('zstd'), ['-dc'], { input: whole.out, maxBuffer: 1 << 26 });
+  assert.equal(cli.status, 0, String(cli.stderr));
+  assert.ok(cli.stdout.equals(data));
 });
 
 test('store mode passes bytes through; both digests are the content digest', async () => {
