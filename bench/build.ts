@@ -140,7 +140,8 @@ function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<t
     den: den.name,
     ...(target === undefined ? {} : { target }),
   });
-  return report(`${s.name}: ${apks.length} packages`, results, [
+  const peak = Math.max(...[cold, streams, zstd, warm, packed].map((x) => results.get(x.name)!.peakRssMiB));
+  const rows = report(`${s.name}: ${apks.length} packages`, results, [
     t('A cold / B', cold, b, targets.coldB),
     t('A cold / C', cold, c, targets.coldC),
     t('A cold, layering: package / C', streams, c, targets.streamsC),
@@ -151,6 +152,10 @@ function buildSection(s: Scenario, runs: number, targets: Targets): ReturnType<t
     t('A warm, image packed again / C', packed, c, targets.packedC),
     t('A warm / B', warm, b),
   ]);
+  console.log(
+    `| lading's peak RSS, any build above | ${peak.toFixed(0)} MiB | ≤ 256 MiB | ${peak <= 256 ? 'met' : 'MISSED'} |`,
+  );
+  return [...rows, { label: `${s.name}: peak RSS ≤ 256 MiB`, ratio: peak / 256, target: 1, ok: peak <= 256 }];
 }
 
 function noopSection(s: Scenario): ReturnType<typeof report> {

@@ -32,7 +32,7 @@
  * their diff ID). References of shared namespaces are written through to the sink (`--cache-to`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, mkdtempSync } from 'node:fs';
+import { constants, createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import {
   access,
   type FileHandle,
@@ -436,13 +436,22 @@ export class ContentCache {
   }
 
   async putBytes(bytes: Uint8Array): Promise<BlobInfo> {
-    const w = await this.createWriter();
-    try {
-      await w.write(bytes);
-      return await w.commit();
-    } catch (e) {
-      await w.discard();
-      throw e;
+    // small blobs (metadata) are written in one synchronous call: no thread-pool round trips per file
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    for (let tries = 0; ; tries++) {
+      const tmp = await this.tempFilePath();
+      try {
+        writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        // its directory removed by a concurrent clean: made again
+        if (errno(e) === 'ENOENT' && tries < 2) {
+          this.#madeDirs.clear();
+          continue;
+        }
+        throw this.#ioError('cannot write to the cache', e);
+      }
+      return this.#store(tmp, digest, bytes.length);
     }
   }
 
