@@ -5,25 +5,28 @@
 //   node scripts/solver-fuzz.ts --seeds 17,42 --minimize
 // A disagreement lading no longer has once one of its apk-tools 3 behaviours is turned off (APK3_* in
 // src/solver/state.ts, or packages of other architectures kept) is explained by it, unless lading then
-// refuses a world apk-tools 2.14.4 solves; any other is a bug.
+// refuses a world apk-tools 2.14.4 solves; any other is a bug. Each seed is judged as lading decides by
+// default and, where a negated install_if makes the opt-in (apk3InstallIf) answer otherwise, with the opt-in.
 // With --apk3 (an apk-tools 3 binary, e.g. built from its source), explained seeds are also asked of it,
-// and its package set must be lading's. Bugs are written to DIR in the apk-tools test format (seed-N.test
+// and its package set must be lading's with the opt-in (every apk 3 behaviour on). Bugs are written to DIR in the apk-tools test format (seed-N.test
 // + .repo files, apk's answer as @EXPECT); with --minimize, reduced first (records, lines, words and world
 // entries dropped while lading still disagrees the same way).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ResolveOptions } from '../src/solver/resolve.ts';
 import { apkOracle } from '../test/helpers/paths.ts';
-import { classify, disagreement, ladingOutcome } from '../test/solver/differential.ts';
+import { classify, disagreement } from '../test/solver/differential.ts';
 import { ApkOracle, inParallel, type Outcome } from '../test/solver/oracle.ts';
 import {
   caseFiles,
   expectText,
+  hasNegatedInstallIf,
   minimize,
   type SyntheticCase,
+  syntheticAnswers,
   syntheticCase,
-  syntheticIndex,
   writeApkRepositories,
 } from '../test/solver/synthetic.ts';
 
@@ -59,18 +62,42 @@ async function apkAnswer(c: SyntheticCase, apk = oracle): Promise<Outcome> {
   }
 }
 
-/** lading's answer, with the APK3_* behaviours `off` turned off and, when `otherArch`, other-arch packages kept. */
-function ladingAnswer(c: SyntheticCase, off: number | true = 0, otherArch = false): Outcome {
-  try {
-    return ladingOutcome(syntheticIndex(c, { otherArch }), c.world, { apk214: off });
-  } catch (e) {
-    return { ok: false, order: [], tree: `lading threw: ${e instanceof Error ? e.stack : e}` };
-  }
+const OPT_IN: ResolveOptions = { apk3InstallIf: true };
+
+/**
+ * lading's answers to a case (synthetic.ts syntheticAnswers: `options`, the APK3_* behaviours `off` turned off
+ * and, when `otherArch`, other-arch packages kept), a throw read as a refusal saying so.
+ */
+function ladingAnswers(c: SyntheticCase, options: ResolveOptions = {}) {
+  const answers = syntheticAnswers(c);
+  return (off: number | true = 0, otherArch = false): Outcome => {
+    try {
+      return answers(off, otherArch, options);
+    } catch (e) {
+      return { ok: false, order: [], tree: `lading threw: ${e instanceof Error ? e.stack : e}` };
+    }
+  };
+}
+
+/**
+ * How lading relates to apk 2.14.4's answer `want`: as it decides by default and, where the opt-in answers
+ * otherwise, with it (its verdict then, when the default agrees or is explained).
+ */
+function judge(want: Outcome, c: SyntheticCase): { verdict: ReturnType<typeof classify>; optIn: boolean } {
+  const byDefault = ladingAnswers(c);
+  const verdict = classify(want, byDefault);
+  if (!hasNegatedInstallIf(c) || (!verdict.agrees && verdict.by === undefined))
+    return { verdict, optIn: false };
+  const optIn = ladingAnswers(c, OPT_IN);
+  if (disagreement(byDefault(), optIn()) === undefined) return { verdict, optIn: false };
+  return { verdict: classify(want, optIn), optIn: true };
 }
 
 const started = Date.now();
 let refused = 0;
 const bugs: number[] = [];
+/** Seeds where the opt-in (apk3InstallIf) answers otherwise than the default. */
+const changedByOptIn: number[] = [];
 const explained = new Map<string, number[]>();
 /** Explained seeds where apk-tools 3 does not install lading's package set. */
 const notApk3: number[] = [];
@@ -79,16 +106,15 @@ try {
     let c = syntheticCase(seed);
     const want = await apkAnswer(c);
     if (!want.ok) refused++;
-    const answer = (x: SyntheticCase) => (off: number | true, otherArch: boolean) =>
-      ladingAnswer(x, off, otherArch);
-    const verdict = classify(want, answer(c));
+    const { verdict, optIn } = judge(want, c);
+    if (optIn) changedByOptIn.push(seed);
     if (verdict.agrees) return;
     if (verdict.by !== undefined) {
-      const key = verdict.by.join('+');
+      const key = `${optIn ? 'opt-in: ' : ''}${verdict.by.join('+')}`;
       explained.set(key, [...(explained.get(key) ?? []), seed]);
       let three = '';
       if (apk3 !== undefined) {
-        const got = ladingAnswer(c);
+        const got = ladingAnswers(c, OPT_IN)();
         const a3 = await apkAnswer(c, apk3);
         const same = a3.ok === got.ok && [...a3.order].sort().join(' ') === [...got.order].sort().join(' ');
         if (!same) {
@@ -107,7 +133,7 @@ try {
       // reduce while lading still gets it wrong the same way (apk installs / lading adds / another tree …)
       const kind = (d: string | undefined) => d?.split(/[:,\n]/)[0];
       const wrong = async (x: SyntheticCase) => {
-        const v = classify(await apkAnswer(x), answer(x));
+        const v = judge(await apkAnswer(x), x).verdict;
         return !v.agrees && v.by === undefined ? kind(v.why) : undefined;
       };
       const was = kind(verdict.why);
@@ -117,7 +143,7 @@ try {
     for (const [file, text] of Object.entries(caseFiles(c, `seed-${seed}`, expectText(apk))))
       writeFileSync(join(out, file), text);
     console.log(
-      `seed ${seed} (DISAGREES): world ${c.world.join(' ')}\n  ${disagreement(apk, ladingAnswer(c))}`,
+      `seed ${seed} (DISAGREES${optIn ? ' with the opt-in' : ''}): world ${c.world.join(' ')}\n  ${disagreement(apk, ladingAnswers(c, optIn ? OPT_IN : {})())}`,
     );
   });
 } finally {
@@ -130,6 +156,9 @@ const nExplained = [...explained.values()].reduce((n, a) => n + a.length, 0);
 console.log(
   `${seeds.length} seeds: ${refused} refused by apk 2.14.4; ${bugs.length + nExplained} disagreements, ` +
     `${bugs.length} not explained: ${list(bugs)}; ${runs} apk runs, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
+console.log(
+  `  apk3InstallIf answers otherwise on ${changedByOptIn.length} (judged with it; "opt-in:" below)`,
 );
 for (const [key, seedList] of [...explained].sort((a, b) => b[1].length - a[1].length)) {
   const shown = list(seedList).split(' ');

@@ -17,6 +17,7 @@ export interface ResolveFlags extends GlobalOptions {
   cacheFrom?: string[];
   cacheTo?: string;
   offline?: boolean;
+  apk3InstallIf?: boolean;
 }
 
 /** The library options the resolution flags give (show-packages, dot, why, lock). */
@@ -33,6 +34,7 @@ export function resolveFlagOptions(flags: ResolveFlags) {
     cacheFrom: flags.cacheFrom,
     cacheTo: flags.cacheTo,
     offline: flags.offline,
+    apk3InstallIf: flags.apk3InstallIf,
   };
 }
 
@@ -78,7 +80,11 @@ export function resolutionOptions(cmd: Command, archHelp: string): Command {
       '--cache-to <dir-or-url>',
       'a shared cache (directory or Bazel-protocol URL) to write what is cached through to',
     )
-    .option('--offline', 'use only local repositories and the cache; fail if something is not there');
+    .option('--offline', 'use only local repositories and the cache; fail if something is not there')
+    .option(
+      '--apk3-install-if',
+      'install_if with a negation (i:A !B) as apk-tools 3: install the package when A is installed and B is not (apk-tools 2.14.4, and lading by default, never install it); with --lockfile, give it if the lock was made with it',
+    );
 }
 
 /** The config argument plus the resolution flags (show-packages, dot, why). */
@@ -175,6 +181,7 @@ export function imageBuildOptions(flags: ImageFlags) {
     offline: flags.offline,
     lockfile: flags.lockfile,
     vcs: flagEnabled(flags.vcs, '--vcs'),
+    apk3InstallIf: flags.apk3InstallIf,
   };
 }
 

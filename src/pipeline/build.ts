@@ -346,6 +346,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
       ...(options.pinned ? { pinned: options.pinned } : {}),
       ...(options.packageIndexes ? { packageIndexes: options.packageIndexes } : {}),
       ...(base ? { installed: await basing!.installedByArch(base, targets) } : {}),
+      ...(options.apk3InstallIf ? { apk3InstallIf: true } : {}),
       logger,
     });
     // the packages the build installs (a base's are in the identity by its digests), as a lock lists them
@@ -410,6 +411,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
           dataLayers: config.layering?.strategy === 'package',
           lockFile: s.lock!.file,
           ...(s.base ? { installed: await s.base.installed(arch) } : {}),
+          ...(options.apk3InstallIf ? { apk3InstallIf: true } : {}),
           onReady: (fromCache) =>
             emit({ type: 'package', arch: apk, done: ++done, total: requests.length, fromCache }),
         }),
@@ -615,6 +617,7 @@ function memoKeyOf(
       ...(options.compression === 'zstd' ? { compression: 'zstd' } : {}),
       buildDate: options.buildDate ?? null,
       sourceDateEpoch: (options.env ?? process.env).SOURCE_DATE_EPOCH ?? null,
+      apk3InstallIf: options.apk3InstallIf ?? false,
     },
   });
 }

@@ -3,7 +3,8 @@
  * inputs again (say, to another output path) writes the remembered image instead of resolving, installing
  * and packing it again. The key covers lading's build id, the loaded config (all fields, after command-line
  * overrides), every repository index's bytes (by digest) per architecture, the build keys' contents, the
- * build date inputs and the output options that change bytes (tag, SBOM formats, compression level).
+ * build date inputs, the resolver's rules (--apk3-install-if) and the output options that change bytes (tag, SBOM
+ * formats, compression level).
  * Package contents are covered through the indexes: each package is named by its control checksum.
  * The memo stores the small documents (index, configs, manifests, SBOM texts); layers are cache blobs.
  */

@@ -13,7 +13,9 @@
  * - the build keys (name and SHA-256 of the contents), the build date inputs and the gzip level;
  * - OUTPUT_EPOCH, which stands for lading itself.
  * Not in it: the repository index digests (one new package anywhere would change every image), the tag and
- * the destination, the SBOM formats (SBOMs are attached beside the image, not part of it), Node's zlib.
+ * the destination, the SBOM formats (SBOMs are attached beside the image, not part of it), Node's zlib, the
+ * resolver's rules (--apk3-install-if: they only choose the packages, which are in it, so a build from a lock
+ * made with the flag has the digest of the build that made it).
  *
  * Why OUTPUT_EPOCH and not lading's version or build id: a lading upgrade that writes the same bytes should
  * not make a catalogue of images look changed (and re-push all of them); one that changes bytes must. The

@@ -148,6 +148,8 @@ export async function resolveLockedArch(
     onReady?: (fromCache: boolean) => void;
     /** A base image's installed packages: pinned, and listed first in the resolution (a lock leaves them out). */
     installed?: readonly InstalledPackage[];
+    /** The lock was made with apk-tools 3's negated install_if (see ConfigFlags.apk3InstallIf). */
+    apk3InstallIf?: boolean;
   },
 ): Promise<LockedArch> {
   const apk = apkArch(arch);
@@ -168,7 +170,7 @@ export async function resolveLockedArch(
     installed,
   });
   const world = [...options.world, ...installed.map((p) => `${p.info.name}=${p.info.version}`)];
-  const resolution = lockedResolution(index, packages, installed, world, apk, options.lockFile);
+  const resolution = lockedResolution(index, packages, installed, world, apk, options);
   return {
     arch,
     apkArch: apk,
@@ -187,12 +189,12 @@ function lockedResolution(
   installed: readonly InstalledPackage[],
   world: readonly string[],
   apk: string,
-  lockFile: string,
+  { lockFile, apk3InstallIf }: { lockFile: string; apk3InstallIf?: boolean },
 ): Resolution {
   let solved: Resolution;
   try {
     // `name@tag` chose the tagged repository when the lock was made; the lock has one repository
-    solved = resolve(index, world.map(untagged));
+    solved = resolve(index, world.map(untagged), apk3InstallIf ? { apk3InstallIf } : {});
   } catch (e) {
     if (!(e instanceof LadingError) || e.code !== 'SOLVER_UNSATISFIABLE') throw e;
     throw new LadingError(
@@ -219,7 +221,9 @@ function lockedResolution(
       `nothing in the world needs these packages locked for ${apk}: ${unused.join(', ')}`,
       {
         file: lockFile,
-        hint: 'the world changed since the lock was written; regenerate it with `lading lock CONFIG`',
+        hint:
+          'the world changed since the lock was written; regenerate it with `lading lock CONFIG`' +
+          (apk3InstallIf ? '' : ' (or, if it was made with --apk3-install-if, build with that flag too)'),
       },
     );
   }

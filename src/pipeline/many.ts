@@ -133,6 +133,8 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
       ...(image.lockfile ? { lockfile: resolvePath(cwd, image.lockfile) } : {}),
       ...(planned?.buildDate ? { buildDate: planned.buildDate } : {}),
       ...(planned?.compressionLevel !== undefined ? { compressionLevel: planned.compressionLevel } : {}),
+      // the plan's resolution rules, whatever this worker was told
+      ...(planned ? { apk3InstallIf: planned.apk3InstallIf === true } : {}),
     };
     try {
       if (mode === 'publish') {

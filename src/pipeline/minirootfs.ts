@@ -87,6 +87,7 @@ async function minirootfsOf(
     world: config.contents.packages,
     indexes,
     cache: fetch.cache,
+    ...(options.apk3InstallIf ? { apk3InstallIf: true } : {}),
     logger,
   });
   const prepared = await prepareArch(resolved!, {

@@ -35,6 +35,12 @@ export interface ConfigFlags {
    * `origin` and HEAD, as apko; see config/vcs-probe.ts). Default false here; build and publish default to true.
    */
   vcs?: boolean;
+  /**
+   * `--apk3-install-if`: resolve with apk-tools 3's negated install_if (`i:A !B` installs the package when A is
+   * installed and B is not). Off, lading installs what apk-tools 2.14.4 installs, which never installs such a
+   * package (on Alpine v3.19: alsa-plugins-pulse, libcanberra-alsa).
+   */
+  apk3InstallIf?: boolean;
 }
 
 /** What messages call the config: its path, or `config` for an object. */

@@ -53,7 +53,12 @@ export interface PlannedImage {
 export interface Plan {
   format: number;
   /** What every worker must build with for the input digests to hold. */
-  options: { sourceDateEpoch?: string; buildDate?: string; compressionLevel?: number };
+  options: {
+    sourceDateEpoch?: string;
+    buildDate?: string;
+    compressionLevel?: number;
+    apk3InstallIf?: boolean;
+  };
   images: PlannedImage[];
 }
 
@@ -192,6 +197,7 @@ export async function plan(options: PlanOptions): Promise<Plan> {
       ...(env.SOURCE_DATE_EPOCH ? { sourceDateEpoch: env.SOURCE_DATE_EPOCH } : {}),
       ...(options.buildDate ? { buildDate: options.buildDate } : {}),
       ...(options.compressionLevel !== undefined ? { compressionLevel: options.compressionLevel } : {}),
+      ...(options.apk3InstallIf ? { apk3InstallIf: true } : {}),
     },
     images,
   };

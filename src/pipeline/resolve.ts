@@ -108,6 +108,7 @@ export async function resolveConfig(options: ResolveConfigOptions): Promise<Reso
     ...(options.memo === false ? {} : { cache: fetch.cache }),
     memoSalt: options.memoSalt,
     keepIndexes: true,
+    ...(options.apk3InstallIf ? { apk3InstallIf: true } : {}),
     logger,
     ...(base ? { installed: await installedByArch(base, archs) } : {}),
   });
@@ -145,6 +146,8 @@ export interface ResolveInput {
   pinned?: ReadonlyMap<string, readonly PinnedPackage[]>;
   /** Resolver indexes built in this process, by what they are built from: many configs, one parse. */
   packageIndexes?: Map<string, Promise<PackageIndex>>;
+  /** apk-tools 3's negated install_if (see ConfigFlags.apk3InstallIf); part of the memo key. */
+  apk3InstallIf?: boolean;
   logger?: Logger;
 }
 
@@ -282,6 +285,7 @@ async function resolveArch(
     index: makeIndex,
     logger: input.logger,
     salt: cross ? `${salt} ${cross.salt}` : salt,
+    ...(input.apk3InstallIf ? { apk3InstallIf: true } : {}),
   });
   if (!input.keepIndexes) index = undefined;
   if (pinned) checkPinned(resolution, pinned, apk);
@@ -305,6 +309,8 @@ export interface ResolveMemoizedInput {
   logger?: Logger;
   /** Part of the key: identifies the lading build (default: `lading <build id>`). */
   salt?: string;
+  /** apk-tools 3's negated install_if (see ConfigFlags.apk3InstallIf); part of the key. */
+  apk3InstallIf?: boolean;
 }
 
 /**
@@ -316,6 +322,7 @@ export async function resolveMemoized(
   input: ResolveMemoizedInput,
 ): Promise<{ resolution: Resolution; cached: boolean }> {
   const logger = input.logger ?? silentLogger;
+  const solveOptions = input.apk3InstallIf ? { apk3InstallIf: true } : {};
   const key = resolutionKey({
     repositories: input.repositories.map((r) => ({
       repository: r.repository,
@@ -326,6 +333,7 @@ export async function resolveMemoized(
     ...(input.installed?.length ? { installed: input.installed } : {}),
     arch: input.arch,
     salt: input.salt ?? `lading ${LADING_BUILD_ID}`,
+    options: solveOptions,
   });
   const cache = input.cache;
   if (cache) {
@@ -343,7 +351,7 @@ export async function resolveMemoized(
       }
     }
   }
-  const resolution = resolve(await input.index(), input.world);
+  const resolution = resolve(await input.index(), input.world, solveOptions);
   if (cache) {
     try {
       const blob = await cache.putBytes(Buffer.from(encodeResolution(resolution), 'utf8'));

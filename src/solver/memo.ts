@@ -12,7 +12,7 @@ import type { Resolution } from './resolve.ts';
 import type { SolveOptions } from './state.ts';
 
 /** Bump when the resolver can answer differently for the same inputs. */
-export const RESOLVER_VERSION = 2;
+export const RESOLVER_VERSION = 3;
 
 export interface ResolutionKeyParts {
   /** In configured order; `digest` identifies the index content (e.g. sha256 of APKINDEX.tar.gz). */
@@ -45,6 +45,7 @@ export function resolutionKey(parts: ResolutionKeyParts): string {
         nameFlags: parts.options?.nameFlags ?? [],
         forceBrokenWorld: parts.options?.forceBrokenWorld ?? false,
         selfUpgrade: parts.options?.selfUpgrade ?? false,
+        apk3InstallIf: parts.options?.apk3InstallIf ?? false,
       },
     }),
   );

@@ -119,9 +119,11 @@ export function parseWorld(index: PackageIndex, world: readonly string[]): DepNo
  * Resolves a world against an index. Throws LadingError('SOLVER_UNSATISFIABLE') with apk's
  * "unable to select packages" tree (and hints) when no package set satisfies it.
  *
- * The solver decides as apk-tools 2.14.4 does, with apk-tools 3's fixes (APK3_* in state.ts). A solver
- * without backtracking can be led by a fix to a choice that fails later where 2.14.4's choice would not
- * have: then the world is solved again as 2.14.4 solves it, so that no world apk-tools solves is refused.
+ * The solver decides as apk-tools 2.14.4 does, with those of apk-tools 3's fixes that agree with it on the
+ * real Alpine indexes (APK3_DEFAULT in state.ts), and apk 3's negated install_if when asked
+ * (options.apk3InstallIf). A solver without backtracking can be led by a fix to a choice that fails later
+ * where 2.14.4's choice would not have: then the world is solved again as 2.14.4 solves it, so that no world
+ * apk-tools solves is refused.
  */
 export function resolve(
   index: PackageIndex,

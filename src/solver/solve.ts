@@ -11,6 +11,7 @@ import type { DepNode, NameNode, PackageIndex, PkgNode, Provider } from './packa
 import {
   APK3_ALL,
   APK3_CONFLICT_BLOCKS_INSTALL_IF,
+  APK3_DEFAULT,
   APK3_INSTALL_IF_NEGATED,
   APK3_SELF_CONFLICT,
   APK3_VIRTUAL_LAST,
@@ -42,8 +43,9 @@ export function solveState(
   // `apk add NAME…` marks each name it adds (apk_solver_set_name_flags), even without flags to give
   const nameFlags = options.nameFlags ?? world.map((d) => ({ name: d.name.name, flags: 0, inheritable: 0 }));
   const apk214 = options.apk214 === true ? APK3_ALL : options.apk214 || 0;
+  const apk3 = (APK3_DEFAULT | (options.apk3InstallIf ? APK3_INSTALL_IF_NEGATED : 0)) & ~apk214;
   for (;;) {
-    const s = new Solver(index, flags, options.selfUpgrade ?? false, APK3_ALL & ~apk214);
+    const s = new Solver(index, flags, options.selfUpgrade ?? false, apk3);
     s.run(world, broken, nameFlags);
     if (s.errors && options.forceBrokenWorld) {
       let more = false;

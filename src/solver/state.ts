@@ -13,11 +13,13 @@ export const SOLVERF_IGNORE_CONFLICT = 0x10;
 export const SOLVERF_IGNORE_UPGRADE = 0x20;
 
 /**
- * Where lading decides as apk-tools 3 does, not as the 2.14.4 it is a port of (each from apk 3's solver.c;
- * none changes an answer for the Alpine worlds the differential test checks). SolveOptions.apk214 turns
- * them off, for the differential tests against the real apk-tools 2.14.4.
+ * Where lading can decide as apk-tools 3 does, not as the 2.14.4 it is a port of (each from apk 3's solver.c).
+ * On by default (APK3_DEFAULT) are those that change no answer for the 220 Alpine worlds the differential test
+ * checks against the real apk-tools 2.14.4; SolveOptions.apk214 turns them off. Negated install_if changes
+ * answers on the real Alpine indexes (alsa-plugins-pulse, libcanberra-alsa), so it is only on when asked for
+ * (SolveOptions.apk3InstallIf): by default lading installs what apk-tools 2.14.4 installs.
  */
-/** `i:A !B`: installed when A is, unless B is (2.14.4 never installs it: B is never decided). */
+/** `i:A !B`: installed when A is, unless B is (2.14.4 never installs it: B is never decided). Opt-in. */
 export const APK3_INSTALL_IF_NEGATED = 0x01;
 /** A package that conflicts with a name it provides (`p:V` with `D:!V`) conflicts with the other providers only. */
 export const APK3_SELF_CONFLICT = 0x02;
@@ -29,6 +31,8 @@ export const APK3_VIRTUAL_LAST = 0x04;
 /** A conflict keeps an install_if package out (2.14.4 installs it anyway and fails). */
 export const APK3_CONFLICT_BLOCKS_INSTALL_IF = 0x08;
 export const APK3_ALL = 0x0f;
+/** The apk 3 behaviours a solve has unless told otherwise. */
+export const APK3_DEFAULT = APK3_ALL & ~APK3_INSTALL_IF_NEGATED;
 
 export interface NameFlags {
   name: string;
@@ -49,6 +53,11 @@ export interface SolveOptions {
   forceBrokenWorld?: boolean;
   /** apk's self-upgrade pass: keep installed packages unless a name is flagged for upgrade. */
   selfUpgrade?: boolean;
+  /**
+   * apk-tools 3's negated install_if (APK3_INSTALL_IF_NEGATED): a package with `i:A !B` is installed when A
+   * is and B is not. apk-tools 2.14.4 never installs such a package, and neither does lading by default.
+   */
+  apk3InstallIf?: boolean;
   /**
    * Decide as apk-tools 2.14.4 does where lading follows apk-tools 3 (APK3_*): true for all of them, or a
    * mask of those to turn off. For the differential tests against the real apk-tools 2.14.4.

@@ -157,8 +157,8 @@ archs: [x86_64]
       'swap.yaml',
       `contents:\n  repositories: [${swap}]\n  keyring: [${x86Key}]\n  packages: [musl]\narchs: [x86_64]\n`,
     );
-    const show = () => {
-      const r = lading(['show-packages', cfg, '--cache-dir', cacheDir, '--log-level', 'debug']);
+    const show = (...flags: string[]) => {
+      const r = lading(['show-packages', cfg, '--cache-dir', cacheDir, '--log-level', 'debug', ...flags]);
       assert.equal(r.status, 0, r.stderr);
       return r;
     };
@@ -168,6 +168,10 @@ archs: [x86_64]
     const again = show();
     assert.equal(again.stdout, first.stdout);
     assert.match(again.stderr, /resolution from the cache/);
+    // another resolver rule (apk 3's negated install_if) is another resolution
+    const apk3 = show('--apk3-install-if');
+    assert.equal(apk3.stdout, first.stdout);
+    assert.match(apk3.stderr, /1 packages, resolved in/);
     // another index under the same path: resolved again, not the cached answer
     rmSync(index);
     symlinkSync(fixture('alpine/indexes/v3.16-main-x86_64-APKINDEX.tar.gz'), index);

@@ -25,7 +25,7 @@ export interface SuiteCase {
   name: string;
   args: string[];
   expect: string[];
-  /** Other sections (lading's own cases: @APK214, @NOTE), by name, as lines. */
+  /** Other sections (lading's own cases: @APK214, @APK3_INSTALL_IF, @NOTE), by name, as lines. */
   sections: Record<string, string[]>;
   /** Starts from an empty installed database (and is not a self-upgrade). */
   fresh: boolean;
@@ -100,9 +100,13 @@ const VIRTUAL_VERSION = '20190603.131426'; // apk's test mode clock
 
 /**
  * Runs one case through lading, rendering what apk would print. `apk214`: decide as apk-tools 2.14.4 does
- * (no apk 3 behaviours, packages of other architectures kept).
+ * (no apk 3 behaviours, packages of other architectures kept); `apk3InstallIf`: with apk 3's negated install_if.
  */
-export function runCase(dir: string, c: SuiteCase, { apk214 = false } = {}): RunResult {
+export function runCase(
+  dir: string,
+  c: SuiteCase,
+  { apk214 = false, apk3InstallIf = false } = {},
+): RunResult {
   const repositories: SolverRepository[] = [];
   const repoPackages: PackageInfo[] = [];
   let installed: InstalledPackage[] = [];
@@ -153,7 +157,7 @@ export function runCase(dir: string, c: SuiteCase, { apk214 = false } = {}): Run
     }
   }
 
-  const options: ResolveOptions = { width: 50, apk214 };
+  const options: ResolveOptions = { width: 50, apk214, apk3InstallIf };
   let header: string | undefined;
   const nameFlags: NameFlags[] = [];
   const has = (...o: string[]) => o.some((x) => opts.has(x));

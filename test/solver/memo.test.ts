@@ -33,6 +33,7 @@ describe('resolution memo', () => {
       k,
     );
     assert.notEqual(resolutionKey({ ...parts, options: { flags: 1 } }), k);
+    assert.notEqual(resolutionKey({ ...parts, options: { apk3InstallIf: true } }), k);
     assert.notEqual(resolutionKey({ ...parts, salt: 'lading 0.2.0' }), k);
   });
 

@@ -12,9 +12,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildPackageIndex } from '../../src/solver/resolve.ts';
+import type { PackageIndex } from '../../src/solver/package-index.ts';
+import { buildPackageIndex, type ResolveOptions } from '../../src/solver/resolve.ts';
 import { encodeTarHeader, TAR_END, tarPadding } from '../../src/tar/writer.ts';
 import { prng } from './alpine-worlds.ts';
+import { ladingOutcome } from './differential.ts';
 import type { OracleRepository, Outcome } from './oracle.ts';
 
 export interface SyntheticRepository {
@@ -199,6 +201,25 @@ export function syntheticIndex(c: SyntheticCase, options: { otherArch?: boolean 
     ),
     arch: options.otherArch ? undefined : ARCH,
   });
+}
+
+/**
+ * lading's answers to the case, as differential.ts classify asks for them: with `options` (apk3InstallIf), the
+ * APK3_* bits `off` turned off and, when `otherArch`, packages of other architectures kept. Each of the case's two
+ * indexes is built once.
+ */
+export function syntheticAnswers(c: SyntheticCase) {
+  const indexes: (PackageIndex | undefined)[] = [];
+  return (off: number | true = 0, otherArch = false, options: ResolveOptions = {}): Outcome => {
+    const i = otherArch ? 1 : 0;
+    const index = (indexes[i] ??= syntheticIndex(c, { otherArch }));
+    return ladingOutcome(index, c.world, { ...options, apk214: off });
+  };
+}
+
+/** Whether an install_if of the case has a negated condition: the cases apk3InstallIf can change. */
+export function hasNegatedInstallIf(c: SyntheticCase): boolean {
+  return c.repositories.some((r) => /^i:(?:.*\s)?!/m.test(r.text));
 }
 
 /** Writes the case's repositories for the real apk (`<dir>/<name>/x86_64/APKINDEX.tar.gz`, unsigned). */
