@@ -126,11 +126,38 @@ describe("apko's own configs", () => {
     const run = runInLayout(out, 'alpine-base:apko', undefined, tmp.path);
     assert.equal(run.status, 0, run.stderr);
 
-    // everything discovery and the build fetched is cached: the same build works with the server gone
+    // the lock records the discovered key with its content (a locked build asks no discovery document)
+    const lockFile = join(tmp.path, 'alpine-base.lock.json');
+    const locked = await ladingAsync(
+      ['lock', config, '-o', lockFile, '--arch', 'amd64', '--cache-dir', cache],
+      { env },
+    );
+    assert.equal(locked.status, 0, locked.stderr);
+    const keyring = (
+      JSON.parse(readFileSync(lockFile, 'utf8')) as {
+        contents: { keyring: { url: string; content: string }[] };
+      }
+    ).contents.keyring;
+    assert.deepEqual(
+      keyring.map((k) => [k.url, k.content]),
+      [
+        [
+          `${server.url}/keys/${ALPINE_KEY.replace('@', '%40')}`,
+          readFileSync(fixture('alpine/keys', ALPINE_KEY), 'utf8'),
+        ],
+      ],
+    );
+
+    // everything discovery and the build fetched is cached: the same build works with the server gone, and so
+    // does the locked one, its key from the lock
     const digest = r.stdout;
     await server.close();
     const offline = await build(['--cache-dir', cache, '--offline']);
     assert.equal(offline.status, 0, offline.stderr);
     assert.equal(offline.stdout, digest);
+    const lockedBuild = await build(['--cache-dir', cache, '--offline', '--lockfile', lockFile]);
+    assert.equal(lockedBuild.status, 0, lockedBuild.stderr);
+    const lockedKey = layerFiles(out, 'amd64').get(`etc/apk/keys/${ALPINE_KEY}`);
+    assert.deepEqual(lockedKey, readFileSync(fixture('alpine/keys', ALPINE_KEY)));
   });
 });
