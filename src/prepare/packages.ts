@@ -413,7 +413,8 @@ export async function preparePackages(
 /**
  * Prepares the packages a lock pins, with no index: each from its locked URL (or the other directory of a
  * noarch layout), its control checksum and every member's range and checksum compared with the lock, its data
- * with its .PKGINFO datahash; what the index would say about it comes from its .PKGINFO. In lock order.
+ * with its .PKGINFO datahash; what the index would say about it comes from its .PKGINFO (its architecture from
+ * the lock). In lock order.
  */
 export async function prepareLockedPackages(
   locked: readonly LockedRequest[],
@@ -432,8 +433,11 @@ export async function prepareLockedPackages(
         );
       }
       const location = repositoryFile(repo, dir, `${label}.apk`);
+      // the architecture the index gave (the lock keeps it): Alpine's indexes list noarch packages under the
+      // architecture they were indexed for, their .PKGINFO says noarch; the installed database writes the index's
       const resolvedOf = (meta: ExpandedMeta): RepositoryPackage => ({
         ...meta.info!,
+        ...(entry.architecture ? { arch: entry.architecture } : {}),
         repository: repo.display,
         repositoryIndex: i,
       });
