@@ -235,12 +235,34 @@ const CASES: Record<string, [string, string[]]> = {
     "cmd: echo 'x\n",
     ['a.yaml:1:1: cmd has an unterminated single quote'],
   ],
-  'base image with other fields': [
-    'contents:\n  baseimage: {image: ./x, apkindex: ./y}\ncmd: /bin/sh\nenvironment: {A: b}\n',
+  'base image with other fields (apko allows only contents, archs and include; no layering)': [
     [
-      'a.yaml:3:1: cmd cannot be used with contents.baseimage (only contents, archs and include can)',
-      'a.yaml:4:1: environment cannot be used with contents.baseimage (only contents, archs and include can)',
-    ],
+      'contents:\n  baseimage: {image: ./x, apkindex: ./y}',
+      'cmd: /bin/sh',
+      'environment: {A: b}',
+      'entrypoint: {command: /x}',
+      'stop-signal: SIGINT',
+      'work-dir: /w',
+      'accounts: {run-as: "0"}',
+      'paths: [{path: /x, type: directory, permissions: 0o755}]',
+      'annotations: {a: b}',
+      'layering: {strategy: origin}',
+      'archs: [x86_64]\n',
+    ].join('\n'),
+    [
+      'cmd',
+      'environment',
+      'entrypoint',
+      'stop-signal',
+      'work-dir',
+      'accounts',
+      'paths',
+      'annotations',
+      'layering',
+    ].map(
+      (f, i) =>
+        `a.yaml:${i + 3}:1: ${f} cannot be used with contents.baseimage (only contents, archs and include can)`,
+    ),
   ],
   'YAML syntax error': [
     'contents:\n  packages: [busybox\n',
