@@ -29,6 +29,12 @@ const SECTIONS: { name: string; file: string; args?: string[]; about: string; on
     about: 'issue 10: lading publish vs skopeo copy to a local registry; re-publish; peak RSS',
   },
   {
+    name: 'scale',
+    file: 'scale.ts',
+    about:
+      'issue 17: plan of 24 configs vs resolving one; publish-many unchanged vs first; two shards vs one process',
+  },
+  {
     name: 'solver',
     file: 'solver.ts',
     about: 'micro: the resolver in-process (inflate, index, solve), cold and warm',

@@ -176,6 +176,8 @@ export interface StartedBuild {
   readonly inputDigest: string;
   /** True when an image built before from the same inputs will be written (the image memo). */
   readonly remembered: boolean;
+  /** The config, its includes and local keys, with the SHA-256 (hex) of the bytes read: what a plan pins. */
+  readonly sources: readonly { path: string; sha256: string }[];
   /** The packages per architecture (resolved, or the lock's; empty when remembered). */
   readonly archs: readonly { apkArch: string; packages: readonly RepositoryPackageLike[] }[];
   /** Lets go of the cache pins (see BuildResult.release), for a caller that does not finish the build. */
@@ -238,6 +240,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
   const release = () => fetch.cache.releasePins();
   fetch.onBytes = (n) => emit({ type: 'bytes', n });
   const inputs = openedInputs(files, { entries: config.contents.keyring, keys: keyring.keys }, cwd);
+  const sources = [...inputs.hashed];
   if (vcs) addVcsInputs(inputs, vcs);
 
   const sbomFormats: SbomFormat[] | false =
@@ -312,6 +315,7 @@ export async function startBuild(options: BuildOptions): Promise<StartedBuild> {
     memo,
     remembered: memo !== undefined,
     inputDigest: '',
+    sources,
     archs: [] as { apkArch: string; packages: RepositoryPackageLike[] }[],
     release,
   };

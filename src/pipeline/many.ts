@@ -11,14 +11,23 @@
  */
 import { join, resolve as resolvePath } from 'node:path';
 import { createLimiter } from '../net/limit.ts';
+import { createKeychain } from '../registry/keychain.ts';
+import { RegistryClient } from '../registry/transport.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import type { PackageIndex } from '../solver/package-index.ts';
 import { LadingError } from '../util/errors.ts';
 import { type Logger, silentLogger } from '../util/log.ts';
 import { type BuildOptions, build } from './build.ts';
 import { openStore } from './open.ts';
-import { findConfigs, type Plan, type PlannedImage, pinnedOf, withoutIncludes } from './plan.ts';
-import { publish } from './publish.ts';
+import {
+  findConfigs,
+  type Plan,
+  type PlannedImage,
+  pinnedOf,
+  sourcesUnchanged,
+  withoutIncludes,
+} from './plan.ts';
+import { publish, publishedAlready } from './publish.ts';
 import { type Shard, shardOf } from './shard.ts';
 
 export interface ManyResult {
@@ -113,6 +122,58 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
   const tags = options.tags?.length ? options.tags : ['latest'];
   const limit = createLimiter(Math.max(1, options.jobs ?? 1));
   const results: ManyResult[] = [];
+  const done = (r: ManyResult) => {
+    results.push(r);
+    options.onResult?.(r);
+  };
+  const prefix = options.to?.replace(/\/+$/, '');
+  const tagsOf = (image: PlannedImage) => tags.map((t) => `${prefix}/${image.name}:${t}`);
+  // one registry client for every image: one ping and one token per registry and repository
+  const client =
+    mode === 'publish'
+      ? new RegistryClient({
+          keychain: createKeychain(env),
+          insecureAllowHttp: options.insecureAllowHttp,
+          insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+          logger,
+        })
+      : undefined;
+
+  // from a plan, an image whose sources are as planned is known by its input digest: the registry alone says
+  // whether it is there already (a few requests, several images at once), and only the others are built
+  let todo = work;
+  if (mode === 'publish' && options.plan && options.skipUnchanged !== false) {
+    const ask = createLimiter(8);
+    const known = await Promise.all(
+      work.map((w) =>
+        ask(async () => {
+          const { image } = w;
+          if (image.error !== undefined || !image.inputDigest || !sourcesUnchanged(image, cwd)) return w;
+          const started = performance.now();
+          const imageLogger = options.loggerFor?.(image.name) ?? logger;
+          const r = await publishedAlready(
+            { ...options, env, tags: tagsOf(image), client, logger: imageLogger },
+            image.inputDigest,
+          ).catch((e: unknown) => {
+            if (!(e instanceof LadingError)) throw e;
+            return undefined; // the publish itself will say what is wrong
+          });
+          if (!r) return w;
+          done({
+            image: image.name,
+            config: image.config,
+            status: 'skipped',
+            ref: r.printed,
+            digest: r.digest,
+            inputDigest: r.inputDigest,
+            seconds: Math.round(performance.now() - started) / 1000,
+          });
+          return undefined;
+        }),
+      ),
+    );
+    todo = known.filter((w) => w !== undefined);
+  }
 
   const one = async ({ image, config }: Work): Promise<ManyResult> => {
     const started = performance.now();
@@ -138,10 +199,10 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
     };
     try {
       if (mode === 'publish') {
-        const prefix = options.to!.replace(/\/+$/, '');
         const r = await publish({
           ...common,
-          tags: tags.map((t) => `${prefix}/${image.name}:${t}`),
+          tags: tagsOf(image),
+          client,
           skipUnchanged: options.skipUnchanged ?? true,
         });
         return {
@@ -171,14 +232,6 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
     }
   };
 
-  await Promise.all(
-    work.map((w) =>
-      limit(async () => {
-        const r = await one(w);
-        results.push(r);
-        options.onResult?.(r);
-      }),
-    ),
-  );
+  await Promise.all(todo.map((w) => limit(async () => done(await one(w)))));
   return results.sort((a, b) => (a.image < b.image ? -1 : a.image > b.image ? 1 : 0));
 }

@@ -14,6 +14,7 @@
  * new provider of a name, a newly satisfied install_if or a higher priority can change an image that never
  * contained the package that changed.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve as resolvePath } from 'node:path';
 import { loadConfig } from '../config/load.ts';
@@ -39,6 +40,11 @@ export interface PlannedImage {
   config: string;
   /** The lock file beside the config, when there is one: workers build from it. */
   lockfile?: string;
+  /**
+   * The config, its includes, its local keys and its lock, each with the SHA-256 of its bytes when planned: while
+   * they are unchanged, a worker may ask the registry about `inputDigest` without opening the config.
+   */
+  sources?: Record<string, string>;
   inputDigest: string;
   /** Per architecture (apk name), the packages: name, version, control checksum. */
   packages: Record<string, PinnedPackage[]>;
@@ -177,13 +183,21 @@ export async function plan(options: PlanOptions): Promise<Plan> {
         ...(lockfile ? { lockfile } : {}),
       });
       await started.release();
+      const sources = Object.fromEntries(
+        [
+          ...started.sources,
+          ...(lockfile ? [{ path: lockfile, sha256: sha256File(resolvePath(cwd, lockfile)) }] : []),
+        ]
+          .map((f) => [relative(cwd, resolvePath(cwd, f.path)), f.sha256] as const)
+          .sort(([a], [b]) => (a < b ? -1 : 1)),
+      );
       const packages: Record<string, PinnedPackage[]> = {};
       let cost = 0;
       for (const a of started.archs) {
         packages[a.apkArch] = pinnedPackages(a.packages);
         for (const p of a.packages) cost += p.installedSize ?? 1;
       }
-      images.push({ ...base, inputDigest: started.inputDigest, packages, cost });
+      images.push({ ...base, inputDigest: started.inputDigest, sources, packages, cost });
     } catch (e) {
       if (!(e instanceof LadingError)) throw e;
       logger.warn(`${config}: ${e.message}`);
@@ -237,6 +251,22 @@ async function markChanged(p: Plan, options: PlanOptions, logger: Logger): Promi
       }),
     ),
   );
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Whether every source of a planned image still has the bytes it had when planned. */
+export function sourcesUnchanged(image: PlannedImage, cwd: string): boolean {
+  if (!image.sources || Object.keys(image.sources).length === 0) return false;
+  return Object.entries(image.sources).every(([path, sha256]) => {
+    try {
+      return sha256File(resolvePath(cwd, path)) === sha256;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Reads a plan file (PLAN_INVALID when it is not one). */

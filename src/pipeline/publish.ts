@@ -44,6 +44,8 @@ export interface PublishOptions extends Omit<BuildOptions, 'tag' | 'output'> {
   jobs?: number;
   /** Ask the registry first; publish nothing when the first tag holds an image from the same inputs. */
   skipUnchanged?: boolean;
+  /** A registry client to share (publish-many: one ping and one token per registry for all its images). */
+  client?: RegistryClient;
 }
 
 export interface PublishResult {
@@ -141,12 +143,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     };
   }
 
-  const client = new RegistryClient({
-    keychain: createKeychain(env),
-    insecureAllowHttp: options.insecureAllowHttp,
-    insecureSkipTlsVerify: options.insecureSkipTlsVerify,
-    logger,
-  });
+  const client = options.client ?? registryClient(options, logger);
   const publication = new Publication(client, targets, { jobs: options.jobs });
   // the registries answer (ping, credential helpers, tokens) while the image is resolved
   publication.warmUp();
@@ -161,26 +158,15 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     layerHints: layerHintsFrom(first, readFirst, logger),
   });
   if (options.skipUnchanged) {
-    const unchanged = await unchangedImage(publication, readFirst, started.inputDigest).catch(
+    const skipped = await skipIfUnchanged(publication, readFirst, started.inputDigest, logger).catch(
       async (e: unknown) => {
         await started.release();
         throw e;
       },
     );
-    if (unchanged) {
+    if (skipped) {
       await started.release();
-      logger.info(
-        `${repo}:${firstTag} already holds ${unchanged.digest}, built from the same inputs: nothing was built or sent`,
-      );
-      return {
-        printed: `${repo}@${unchanged.digest}`,
-        digest: unchanged.digest,
-        imageRefs: [...unchanged.images.map((i) => `${repo}@${i.digest}`), `${repo}@${unchanged.digest}`],
-        summary: [],
-        report: publication.report,
-        inputDigest: started.inputDigest,
-        skipped: true,
-      };
+      return skipped;
     }
   }
   const result = await finishBuild(started);
@@ -218,6 +204,61 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     inputs: result.inputs,
     tagUrls: await publication.tagUrls(),
   };
+}
+
+function registryClient(
+  options: Pick<PublishOptions, 'env' | 'insecureAllowHttp' | 'insecureSkipTlsVerify'>,
+  logger: Logger,
+): RegistryClient {
+  return new RegistryClient({
+    keychain: createKeychain(options.env ?? process.env),
+    insecureAllowHttp: options.insecureAllowHttp,
+    insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+    logger,
+  });
+}
+
+/** The result of a publish that found the image already there (see unchangedImage); undefined otherwise. */
+async function skipIfUnchanged(
+  publication: Publication,
+  readFirst: () => Promise<Published | undefined>,
+  inputDigest: string,
+  logger: Logger,
+): Promise<PublishResult | undefined> {
+  const unchanged = await unchangedImage(publication, readFirst, inputDigest);
+  if (!unchanged) return undefined;
+  const repo = repositoryName(publication.firstSession.repository);
+  logger.info(
+    `${repo} already holds ${unchanged.digest}, built from the same inputs: nothing was built or sent`,
+  );
+  return {
+    printed: `${repo}@${unchanged.digest}`,
+    digest: unchanged.digest,
+    imageRefs: [...unchanged.images.map((i) => `${repo}@${i.digest}`), `${repo}@${unchanged.digest}`],
+    summary: [],
+    report: publication.report,
+    inputDigest,
+    skipped: true,
+  };
+}
+
+/**
+ * Asks the registry alone whether the image built from `inputDigest` is already under every tag (pointing a tag
+ * that differs at it): a plan knows the input digest of each image before its config is opened, so publish-many
+ * needs no build at all for an image that has not changed. Undefined when it must be published.
+ */
+export async function publishedAlready(
+  options: Pick<
+    PublishOptions,
+    'tags' | 'env' | 'insecureAllowHttp' | 'insecureSkipTlsVerify' | 'client' | 'logger'
+  >,
+  inputDigest: string,
+): Promise<PublishResult | undefined> {
+  const logger = options.logger ?? silentLogger;
+  const { targets } = publishTargets(options.tags);
+  const publication = new Publication(options.client ?? registryClient(options, logger), targets);
+  const first = publication.firstSession;
+  return skipIfUnchanged(publication, () => readPublished(first, targets[0]!.tags[0]!), inputDigest, logger);
 }
 
 /** The image the first tag holds when it was built from the same inputs and every blob is there; else undefined. */
