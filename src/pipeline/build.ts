@@ -77,6 +77,11 @@ export interface BuildOptions extends OpenBuildOptions {
   compression?: 'gzip' | 'zstd';
   /** Level of the layer's compression (gzip 1–9, zstd 1–19). */
   compressionLevel?: number;
+  /**
+   * Called with the image, its SBOMs and the summary right before they are written (publish starts sending the
+   * SBOMs then, beside the image's blobs).
+   */
+  beforeOutput?: (index: ImageIndex, sboms: readonly SbomFile[], summary: readonly BuildSummary[]) => void;
   /** Layers held elsewhere by key (a registry's image built before): used without writing them (publish). */
   layerHints?: LayerHints;
   /** A plan's packages per architecture: resolved among only them, and exactly them (see resolve.ts). */
@@ -378,6 +383,7 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
     logger.debug('the same inputs were built before: writing that image');
     inputs.statted.push(...memo.inputs.statted);
     emit({ type: 'phase', phase: 'output' });
+    options.beforeOutput?.(memo.index, memo.sbomFiles, memo.summary);
     const written = await writeOutputs(memo.index, memo.sbomFiles, output, logger);
     const { index, summary } = memo;
     return {
@@ -471,12 +477,13 @@ export async function finishBuild(started: StartedBuild): Promise<BuildResult> {
 
   // destination
   emit({ type: 'phase', phase: 'output' });
-  const written = await writeOutputs(index, sbomFiles, output, logger);
   const summary = archs.map((a) => ({
     apkArch: a.apkArch,
     packages: a.packages.length,
     manifestDigest: a.image.manifest.digest,
   }));
+  options.beforeOutput?.(index, sbomFiles, summary);
+  const written = await writeOutputs(index, sbomFiles, output, logger);
   await fetch.cache.flush();
   if (s.memoKey !== undefined) {
     await saveImageMemo(fetch.cache, s.memoKey, { index, sbomFiles, summary, inputs }).catch((e: unknown) => {

@@ -156,6 +156,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     ...buildOptions,
     output: new RegistryDestination(publication, repo),
     layerHints: layerHintsFrom(first, readFirst, logger),
+    // the SBOMs travel beside the image's blobs and manifests (still tagged last)
+    beforeOutput: (index, sboms, summary) =>
+      publication.stageArtifacts(
+        pushPlan(index, options.sbom === false ? [] : sbomAttachments(sboms, summary)).artifacts,
+      ),
   });
   if (options.skipUnchanged) {
     const skipped = await skipIfUnchanged(publication, readFirst, started.inputDigest, logger).catch(

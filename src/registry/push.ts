@@ -120,6 +120,11 @@ export class Publication {
   readonly #placements: Placements = new Map();
   readonly #jobs: number;
   #tagged = false;
+  /** What alreadyTagged saw under each tag (`<target> <tag>` → digest or null): a tag seen elsewhere is put at once. */
+  readonly #seen = new Map<string, string | null>();
+  /** Artifacts whose blobs are on their way already: their manifests go beside the image manifests. */
+  #staged: { artifacts: readonly PushArtifact[]; blobs: Promise<void> } | undefined;
+  #attached = false;
 
   constructor(client: RegistryClient, targets: readonly PushTarget[], options: PushOptions = {}) {
     this.#targets = targets;
@@ -151,36 +156,54 @@ export class Publication {
     await Promise.all(order.map((b) => limit(() => this.putBlob(b))));
   }
 
-  /** The image manifests, then the index by digest, in every repository (their blobs are there). */
+  /**
+   * Artifacts (SBOMs) known before the image is sent: their blobs start uploading now, beside the image's, and
+   * commitImages puts their manifests and referrers beside the image manifests (a registry accepts a manifest
+   * whose subject is not there yet). Fewer round trips one after another; the tags still come last.
+   */
+  stageArtifacts(artifacts: readonly PushArtifact[]): void {
+    if (artifacts.length === 0) return;
+    const blobs = this.putBlobs(artifacts.flatMap((a) => a.blobs));
+    blobs.catch(() => {}); // awaited in commitImages
+    this.#staged = { artifacts, blobs };
+  }
+
+  /** The image manifests (and staged artifacts), then the index by digest, in every repository. */
   async commitImages(images: readonly PushManifest[], index: PushManifest): Promise<void> {
     const limit = createLimiter(this.#jobs);
+    const staged = this.#staged;
+    if (staged) await staged.blobs;
     for (const session of this.#sessions) {
-      await Promise.all(
-        images.map((m) =>
+      await Promise.all([
+        ...images.map((m) =>
           limit(async () => {
             const what = `image manifest ${short(m.digest)} of ${session.name}`;
             if ((await putManifest(session, m, m.digest, what)).put) this.report.manifestsPut++;
           }),
         ),
-      );
+        ...(staged ? [this.#referrers(session, staged.artifacts)] : []),
+      ]);
       const what = `image index ${short(index.digest)} of ${session.name}`;
       if ((await putManifest(session, index, index.digest, what)).put) this.report.manifestsPut++;
     }
+    if (staged) this.#attached = true;
   }
 
   /** Artifacts (SBOMs): their blobs, their manifests, and the referrers list of their subjects. */
   async attachArtifacts(artifacts: readonly PushArtifact[]): Promise<void> {
-    if (artifacts.length === 0) return;
+    if (artifacts.length === 0 || this.#attached) return;
     await this.putBlobs(artifacts.flatMap((a) => a.blobs));
-    for (const session of this.#sessions) {
-      const how = await attachReferrers(session, artifacts, async (a) => {
-        const what = `SBOM ${short(a.manifest.digest)} of ${short(a.subject)} in ${session.name}`;
-        const r = await putManifest(session, a.manifest, a.manifest.digest, what);
-        if (r.put) this.report.manifestsPut++;
-        return r;
-      });
-      this.report.referrers[session.name] = how;
-    }
+    for (const session of this.#sessions) await this.#referrers(session, artifacts);
+  }
+
+  async #referrers(session: RepositorySession, artifacts: readonly PushArtifact[]): Promise<void> {
+    const how = await attachReferrers(session, artifacts, async (a) => {
+      const what = `SBOM ${short(a.manifest.digest)} of ${short(a.subject)} in ${session.name}`;
+      const r = await putManifest(session, a.manifest, a.manifest.digest, what);
+      if (r.put) this.report.manifestsPut++;
+      return r;
+    });
+    this.report.referrers[session.name] = how;
   }
 
   /**
@@ -204,7 +227,9 @@ export class Publication {
               });
               if (res.status !== 200 && res.status !== 404)
                 throw await session.failure(res, `HEAD of tag ${tag}`);
-              return res.status === 200 && res.headers.get('docker-content-digest') === digest;
+              const there = res.status === 200 ? res.headers.get('docker-content-digest') : null;
+              this.#seen.set(`${i} ${tag}`, there);
+              return there === digest;
             },
           ),
         ),
@@ -262,7 +287,10 @@ export class Publication {
       this.#targets.flatMap((t, i) =>
         t.tags.map(async (tag) => {
           const what = `tag ${tag} of ${repositoryName(t.repository)}`;
-          if ((await putManifest(this.#sessions[i]!, index, tag, what)).put) this.report.tagsPut++;
+          // seen naming something else a moment ago (alreadyTagged): no need to ask again
+          const seen = this.#seen.get(`${i} ${tag}`);
+          const known = seen !== undefined && seen !== index.digest;
+          if ((await putManifest(this.#sessions[i]!, index, tag, what, { known })).put) this.report.tagsPut++;
         }),
       ),
     );
@@ -307,6 +335,8 @@ async function pushBlob(
   report: PushReport,
 ): Promise<void> {
   const { registry, path } = session.repository;
+  // sent (or seen) in this repository already in this run
+  if (placements.get(registry)?.get(blob.digest) === path) return;
   const what = `blob ${short(blob.digest)} (${blob.size} bytes) to ${session.name}`;
   const base = `/v2/${path}/blobs`;
   const outcome = await session.client.retry(`uploading ${what}`, async () => {
@@ -385,15 +415,21 @@ export async function putManifest(
   manifest: PushManifest,
   ref: string,
   what: string,
+  options: { known?: boolean } = {},
 ): Promise<ManifestPut> {
   const url = `/v2/${session.repository.path}/manifests/${ref}`;
+  let asked = options.known === true;
   return session.client.retry(`pushing ${what}`, async () => {
-    const head = await session.send({ method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } });
-    if (head.status === 200 && head.headers.get('docker-content-digest') === manifest.digest)
-      return { put: false };
-    // 404: absent; 403: some registries (Artifactory) answer that for a manifest they do not have
-    if (head.status !== 200 && head.status !== 404 && head.status !== 403)
-      throw await session.failure(head, `HEAD of ${what}`);
+    if (!asked) {
+      const head = await session.send({ method: 'HEAD', url, headers: { accept: MANIFEST_ACCEPT } });
+      if (head.status === 200 && head.headers.get('docker-content-digest') === manifest.digest)
+        return { put: false };
+      // 404: absent; 403: some registries (Artifactory) answer that for a manifest they do not have
+      if (head.status !== 200 && head.status !== 404 && head.status !== 403)
+        throw await session.failure(head, `HEAD of ${what}`);
+    }
+    // a retry asks again: the failed PUT may have landed
+    asked = false;
     const res = await session.send({
       method: 'PUT',
       url,
