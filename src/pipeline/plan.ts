@@ -118,6 +118,8 @@ export async function withoutIncludes(configs: readonly FoundConfig[], cwd: stri
   const included = new Set<string>();
   for (const c of configs) {
     try {
+      // most configs include nothing: loading each twice would cost plan a third of its time
+      if (!/^\s*include\s*:/m.test(readFileSync(c.path, 'utf8'))) continue;
       const loaded = await loadConfig(c.path, { cwd });
       for (const f of loaded.files.slice(1)) included.add(f);
     } catch {}

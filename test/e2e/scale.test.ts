@@ -5,6 +5,7 @@
  *   engine), and by three processes given JOB_COMPLETION_INDEX with one of them killed and run again: every way
  *   ends with the same tag → digest table, and no other tags;
  * - published again: every image `skipped`, and the registry (behind a logging proxy) sees no POST, PATCH or PUT;
+ * - built by build-many into OCI layouts with the same digests;
  * - after a package bump and a new provider (packages built and indexed again here), `plan --check` names exactly
  *   the two images whose resolution changed, only they are published, and a fresh worker (empty cache, the shared
  *   HTTP cache of nginx) uploads only the layers that changed;
@@ -346,6 +347,36 @@ describe('many images, many workers', () => {
       const manifest = await manifestOf(registry, `one/${p.name}`, index.manifests[0]!.digest);
       assert.equal(manifest.annotations[INPUT_DIGEST_ANNOTATION], p.inputDigest, p.name);
     }
+  });
+
+  it('build-many: a shard of the plan as OCI layouts, the published digests, again after a rerun', async () => {
+    const out = join(W, 'layouts');
+    const args = [
+      'build-many',
+      plan,
+      '--output-dir',
+      out,
+      '--shard',
+      '1/2',
+      '--cache-dir',
+      cache,
+      '--no-sbom',
+    ];
+    const first = await lading(args);
+    ok(first, 'build-many');
+    const built = results(first.stdout);
+    assert.ok(built.length >= 2);
+    for (const r of built) {
+      assert.equal(r.status, 'built');
+      assert.equal(r.digest, reference[r.image], r.image);
+      assert.ok(statSync(join(out, r.image, 'index.json')).isFile());
+    }
+    const again = await lading(args);
+    ok(again, 'build-many again');
+    assert.deepEqual(
+      results(again.stdout).map((r) => [r.image, r.digest]),
+      built.map((r) => [r.image, r.digest]),
+    );
   });
 
   it('a bump and a new provider: plan --check names exactly the changed images; a fresh worker uploads only changed layers', async () => {
