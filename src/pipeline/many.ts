@@ -12,6 +12,7 @@
 import { join, resolve as resolvePath } from 'node:path';
 import { createLimiter } from '../net/limit.ts';
 import { createKeychain } from '../registry/keychain.ts';
+import type { Published } from '../registry/published.ts';
 import { RegistryClient } from '../registry/transport.ts';
 import type { FetchOptions } from '../repo/fetch.ts';
 import type { PackageIndex } from '../solver/package-index.ts';
@@ -69,6 +70,8 @@ export interface ManyOptions extends Omit<BuildOptions, 'config' | 'tag' | 'outp
 interface Work {
   image: PlannedImage;
   config: string;
+  /** What the first tag named when the registry was asked about the image (not asked again). */
+  firstTag?: { published: Published | undefined };
 }
 
 /** The images this worker takes: the plan's (or the configs'), this shard's, the ones asked for. */
@@ -151,14 +154,16 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
           if (image.error !== undefined || !image.inputDigest || !sourcesUnchanged(image, cwd)) return w;
           const started = performance.now();
           const imageLogger = options.loggerFor?.(image.name) ?? logger;
-          const r = await publishedAlready(
+          const asked = await publishedAlready(
             { ...options, env, tags: tagsOf(image), client, logger: imageLogger },
             image.inputDigest,
           ).catch((e: unknown) => {
             if (!(e instanceof LadingError)) throw e;
             return undefined; // the publish itself will say what is wrong
           });
-          if (!r) return w;
+          if (!asked) return w;
+          const r = asked.result;
+          if (!r) return { ...w, firstTag: asked.firstTag };
           done({
             image: image.name,
             config: image.config,
@@ -175,7 +180,7 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
     todo = known.filter((w) => w !== undefined);
   }
 
-  const one = async ({ image, config }: Work): Promise<ManyResult> => {
+  const one = async ({ image, config, firstTag }: Work): Promise<ManyResult> => {
     const started = performance.now();
     const base = { image: image.name, config: image.config };
     const seconds = () => Math.round(performance.now() - started) / 1000;
@@ -204,6 +209,7 @@ export async function runMany(mode: 'publish' | 'build', options: ManyOptions): 
           tags: tagsOf(image),
           client,
           skipUnchanged: options.skipUnchanged ?? true,
+          ...(firstTag ? { firstTag } : {}),
         });
         return {
           ...base,

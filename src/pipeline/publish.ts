@@ -46,6 +46,8 @@ export interface PublishOptions extends Omit<BuildOptions, 'tag' | 'output'> {
   skipUnchanged?: boolean;
   /** A registry client to share (publish-many: one ping and one token per registry for all its images). */
   client?: RegistryClient;
+  /** What the first tag names, as the caller read it a moment ago (publishedAlready): not read again. */
+  firstTag?: { published: Published | undefined };
 }
 
 export interface PublishResult {
@@ -151,7 +153,13 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const first = publication.firstSession;
   const firstTag = targets[0]!.tags[0]!;
   let published: Promise<Published | undefined> | undefined;
-  const readFirst = () => (published ??= readPublished(first, firstTag));
+  const readFirst = () =>
+    (published ??= (
+      options.firstTag ? Promise.resolve(options.firstTag.published) : readPublished(first, firstTag)
+    ).then((p) => {
+      publication.noteFirstTag(firstTag, p?.digest ?? null);
+      return p;
+    }));
   const started = await startBuild({
     ...buildOptions,
     output: new RegistryDestination(publication, repo),
@@ -250,7 +258,8 @@ async function skipIfUnchanged(
 /**
  * Asks the registry alone whether the image built from `inputDigest` is already under every tag (pointing a tag
  * that differs at it): a plan knows the input digest of each image before its config is opened, so publish-many
- * needs no build at all for an image that has not changed. Undefined when it must be published.
+ * needs no build at all for an image that has not changed. `result` is undefined when it must be published;
+ * `firstTag` is what the first tag named (for publish's `firstTag`).
  */
 export async function publishedAlready(
   options: Pick<
@@ -258,12 +267,15 @@ export async function publishedAlready(
     'tags' | 'env' | 'insecureAllowHttp' | 'insecureSkipTlsVerify' | 'client' | 'logger'
   >,
   inputDigest: string,
-): Promise<PublishResult | undefined> {
+): Promise<{ result?: PublishResult; firstTag: { published: Published | undefined } }> {
   const logger = options.logger ?? silentLogger;
   const { targets } = publishTargets(options.tags);
   const publication = new Publication(options.client ?? registryClient(options, logger), targets);
   const first = publication.firstSession;
-  return skipIfUnchanged(publication, () => readPublished(first, targets[0]!.tags[0]!), inputDigest, logger);
+  const firstTag: { published: Published | undefined } = { published: undefined };
+  const read = async () => (firstTag.published = await readPublished(first, targets[0]!.tags[0]!));
+  const result = await skipIfUnchanged(publication, read, inputDigest, logger);
+  return { ...(result ? { result } : {}), firstTag };
 }
 
 /** The image the first tag holds when it was built from the same inputs and every blob is there; else undefined. */

@@ -215,8 +215,11 @@ export class Publication {
   async alreadyTagged(digest: string): Promise<boolean> {
     const answers = await Promise.all(
       this.#targets.flatMap((t, i) =>
-        t.tags.map((tag) =>
-          this.#sessions[i]!.client.retry(
+        t.tags.map((tag) => {
+          // read a moment ago naming something else (or nothing): the image must be pushed, no need to ask
+          const seen = this.#seen.get(`${i} ${tag}`);
+          if (seen !== undefined && seen !== digest) return false;
+          return this.#sessions[i]!.client.retry(
             `checking tag ${tag} of ${repositoryName(t.repository)}`,
             async () => {
               const session = this.#sessions[i]!;
@@ -231,12 +234,20 @@ export class Publication {
               this.#seen.set(`${i} ${tag}`, there);
               return there === digest;
             },
-          ),
-        ),
+          );
+        }),
       ),
     );
     this.#tagged = answers.every(Boolean);
     return this.#tagged;
+  }
+
+  /**
+   * What the first repository's `tag` was read to name a moment ago (null: absent), so that neither
+   * alreadyTagged nor tag asks about it again when it names something else.
+   */
+  noteFirstTag(tag: string, digest: string | null): void {
+    this.#seen.set(`0 ${tag}`, digest);
   }
 
   /** Where each tag is read (`<origin>/v2/<repository>/manifests/<tag>`), for the no-op re-publish record. */
