@@ -3,7 +3,7 @@
  * iptables (recipe 06 of oci-tooling.md). Start it once in `before`, stop it in `after`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { requireTool, run, tempDir } from './tools.ts';
@@ -70,7 +70,8 @@ export async function startDockerd(): Promise<Dockerd> {
   };
   for (let i = 0; i < 300; i++) {
     if (proc.exitCode !== null) break;
-    if (docker(['version']).status === 0) return { host: `unix://${sock}`, docker, stop };
+    // no docker process (tens of ms of CPU each) before the engine has made its socket
+    if (existsSync(sock) && docker(['version']).status === 0) return { host: `unix://${sock}`, docker, stop };
     await sleep(50);
   }
   const why = readFileSync(join(d, 'dockerd.log'), 'utf8').slice(-2000);
