@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { type ImageFlags, imageBuildOptions, imageOptions } from '../../src/cli/options.ts';
 import { normalizeRemoteUrl, probeVcsUrl } from '../../src/config/vcs-probe.ts';
 import { writeAlpineConfig } from '../helpers/build.ts';
 import { sharedCache } from '../helpers/cache.ts';
@@ -111,7 +113,19 @@ describe('--vcs', () => {
     assert.equal(build(join(repo, 'images'), 'base.yaml').config[SOURCE], undefined);
   });
 
-  it('remote URLs as apko normalises them; a repository without commits gives nothing', () => {
+  it('remote URLs as apko normalises them; a repository without commits gives nothing; --no-vcs is --vcs=false', () => {
+    const vcsOf = (args: string[]) => {
+      const cmd = imageOptions(new Command('build').exitOverride(), 'sbom').parse(args, { from: 'user' });
+      return imageBuildOptions(cmd.opts() as ImageFlags).vcs;
+    };
+    assert.deepEqual([[], ['--vcs'], ['--vcs=false'], ['--vcs', 'false'], ['--no-vcs']].map(vcsOf), [
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+
     assert.equal(normalizeRemoteUrl('git@github.com:acme/w.git'), 'git+ssh://github.com/acme/w.git');
     assert.equal(normalizeRemoteUrl('https://u:p@h.example/x.git'), 'https://h.example/x.git');
     assert.equal(normalizeRemoteUrl('ssh://git@h.example:22/x'), 'ssh://h.example:22/x');
