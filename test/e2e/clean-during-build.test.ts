@@ -3,7 +3,7 @@
  * of its own), so whatever a clean removes — the whole cache, or everything with --older-than 0 — the build
  * finishes with the same image, and the cache it leaves is consistent. Raced three ways: in one process with
  * the clean started at each phase of the build (cold and warm), and as real processes (two builds, a clean
- * started part-way) several times. Interrupted builds remove their temporary files; `clean --verify` removes
+ * started part-way) once for each kind of clean. Interrupted builds remove their temporary files; `clean --verify` removes
  * what a SIGKILLed one left.
  */
 import assert from 'node:assert/strict';
@@ -106,13 +106,14 @@ describe('lading clean during builds', () => {
     }
   });
 
-  it('as processes: two builds, and a clean as soon as packages are expanded, four times, all succeed', async () => {
+  // Every phase is raced deterministically in one process above; here real processes, once per kind of clean.
+  it('as processes: two builds, and a clean as soon as packages are expanded, twice, all succeed', async () => {
     const cache = join(tmp.path, 'processes');
     const expanded = () => {
       const dir = join(cache, 'v1/refs/apk-expanded');
       return existsSync(dir) && readdirSync(dir).length > 0;
     };
-    for (const [i, extraMs] of [0, 40, 0, 80].entries()) {
+    for (const [i, extraMs] of [0, 40].entries()) {
       const mode: Clean = i % 2 === 0 ? 'all' : 'older-than-0';
       const builds = [1, 2].map((b) =>
         ladingAsync(['build', raceConfig, 'race:1', join(tmp.path, `p${i}-${b}.tar`), '--cache-dir', cache]),

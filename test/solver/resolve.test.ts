@@ -102,6 +102,10 @@ describe('resolve on Alpine v3.19 main + community', () => {
       'musl=1.2.4_git20230717-r4\n',
     );
     assert.equal(
+      formatPackageList(base.packages.slice(1, 2), 'name-(version)', 'x86_64'),
+      'musl (1.2.4_git20230717-r4)\n',
+    );
+    assert.equal(
       formatPackageList(base.packages.slice(1, 2), 'packagelock', 'x86_64'),
       '- musl=1.2.4_git20230717-r4\n',
     );
