@@ -130,17 +130,20 @@ runSync('build', process.execPath, ['scripts/build.mjs']);
 // The files that take longest start first, so they run beside the rest instead of finishing last on their own
 // (the wall times npm test prints, longest first; the engines, registries and apk-tools make them wait).
 const LONG_POLES = [
-  'test/e2e/package-layering.test.ts',
   'test/e2e/scale.test.ts',
   'test/cli/resolve-commands.test.ts',
+  'test/e2e/package-layering.test.ts',
+  'test/e2e/bad-input.test.ts',
+  'test/solver/apk-differential.test.ts',
   'test/e2e/locks.test.ts',
   'test/e2e/publish.test.ts',
-  'test/solver/apk-differential.test.ts',
-  'test/e2e/bad-input.test.ts',
   'test/e2e/examples.test.ts',
+  'test/e2e/base-image.test.ts',
+  'test/registry/auth-basic.test.ts',
   'test/apk/fixtures.test.ts',
   'test/e2e/outputs.test.ts',
   'test/e2e/alpine-base.test.ts',
+  'test/library/package.test.ts',
   'test/e2e/sbom.test.ts',
 ];
 const pole = (f) => {

@@ -229,13 +229,12 @@ archs: [x86_64]
   });
 
   it('fails with apk’s explanation when no package set satisfies the world', () => {
-    const r = lading(['show-packages', base, '-p', 'musl<1', '--cache-dir', cache]);
+    // one world with both kinds of problem: apk names each
+    const r = lading(['show-packages', base, '-p', 'musl<1', '-p', 'no-such-package', '--cache-dir', cache]);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /unable to select packages:/);
     assert.match(r.stderr, /musl-1\.2\.4_git20230717-r4:\s+breaks: world\[musl<1\]/);
-    const missing = lading(['show-packages', base, '-p', 'no-such-package', '--cache-dir', cache]);
-    assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /no-such-package \(no such package\)/);
+    assert.match(r.stderr, /no-such-package \(no such package\)/);
   });
 
   it('checks signatures unless told not to', () => {
@@ -377,14 +376,11 @@ describe('why', () => {
     assert.equal(limited[2], `  … and ${out.length - 2} more (--all shows every chain)`);
   });
 
-  it('shows the 5 shortest chains and how many more; --all shows every one', () => {
+  it('shows the 5 shortest chains and how many more', () => {
     const few = ok(['why', base, 'musl']).trimEnd().split('\n');
     assert.equal(few.length, 1 + 5 + 1, few.join('\n'));
     const more = Number(/^ {2}… and (\d+) more \(--all shows every chain\)$/.exec(few[6]!)?.[1]);
     assert.ok(more > 20, few[6]);
-    const all = ok(['why', base, 'musl', '--all']).trimEnd().split('\n');
-    assert.equal(all.length, 1 + 5 + more);
-    assert.deepEqual(all.slice(0, 6), few.slice(0, 6));
   });
 
   it('explains a provided name through its provider', () => {

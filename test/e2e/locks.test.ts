@@ -1,6 +1,7 @@
 /**
- * One version across architectures, and lock files that lock. Repositories are made here with `lading package`
- * and `lading index` (x86_64 has foo 1.0 and 2.0, aarch64 only 1.0) and served over HTTP by the repo server,
+ * One version across architectures, and lock files that lock. Repositories are made here with the library calls
+ * behind `lading package` and `lading index` (test/cli has the commands; x86_64 has foo 1.0 and 2.0, aarch64 only
+ * 1.0) and served over HTTP by the repo server,
  * whose request log shows what a locked build fetches. apko's own lock fixture is matched byte for byte, and a
  * noarch package laid out apk-tools' way (only under REPO/noarch/) builds, as the real apk-tools installs it.
  */
@@ -17,41 +18,47 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createApk, readSourceTree } from '../../src/apk/apk-writer.ts';
+import { indexRecordsFromFiles, writeApkIndex } from '../../src/apk/apkindex.ts';
+import { loadSigningKey } from '../../src/apk/signature.ts';
 import { parseLock, parseRange } from '../../src/lock/format.ts';
 import { readTar } from '../../src/tar/reader.ts';
 import { layerTars, layoutManifests } from '../helpers/image-tree.ts';
 import { makeKey } from '../helpers/make-repo.ts';
 import { apkOracle, fixture } from '../helpers/paths.ts';
 import { type RepoServer, startRepoServer } from '../helpers/repo-server.ts';
-import { lading, ladingAsync, type RunResult, run, tempDir } from '../helpers/tools.ts';
+import { ladingAsync, type RunResult, run, tempDir } from '../helpers/tools.ts';
 
 const tmp = tempDir('lading-locks-');
 const at = (...p: string[]) => join(tmp.path, ...p);
 const key = makeKey(at('keys'));
 const KEY_PATH = '/keys/test@lading.rsa.pub';
 
-/** `lading package`: NAME-VERSION.apk in `dir`, holding usr/share/NAME/version. */
-function makePackage(
+/** NAME-VERSION.apk in `dir` (as `lading package` writes it), holding usr/share/NAME/version. */
+async function makePackage(
   dir: string,
   name: string,
   version: string,
   arch: string,
   depends: string[] = [],
-): string {
+): Promise<string> {
   const src = at('src', `${name}-${version}-${arch}`);
   mkdirSync(join(src, 'usr/share', name), { recursive: true });
   writeFileSync(join(src, 'usr/share', name, 'version'), `${version}\n`);
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${name}-${version}.apk`);
-  const args = ['package', src, '-o', out, '--name', name, '--version', version, '--arch', arch];
-  for (const d of depends) args.push('--depends', d);
-  ok(lading([...args, '--key', key.privateKey]));
+  const entries = await readSourceTree(src);
+  const signingKey = await loadSigningKey(key.privateKey);
+  writeFileSync(out, createApk({ name, version, arch, depends }, entries, { signingKey }).bytes);
   return out;
 }
 
-function index(dir: string, apks: string[]): void {
+/** DIR/APKINDEX.tar.gz of these packages (as `lading index` writes it). */
+async function index(dir: string, apks: string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  ok(lading(['index', '--key', key.privateKey, '-o', join(dir, 'APKINDEX.tar.gz'), ...apks]));
+  const signingKey = await loadSigningKey(key.privateKey);
+  const packages = await indexRecordsFromFiles(apks);
+  writeFileSync(join(dir, 'APKINDEX.tar.gz'), writeApkIndex({ packages, signingKey }));
 }
 
 function ok(r: RunResult): string {
@@ -100,15 +107,15 @@ const lockFile = at('multi.lock.json');
 before(async () => {
   const x86 = join(multiRepo, 'x86_64');
   const arm = join(multiRepo, 'aarch64');
-  index(x86, [
-    makePackage(x86, 'base', '1.0-r0', 'x86_64'),
-    makePackage(x86, 'foo', '1.0-r0', 'x86_64', ['base']),
-    makePackage(x86, 'foo', '2.0-r0', 'x86_64', ['base']),
-    makePackage(x86, 'only-x86', '1.0-r0', 'x86_64'),
+  await index(x86, [
+    await makePackage(x86, 'base', '1.0-r0', 'x86_64'),
+    await makePackage(x86, 'foo', '1.0-r0', 'x86_64', ['base']),
+    await makePackage(x86, 'foo', '2.0-r0', 'x86_64', ['base']),
+    await makePackage(x86, 'only-x86', '1.0-r0', 'x86_64'),
   ]);
-  index(arm, [
-    makePackage(arm, 'base', '1.0-r0', 'aarch64'),
-    makePackage(arm, 'foo', '1.0-r0', 'aarch64', ['base']),
+  await index(arm, [
+    await makePackage(arm, 'base', '1.0-r0', 'aarch64'),
+    await makePackage(arm, 'foo', '1.0-r0', 'aarch64', ['base']),
   ]);
   server = await startRepoServer({ repo: multiRepo, keys: at('keys') });
   multi = config('multi.yaml', `${server.url}/repo`, `${server.url}${KEY_PATH}`, ['foo']);
@@ -182,9 +189,9 @@ describe('lock files', () => {
   it('a newer version is ignored with the lock and picked without it; lock --check says what changed', async () => {
     for (const arch of ['x86_64', 'aarch64']) {
       const dir = join(multiRepo, arch);
-      makePackage(dir, 'foo', '3.0-r0', arch, ['base']);
+      await makePackage(dir, 'foo', '3.0-r0', arch, ['base']);
       const apks = ['base-1.0-r0', 'foo-1.0-r0', 'foo-3.0-r0', ...(arch === 'x86_64' ? ['foo-2.0-r0'] : [])];
-      index(
+      await index(
         dir,
         apks.map((a) => join(dir, `${a}.apk`)),
       );
@@ -362,13 +369,13 @@ describe('lock files', () => {
 describe('noarch packages', () => {
   it("build from apk-tools' layout (REPO/noarch/) and apko's (REPO/<arch>/); apk-tools installs the first", async () => {
     const apkTools = at('noarch-apk-tools');
-    const data = makePackage(join(apkTools, 'noarch'), 'data', '1.0-r0', 'noarch');
+    const data = await makePackage(join(apkTools, 'noarch'), 'data', '1.0-r0', 'noarch');
     const apko = at('noarch-apko');
     for (const arch of ['x86_64', 'aarch64']) {
-      index(join(apkTools, arch), [data]);
+      await index(join(apkTools, arch), [data]);
       mkdirSync(join(apko, arch), { recursive: true });
       copyFileSync(data, join(apko, arch, 'data-1.0-r0.apk'));
-      index(join(apko, arch), [join(apko, arch, 'data-1.0-r0.apk')]);
+      await index(join(apko, arch), [join(apko, arch, 'data-1.0-r0.apk')]);
     }
     for (const [name, repo] of [
       ['tools', apkTools],
