@@ -73,8 +73,8 @@ export interface NormalizeResult {
 const trimRepository = (r: string): string => r.replace(/\/+$/, '') || r;
 
 /** `/a/b` for `a/b`, `/a//b/`, `/a/./b`; callers have rejected paths that climb above the root. */
-/** The most package layers runtimes take beside the top layer (containerd and Docker stop at 127 layers). */
-export const PACKAGE_LAYERS_MAX = 126;
+/** The most package layers runtimes take beside the top layer (Docker stops at 125 layers; layers/plan.ts). */
+export const PACKAGE_LAYERS_MAX = 124;
 
 export function cleanImagePath(p: string): string {
   return posix.normalize(`/${p}`).replace(/(.)\/+$/, '$1');
@@ -265,7 +265,7 @@ export function normalizeConfig(raw: RawConfig, where: Locator): NormalizeResult
         message: 'layering.budget needs layering.strategy (origin or package)',
       });
     } else {
-      // package: as many package layers as runtimes take (127 layers in all, the top one included)
+      // package: as many package layers as runtimes take (125 layers in all, the top one included)
       const budget = l.budget ?? (l.strategy === 'package' ? PACKAGE_LAYERS_MAX : 0);
       config.layering = { strategy: l.strategy, budget };
     }

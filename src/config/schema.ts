@@ -382,7 +382,7 @@ export const configSchema = z
         budget: z
           .int()
           .min(0)
-          .describe('Maximum number of package layers (plus one top layer); "package" defaults to 126')
+          .describe('Maximum number of package layers (plus one top layer); "package" defaults to 124')
           .optional(),
       })
       .describe('Split the image into several layers; {} means one layer')

@@ -45,10 +45,11 @@ import { satisfiesReplaces } from '../rootfs/replaces.ts';
 import { layerEntries, nodeEntries, ownerNames } from './entries.ts';
 
 /**
- * The most layers an image gets. containerd and Docker refuse images with more than about 127 layers, so
- * a larger budget is capped: at most this many minus one package layers, plus the top layer.
+ * The most layers an image gets. Docker refuses an image of more than 125 layers ("max depth exceeded": its
+ * layer store keeps two of overlay's 127 lower directories for the container), so a larger budget is capped:
+ * at most this many minus one package layers, plus the top layer.
  */
-export const MAX_LAYERS = 127;
+export const MAX_LAYERS = 125;
 
 export interface LayerPlan {
   /** `packages`: one group's files; `top`: everything else; `image`: the whole filesystem (no layering). */
