@@ -1,14 +1,16 @@
 /**
- * `lading build` with `layering: {strategy: origin}`: a multi-layer image real tools accept and run, and a
- * rebuild after one package changed keeps every other package's layer byte for byte.
+ * `lading build` with `layering: {strategy: origin}`: a multi-layer image real tools accept, unpack to exactly
+ * the single-layer image and run, and a rebuild after one package changed keeps every other package's layer
+ * byte for byte (test/e2e/layering.test.ts checks the library pieces on harder cases).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ladingBuild, writeAlpineConfig } from '../helpers/build.ts';
-import { runInLayout } from '../helpers/containers.ts';
-import { layoutManifests } from '../helpers/image-tree.ts';
+import { alpineChangedFiles, ladingBuild } from '../helpers/build.ts';
+import { sharedCache } from '../helpers/cache.ts';
+import { runBundle, unpackBundle } from '../helpers/containers.ts';
+import { fullDiskTree, layoutManifests, treeDiff } from '../helpers/image-tree.ts';
 import { makeKey, makeRepo, writeRepoConfig } from '../helpers/make-repo.ts';
 import { requireTool, run, tempDir } from '../helpers/tools.ts';
 
@@ -17,19 +19,29 @@ const LAYERING = 'layering:\n  strategy: origin\n  budget: 10\n';
 describe('lading build with layering: origin', () => {
   const tmp = tempDir('lading-layering-cli-');
   after(() => tmp.remove());
-  const cache = join(tmp.path, 'cache');
+  const cache = sharedCache();
 
-  it('writes a multi-layer alpine-base that validates, loads and runs', () => {
-    const config = writeAlpineConfig(tmp.path, 'layered.yaml', ['alpine-base'], LAYERING);
+  it('writes a multi-layer alpine-base that validates, unpacks to the single-layer image, loads and runs', () => {
+    // accounts, a permissions change and a hard link to a package file (helpers/build.ts), across layers
+    const config = join(tmp.path, 'layered.yaml');
+    writeFileSync(config, alpineChangedFiles('layering: {strategy: origin, budget: 5}\n'));
+    const singleConfig = join(tmp.path, 'single.yaml');
+    writeFileSync(singleConfig, alpineChangedFiles());
     const layout = join(tmp.path, 'layout');
+    const single = join(tmp.path, 'single-layout');
     mkdirSync(layout);
-    let r = ladingBuild(config, 'layered:1', layout, cache);
-    assert.equal(r.status, 0, r.stderr);
+    mkdirSync(single);
     const tar = join(tmp.path, 'layered.tar');
-    r = ladingBuild(config, 'layered:1', tar, cache);
-    assert.equal(r.status, 0, r.stderr);
+    for (const [cfg, tag, out] of [
+      [config, 'layered:1', layout],
+      [config, 'layered:1', tar],
+      [singleConfig, 'single:1', single],
+    ] as const) {
+      const r = ladingBuild(cfg, tag, out, cache);
+      assert.equal(r.status, 0, r.stderr);
+    }
     const m = layoutManifests(layout).get('amd64')!;
-    assert.ok(m.layers.length > 2, `${m.layers.length} layers`);
+    assert.equal(m.layers.length, 6, 'five origins and the top layer');
     const config0 = m.config as { history: { comment?: string }[]; rootfs: { diff_ids: string[] } };
     assert.equal(config0.history.length, m.layers.length);
     assert.equal(config0.rootfs.diff_ids.length, m.layers.length);
@@ -49,14 +61,18 @@ describe('lading build with layering: origin', () => {
       `oci:${join(tmp.path, 'copy')}:x`,
     ]);
     assert.equal(c.status, 0, c.stderr);
-    const out = runInLayout(
-      layout,
-      'layered:1',
-      ['/bin/sh', '-c', 'apk info | wc -l; cat /etc/alpine-release'],
-      tmp.path,
-    );
+    // unpacked (umoci), the layers make exactly the single-layer image: modes, owners, times, links, xattrs
+    const cmd = [
+      '/bin/sh',
+      '-c',
+      'id -u; stat -c "%a %h" /etc/motd /opt/bb; apk info | wc -l; cat /etc/alpine-release',
+    ];
+    const want = fullDiskTree(join(unpackBundle(single, 'single:1', undefined, tmp.path, {}), 'rootfs'));
+    const bundle = unpackBundle(layout, 'layered:1', cmd, tmp.path, {});
+    assert.deepEqual(treeDiff(fullDiskTree(join(bundle, 'rootfs')), want), []);
+    const out = runBundle(bundle, tmp.path);
     assert.equal(out.status, 0, out.stderr);
-    assert.equal(out.stdout, '25\n3.19.1\n');
+    assert.equal(out.stdout, '1000\n600 1\n755 2\n25\n3.19.1\n');
   });
 
   it('rebuilding after one package changed keeps the other packages’ layers', () => {
