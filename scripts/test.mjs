@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = join(root, 'node_modules/.bin');
@@ -39,17 +39,24 @@ function runSync(title, cmd, args) {
   process.stdout.write(`== ${title}: ok in ${seconds(t)} s\n`);
 }
 
-/** Runs a command in the background; its output is held back and printed, with the verdict, when it ends. */
-function runBeside(title, cmd, args) {
+/**
+ * Runs a command in the background; its output is held back and printed, with the verdict, when it ends (on
+ * success only with `always`).
+ */
+function runBeside(title, cmd, args, extraEnv = {}, { always = false } = {}) {
   const t = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: root,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code, signal) => {
       const ok = code === 0;
-      process.stdout.write(`\n== ${title}\n${ok ? '' : out}`);
+      process.stdout.write(`\n== ${title}\n${ok && !always ? '' : out}`);
       process.stdout.write(
         ok ? `== ${title}: ok in ${seconds(t)} s\n` : `\n${title} failed (exit ${code ?? signal})\n`,
       );
@@ -58,25 +65,64 @@ function runBeside(title, cmd, args) {
   });
 }
 
-function runTests(files) {
+function runTests(files, shared) {
   const t = Date.now();
-  process.stdout.write(`\n== tests (${files.length} files)\n`);
-  return new Promise((resolve) => {
-    // Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
-    const args = ['--import', join(root, 'scripts/test-cpu.mjs'), '--test', '--test-concurrency=3'];
-    const child = spawn(process.execPath, [...args, '--test-reporter=spec', ...files], {
-      cwd: root,
-      env,
-      stdio: 'inherit',
-    });
-    child.on('close', (code, signal) => {
-      const ok = code === 0;
-      process.stdout.write(
-        ok ? `== tests: ok in ${seconds(t)} s\n` : `\ntests failed (exit ${code ?? signal})\n`,
-      );
-      resolve(ok);
-    });
+  process.stdout.write(
+    `\n== tests (${files.length + shared.length} files, ${shared.length} of them in one process)\n`,
+  );
+  const cpu = ['--import', join(root, 'scripts/test-cpu.mjs'), '--test'];
+  // Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
+  const alone = new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [...cpu, '--test-concurrency=3', '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        env,
+        stdio: 'inherit',
+      },
+    );
+    child.on('close', (code) => resolve(code === 0));
   });
+  // The files that start nothing share one process beside them: a process each cost more than their tests.
+  const together = shared.length
+    ? runBeside(
+        `tests in one process (${shared.length} files)`,
+        process.execPath,
+        [...cpu, '--test-isolation=none', '--test-reporter=spec', ...shared],
+        { LADING_TEST_SHARED: String(shared.length) },
+        { always: true },
+      )
+    : Promise.resolve(true);
+  return Promise.all([alone, together]).then((oks) => {
+    const ok = oks.every(Boolean);
+    process.stdout.write(ok ? `== tests: ok in ${seconds(t)} s\n` : '\ntests failed\n');
+    return ok;
+  });
+}
+
+/**
+ * Whether a test file runs in the shared process: neither it nor the test helpers it imports start a process
+ * (helpers/tools.ts is imported for tempDir alone), a server or a timer. Such a file's tests are computation on
+ * files; a process of its own would cost more CPU (start-up, loading the sources) than they do.
+ */
+const STARTS =
+  /(?<![.\w$])(lading|ladingAsync|run|runAsync|runLimited|spawn|spawnSync|exec|execSync|execFile|execFileSync|requireTool|createServer|setTimeout|setInterval|sleep|start[A-Z]\w*|make(Repo|Key)|hostileRepo|testKey)\(|node:child_process|node:worker_threads/;
+const startsSomething = new Map();
+function starts(file) {
+  if (startsSomething.has(file)) return startsSomething.get(file);
+  startsSomething.set(file, false); // an import cycle adds nothing
+  const text = readFileSync(file, 'utf8');
+  let found = file.endsWith('.test.ts') && STARTS.test(text);
+  for (const m of text.matchAll(/from\s+'(\.{1,2}\/[^']+)'/g)) {
+    const dep = resolve(dirname(file), m[1]);
+    // the helpers a test imports (the sources under test are what it runs)
+    if (!dep.startsWith(join(root, 'test/')) || dep.endsWith('/helpers/tools.ts') || !existsSync(dep))
+      continue;
+    if (STARTS.test(readFileSync(dep, 'utf8')) || starts(dep)) found = true;
+  }
+  startsSomething.set(file, found);
+  return found;
 }
 
 function testFiles(paths) {
@@ -150,7 +196,9 @@ const pole = (f) => {
   const i = LONG_POLES.indexOf(f);
   return i < 0 ? LONG_POLES.length : i;
 };
-const files = testFiles(selected.length ? selected : ['test']).sort((a, b) => pole(a) - pole(b));
+const all = testFiles(selected.length ? selected : ['test']).sort((a, b) => pole(a) - pole(b));
+const shared = all.filter((f) => !LONG_POLES.includes(f) && !starts(f));
+const files = all.filter((f) => !shared.includes(f));
 // Type-check and lint take a few seconds of one core: they run beside the first test files.
 const checks =
   selected.length === 0
@@ -159,6 +207,6 @@ const checks =
         runBeside('lint', join(bin, 'biome'), ['check', 'src', 'test', 'scripts', 'bench', 'bin']),
       ]
     : [];
-const results = await Promise.all([runTests(files), ...checks]);
+const results = await Promise.all([runTests(files, shared), ...checks]);
 cpuReport();
 process.exitCode = results.every(Boolean) ? 0 : 1;
