@@ -273,7 +273,12 @@ export async function publishedAlready(
   const publication = new Publication(options.client ?? registryClient(options, logger), targets);
   const first = publication.firstSession;
   const firstTag: { published: Published | undefined } = { published: undefined };
-  const read = async () => (firstTag.published = await readPublished(first, targets[0]!.tags[0]!));
+  const tag = targets[0]!.tags[0]!;
+  const read = async () => {
+    firstTag.published = await readPublished(first, tag);
+    publication.noteFirstTag(tag, firstTag.published?.digest ?? null);
+    return firstTag.published;
+  };
   const result = await skipIfUnchanged(publication, read, inputDigest, logger);
   return { ...(result ? { result } : {}), firstTag };
 }

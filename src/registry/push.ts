@@ -168,23 +168,31 @@ export class Publication {
     this.#staged = { artifacts, blobs };
   }
 
-  /** The image manifests (and staged artifacts), then the index by digest, in every repository. */
+  /**
+   * The image manifests (and staged artifacts), then the index by digest, in every repository. Where a tag was
+   * read a moment ago naming another image (or nothing), this image is new there: its manifests are put without
+   * asking first (a PUT of a manifest that is there after all changes nothing).
+   */
   async commitImages(images: readonly PushManifest[], index: PushManifest): Promise<void> {
     const limit = createLimiter(this.#jobs);
     const staged = this.#staged;
     if (staged) await staged.blobs;
-    for (const session of this.#sessions) {
+    for (const [i, session] of this.#sessions.entries()) {
+      const known = this.#targets[i]!.tags.some((tag) => {
+        const seen = this.#seen.get(`${i} ${tag}`);
+        return seen !== undefined && seen !== index.digest;
+      });
       await Promise.all([
         ...images.map((m) =>
           limit(async () => {
             const what = `image manifest ${short(m.digest)} of ${session.name}`;
-            if ((await putManifest(session, m, m.digest, what)).put) this.report.manifestsPut++;
+            if ((await putManifest(session, m, m.digest, what, { known })).put) this.report.manifestsPut++;
           }),
         ),
         ...(staged ? [this.#referrers(session, staged.artifacts)] : []),
       ]);
       const what = `image index ${short(index.digest)} of ${session.name}`;
-      if ((await putManifest(session, index, index.digest, what)).put) this.report.manifestsPut++;
+      if ((await putManifest(session, index, index.digest, what, { known })).put) this.report.manifestsPut++;
     }
     if (staged) this.#attached = true;
   }
@@ -243,8 +251,8 @@ export class Publication {
   }
 
   /**
-   * What the first repository's `tag` was read to name a moment ago (null: absent), so that neither
-   * alreadyTagged nor tag asks about it again when it names something else.
+   * What the first repository's `tag` was read to name a moment ago (null: absent): tag writes nothing there
+   * when it names the index already, and neither alreadyTagged nor tag asks again when it names something else.
    */
   noteFirstTag(tag: string, digest: string | null): void {
     this.#seen.set(`0 ${tag}`, digest);
@@ -298,9 +306,11 @@ export class Publication {
       this.#targets.flatMap((t, i) =>
         t.tags.map(async (tag) => {
           const what = `tag ${tag} of ${repositoryName(t.repository)}`;
-          // seen naming something else a moment ago (alreadyTagged): no need to ask again
+          // seen a moment ago (alreadyTagged, a read of the first tag): naming this index, nothing to write;
+          // naming something else (or nothing), put without asking again
           const seen = this.#seen.get(`${i} ${tag}`);
-          const known = seen !== undefined && seen !== index.digest;
+          if (seen === index.digest) return;
+          const known = seen !== undefined;
           if ((await putManifest(this.#sessions[i]!, index, tag, what, { known })).put) this.report.tagsPut++;
         }),
       ),
