@@ -5,17 +5,17 @@
  *   contract), one of them killed once it had begun and GNU parallel then running both; and by two Docker swarm
  *   job tasks (a test-started engine): every way ends with the same tag → digest table, and no other tags;
  * - published again: every image `skipped`, and the registry (behind a logging proxy) sees no POST, PATCH or PUT;
- * - built by build-many from an empty cache and the shared HTTP cache (nginx) holding poisoned entries (wrong
- *   bytes under a hash, a layer key pointing at another layer): both caught and ignored, the published digests;
  * - after a package bump and a new provider (packages built and indexed again here), `plan --check` against the
  *   registry names exactly the two images whose resolution changed, only they are published, and a fresh worker
- *   (empty cache, the shared HTTP cache) uploads only the layers that changed;
+ *   (empty cache, the shared HTTP cache of nginx holding poisoned entries: wrong bytes under a hash, a layer key
+ *   pointing at another layer) catches and ignores the poison and uploads only the layers that changed;
  * - a read-only cache serves an unprivileged build of a config it never built (one of the bumped images, under
  *   another name) to the digest the fresh worker published, and nothing in the cache changes.
  * The partition itself (n = 1…5, any order) is checked in-process in test/pipeline/shard.test.ts.
  * One registry, one nginx and one engine (stopped once its job is done); builds are reused across the steps
- * (one shared cache, the fresh worker's image checks the read-only build); every child process is time-limited
- * and its output capped (runLimited, sys).
+ * (one shared cache; the read-only build and the fresh worker's check each other); the generated packages are
+ * made in-process; the registry and the work tree are in memory when there is room; every child process is
+ * time-limited and its output capped (runLimited, sys). build-many is in test/e2e/apko-configs.test.ts.
  */
 import assert from 'node:assert/strict';
 import {
@@ -29,21 +29,24 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
+import { createApk, type PackageSpec, readSourceTree } from '../../src/apk/apk-writer.ts';
+import { indexRecordsFromFiles, writeApkIndex } from '../../src/apk/apkindex.ts';
+import { loadSigningKey } from '../../src/apk/signature.ts';
 import { INPUT_DIGEST_ANNOTATION } from '../../src/pipeline/input-digest.ts';
-import { partition } from '../../src/pipeline/shard.ts';
 import { alpineKey, isoRepoDir } from '../helpers/build.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
-import { addPackages, makeRepo, type TestRepo } from '../helpers/make-repo.ts';
+import { makeKey } from '../helpers/make-repo.ts';
 import { type NginxCache, startNginxCache } from '../helpers/nginx-cache.ts';
 import { fixturesDir, ladingBin, repoRoot } from '../helpers/paths.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { type RegistryProxy, startRegistryProxy } from '../helpers/registry-proxy.ts';
-import { requireTool, run, runLimited, tempDir } from '../helpers/tools.ts';
+import { memoryTempDir, requireTool, run, runLimited } from '../helpers/tools.ts';
 
-const tmp = tempDir('lading-scale-');
+const tmp = memoryTempDir('lading-scale-');
 const W = tmp.path;
 const SDE = '1700000000';
 const env = { ...process.env, SOURCE_DATE_EPOCH: SDE };
@@ -127,14 +130,54 @@ async function blobsOf(registry: TestRegistry, repo: string): Promise<Set<string
   );
 }
 
-/** The diff IDs of the image `latest` names. */
-async function diffIdsOf(registry: TestRegistry, repo: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const m of await manifestsOf(registry, repo)) {
-    const config = (await (await fetch(`${registry.url}/v2/${repo}/blobs/${m.config.digest}`)).json()) as Doc;
-    out.push(...config.rootfs.diff_ids);
+/** The diff ID of the layer of the image `latest` names (one architecture) that holds the file `path`. */
+async function layerHolding(registry: TestRegistry, repo: string, path: string): Promise<string> {
+  const [m] = await manifestsOf(registry, repo);
+  const blob = async (digest: string) =>
+    Buffer.from(await (await fetch(`${registry.url}/v2/${repo}/blobs/${digest}`)).arrayBuffer());
+  const config = JSON.parse((await blob(m!.config.digest)).toString()) as Doc;
+  for (const [i, l] of m!.layers.entries()) {
+    // a tar header holds the name NUL-padded (the apk database beside it names files otherwise)
+    if (gunzipSync(await blob(l.digest)).includes(`${path}\0`)) return config.rootfs.diff_ids[i]!;
   }
-  return out;
+  throw new Error(`no layer of ${repo} holds ${path}`);
+}
+
+/** The generated repository (REPO/x86_64), its public key and its signing key. */
+interface GenRepo {
+  repo: string;
+  key: string;
+  privateKey: string;
+}
+
+/**
+ * Packages into the generated repository, which is indexed again (the packages there keep their bytes, as a
+ * package bump leaves them): the library calls behind `lading package` and `lading index`, whose commands
+ * have their own tests, without a process each.
+ */
+async function addPackages(
+  gen: GenRepo,
+  packages: (Omit<PackageSpec, 'version'> & { version?: string; files: Record<string, string> })[],
+): Promise<void> {
+  const archDir = join(gen.repo, 'x86_64');
+  mkdirSync(archDir, { recursive: true });
+  const signingKey = await loadSigningKey(gen.privateKey);
+  for (const { files, ...p } of packages) {
+    const spec = { version: '1.0-r0', arch: 'x86_64', origin: p.name, ...p };
+    const src = join(gen.repo, '..', 'src', `${spec.name}-${spec.version}`);
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(dirname(join(src, path)), { recursive: true });
+      writeFileSync(join(src, path), content);
+    }
+    const apk = createApk(spec, await readSourceTree(src), { signingKey });
+    writeFileSync(join(archDir, `${spec.name}-${spec.version}.apk`), apk.bytes);
+  }
+  const apks = readdirSync(archDir)
+    .filter((f) => f.endsWith('.apk'))
+    .sort()
+    .map((f) => join(archDir, f));
+  const index = writeApkIndex({ packages: await indexRecordsFromFiles(apks), signingKey });
+  writeFileSync(join(archDir, 'APKINDEX.tar.gz'), index);
 }
 
 describe('many images, many workers', () => {
@@ -142,7 +185,7 @@ describe('many images, many workers', () => {
   let proxy: RegistryProxy;
   let nginx: NginxCache;
   let engine: Promise<Dockerd> | undefined;
-  let gen: TestRepo;
+  let gen: GenRepo;
   const cache = join(W, 'cache');
   const plan = join(W, 'plan.json');
   let reference: Record<string, string>;
@@ -163,18 +206,21 @@ describe('many images, many workers', () => {
     registry = await startRegistry();
     proxy = await startRegistryProxy(registry.url);
     nginx = await startNginxCache();
-    gen = makeRepo(join(W, 'gen'), [
+    gen = { repo: join(W, 'gen', 'repo'), ...makeKey(join(W, 'gen', 'keys')) };
+    await addPackages(gen, [
+      { name: 'gbase', files: { 'etc/gbase.conf': 'base\n' } },
+      { name: 'gdata', files: { 'usr/share/gdata/table': 'data\n' } },
       { name: 'libfoo', provides: ['so:libfoo.so.1=1'], files: { 'usr/lib/libfoo.so.1': 'foo 1.0\n' } },
       { name: 'app', depends: ['so:libfoo.so.1'], files: { 'usr/bin/app': '#!/bin/sh\necho app\n' } },
       { name: 'toola', provides: ['tool'], providerPriority: 10, files: { 'usr/bin/tool-a': 'a\n' } },
     ]);
     const images = join(W, 'images');
     mkdirSync(join(images, 'gen'), { recursive: true });
-    // small fixture packages: one origin each, and musl beneath zlib
+    // small fixture packages in one layer each (the layers that matter below are the generated images')
     const fixtureConfig = (name: string, world: string[]) =>
       writeFileSync(
         join(images, `${name}.yaml`),
-        `contents:\n  repositories: [${isoRepoDir()}]\n  keyring: [${alpineKey()}]\n  packages: [${world.join(', ')}]\narchs: [x86_64]\n${ORIGIN}`,
+        `contents:\n  repositories: [${isoRepoDir()}]\n  keyring: [${alpineKey()}]\n  packages: [${world.join(', ')}]\narchs: [x86_64]\n`,
       );
     fixtureConfig('base', ['alpine-baselayout-data']);
     fixtureConfig('certs', ['ca-certificates-bundle']);
@@ -184,7 +230,7 @@ describe('many images, many workers', () => {
         join(images, 'gen', `${name}.yaml`),
         `contents:\n  repositories: [${gen.repo}]\n  keyring: [${gen.key}]\n  packages: [${world.join(', ')}]\narchs: [x86_64]\n${ORIGIN}`,
       );
-    genConfig('app', ['app']);
+    genConfig('app', ['app', 'gbase', 'gdata']);
     // toola by its name, and by the name it provides: only the second may change with a new provider
     genConfig('pinned', ['toola']);
     genConfig('tool', ['tool']);
@@ -343,7 +389,17 @@ describe('many images, many workers', () => {
 
   it('publish again: every image skipped with the same digest, and no POST, PATCH or PUT', async () => {
     const start = proxy.log.length;
-    const again = await publishMany('one', [], proxy.host);
+    // from the configs this time, not the plan: each image resolved, then its input digest asked about (as
+    // `lading publish --skip-unchanged` does); the plan's way is the fresh worker's below
+    const again = await lading([
+      'publish-many',
+      'images',
+      '--to',
+      `${proxy.host}/one`,
+      '--cache-dir',
+      cache,
+      '--no-sbom',
+    ]);
     ok(again, 'publish-many again');
     const rs = results(again.stdout);
     assert.deepEqual(
@@ -356,7 +412,7 @@ describe('many images, many workers', () => {
       sent.filter((e) => !['GET', 'HEAD'].includes(e.method)),
       [],
     );
-    // each image: its tag and manifests read (GET), its blobs and tag checked (HEAD)
+    // each image: its tag and manifests read (GET), its blobs checked (HEAD)
     assert.equal(sent.filter((e) => e.method === 'GET' && e.path.endsWith('/manifests/latest')).length, 6);
     // the input digest of the plan is on the index and its manifests
     for (const p of readPlanFile(plan).images) {
@@ -367,71 +423,13 @@ describe('many images, many workers', () => {
     }
   });
 
-  it('build-many from an empty cache and a poisoned shared cache: the poison caught and ignored, the published digests', async () => {
-    // the shard of three that builds zlib (two layers: zlib, musl), and the layers of its images
-    const shards = partition(readPlanFile(plan).images, 3);
-    const shard = shards.findIndex((s) => s.includes('zlib'));
-    const diffIds = new Set<string>();
-    for (const name of shards[shard]!)
-      for (const d of await diffIdsOf(registry, `one/${name}`)) diffIds.add(d);
-    // in the shared cache: one of these layers' blob gets wrong bytes; another's key points at a layer of gen/tool
-    const ac = join(nginx.root, 'ac');
-    const layers = readdirSync(ac)
-      .sort()
-      .map((f) => ({ f, ref: JSON.parse(readFileSync(join(ac, f), 'utf8')) }))
-      .filter((e) => e.ref.meta?.diffId);
-    const ours = layers.filter((l) => diffIds.has(l.ref.meta.diffId));
-    const elsewhere = new Set(await diffIdsOf(registry, 'one/gen/tool'));
-    const other = layers.find((l) => elsewhere.has(l.ref.meta.diffId) && !diffIds.has(l.ref.meta.diffId))!;
-    assert.ok(ours.length >= 2 && other, 'layers of the shard and another in the shared cache');
-    const [pointed, spoiled] = [ours[0]!, ours[1]!];
-    writeFileSync(
-      join(ac, pointed.f),
-      JSON.stringify({ ...pointed.ref, blob: other.ref.blob, meta: other.ref.meta }),
-    );
-    const blob = join(nginx.root, 'cas', spoiled.ref.blob.digest.replace(/^sha256:/, ''));
-    const original = readFileSync(blob);
-    writeFileSync(blob, Buffer.alloc(original.length, 7));
-
-    const out = join(W, 'layouts');
-    const built = await lading([
-      'build-many',
-      plan,
-      '--output-dir',
-      out,
-      '--shard',
-      `${shard}/3`,
-      '--cache-dir',
-      join(W, 'empty'),
-      '--cache-from',
-      nginx.url,
-      '--no-sbom',
-    ]);
-    ok(built, 'build-many');
-    const rs = results(built.stdout);
-    assert.deepEqual(
-      rs.map((r) => r.image),
-      shards[shard],
-    );
-    for (const r of rs) {
-      assert.equal(r.status, 'built');
-      assert.equal(r.digest, reference[r.image], r.image);
-      assert.ok(statSync(join(out, r.image, 'index.json')).isFile());
-    }
-    assert.match(built.stderr, /do not hash to it; ignored/);
-    assert.match(built.stderr, /is not the layer these files make; ignored/);
-    // the shared cache as it was, for the fresh worker below
-    writeFileSync(join(ac, pointed.f), JSON.stringify(pointed.ref));
-    writeFileSync(blob, original);
-  });
-
-  it('a bump and a new provider: plan --check names exactly the changed images; a fresh worker uploads only changed layers', async () => {
+  it('a bump and a new provider: plan --check names exactly the changed images; a fresh worker, its shared cache poisoned, uploads only changed layers', async () => {
     const before = {
       app: await blobsOf(registry, 'one/gen/app'),
       tool: await blobsOf(registry, 'one/gen/tool'),
     };
     // libfoo 1.1, and toolb: a better provider of `tool`, a name no image installs as a package
-    addPackages(join(W, 'gen'), gen, [
+    await addPackages(gen, [
       {
         name: 'libfoo',
         version: '1.1-r0',
@@ -470,6 +468,27 @@ describe('many images, many workers', () => {
     const g = JSON.parse(check.stdout);
     assert.deepEqual(g.libfoo, { '1.1-r0': ['gen/app'] });
     assert.deepEqual(g.toolb, { '1.0-r0': ['gen/tool'] });
+
+    // the shared cache poisoned where the fresh worker reads it, in two of gen/app's unchanged layers: gbase's
+    // key points at another layer, gdata's blob gets wrong bytes (app's stays as it was)
+    const ac = join(nginx.root, 'ac');
+    const layers = readdirSync(ac)
+      .sort()
+      .map((f) => ({ f, ref: JSON.parse(readFileSync(join(ac, f), 'utf8')) }))
+      .filter((e) => e.ref.meta?.diffId);
+    const holding = async (path: string) => {
+      const diffId = await layerHolding(registry, 'one/gen/app', path);
+      return layers.find((l) => l.ref.meta.diffId === diffId);
+    };
+    const [pointed, spoiled] = [await holding('etc/gbase.conf'), await holding('usr/share/gdata/table')];
+    const other = layers.find((l) => l !== pointed && l !== spoiled);
+    assert.ok(pointed && spoiled && other, 'the layers in the shared cache');
+    writeFileSync(
+      join(ac, pointed.f),
+      JSON.stringify({ ...pointed.ref, blob: other.ref.blob, meta: other.ref.meta }),
+    );
+    const blob = join(nginx.root, 'cas', spoiled.ref.blob.digest.replace(/^sha256:/, ''));
+    writeFileSync(blob, Buffer.alloc(statSync(blob).size, 7));
 
     // a fresh worker: empty cache, the shared HTTP cache
     const start = proxy.log.length;
@@ -513,7 +532,11 @@ describe('many images, many workers', () => {
       after.app.size - [...after.app].filter((b) => !before.app.has(b)).length > 0,
       'app kept layers',
     );
-    // the unchanged layers came from the shared cache, checked, not written again
+    // the poison caught and ignored (those layers then taken by reference from the registry, which holds them);
+    // the other unchanged layer came from the shared cache, checked, not written again
+    assert.match(fresh.stderr, /do not hash to it; ignored/);
+    assert.match(fresh.stderr, /is not the layer these files make; ignored/);
+    assert.match(fresh.stderr, /the registry holds it under its key; not written/);
     assert.match(fresh.stderr, /from a shared cache, checked, not written/);
   });
 

@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { requireTool, run, stopChild, tempDir } from './tools.ts';
+import { memoryTempDir, requireTool, run, stopChild } from './tools.ts';
 
 export interface TokenRequest {
   service: string | null;
@@ -207,7 +207,7 @@ async function startTokenServer(
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const binary = requireTool('docker-registry');
-  const tmp = tempDir('lading-registry-');
+  const tmp = memoryTempDir('lading-registry-');
   const d = tmp.path;
   const user = options.user ?? 'alice';
   const password = options.password ?? 's3cret-p4ss';
