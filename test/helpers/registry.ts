@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { memoryTempDir, requireTool, run, stopChild } from './tools.ts';
+import { memoryTempDir, requireTool, run, stopChild, tempDir } from './tools.ts';
 
 export interface TokenRequest {
   service: string | null;
@@ -53,6 +53,8 @@ export interface RegistryOptions {
   tls?: boolean;
   user?: string;
   password?: string;
+  /** Storage on disk, as a registry is deployed (benchmarks); by default in memory when there is room. */
+  onDisk?: boolean;
 }
 
 const SERVICE = 'test-registry';
@@ -207,7 +209,7 @@ async function startTokenServer(
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const binary = requireTool('docker-registry');
-  const tmp = memoryTempDir('lading-registry-');
+  const tmp = (options.onDisk ? tempDir : memoryTempDir)('lading-registry-');
   const d = tmp.path;
   const user = options.user ?? 'alice';
   const password = options.password ?? 's3cret-p4ss';
