@@ -39,7 +39,6 @@ import { loadSigningKey } from '../../src/apk/signature.ts';
 import { INPUT_DIGEST_ANNOTATION } from '../../src/pipeline/input-digest.ts';
 import { alpineKey, isoRepoDir } from '../helpers/build.ts';
 import { type Dockerd, startDockerd } from '../helpers/dockerd.ts';
-import { makeKey } from '../helpers/make-repo.ts';
 import { type NginxCache, startNginxCache } from '../helpers/nginx-cache.ts';
 import { fixturesDir, ladingBin, repoRoot } from '../helpers/paths.ts';
 import { startRegistry, type TestRegistry } from '../helpers/registry.ts';
@@ -206,7 +205,11 @@ describe('many images, many workers', () => {
     registry = await startRegistry();
     proxy = await startRegistryProxy(registry.url);
     nginx = await startNginxCache();
-    gen = { repo: join(W, 'gen', 'repo'), ...makeKey(join(W, 'gen', 'keys')) };
+    const keys = join(W, 'gen', 'keys');
+    mkdirSync(keys, { recursive: true });
+    ok(sys(process.execPath, [ladingBin, 'keygen', join(keys, 'test@lading'), '--bits', '2048']), 'keygen');
+    const key = join(keys, 'test@lading.rsa');
+    gen = { repo: join(W, 'gen', 'repo'), key: `${key}.pub`, privateKey: key };
     await addPackages(gen, [
       { name: 'gbase', files: { 'etc/gbase.conf': 'base\n' } },
       { name: 'gdata', files: { 'usr/share/gdata/table': 'data\n' } },
