@@ -70,26 +70,20 @@ function runTests(files, shared) {
   process.stdout.write(
     `\n== tests (${files.length + shared.length} files, ${shared.length} of them in one process)\n`,
   );
-  const cpu = ['--import', join(root, 'scripts/test-cpu.mjs'), '--test'];
+  const runner = join(root, 'scripts/test-run.mjs');
   // Tests mostly wait on real tools (apk-tools, skopeo, registries), so run a few files at once.
-  const alone = new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [...cpu, '--test-concurrency=3', '--test-reporter=spec', ...files],
-      {
-        cwd: root,
-        env,
-        stdio: 'inherit',
-      },
-    );
-    child.on('close', (code) => resolve(code === 0));
-  });
+  const alone = files.length
+    ? new Promise((resolve) => {
+        const child = spawn(process.execPath, [runner, ...files], { cwd: root, env, stdio: 'inherit' });
+        child.on('close', (code) => resolve(code === 0));
+      })
+    : Promise.resolve(true);
   // The files that start nothing share one process beside them: a process each cost more than their tests.
   const together = shared.length
     ? runBeside(
         `tests in one process (${shared.length} files)`,
         process.execPath,
-        [...cpu, '--test-isolation=none', '--test-reporter=spec', ...shared],
+        ['--import', join(root, 'scripts/test-cpu.mjs'), runner, '--isolation-none', ...shared],
         { LADING_TEST_SHARED: String(shared.length) },
         { always: true },
       )
@@ -175,6 +169,7 @@ const selected = process.argv.slice(2);
 runSync('build', process.execPath, ['scripts/build.mjs']);
 // The files that take longest start first, so they run beside the rest instead of finishing last on their own
 // (the wall times npm test prints, longest first; the engines, registries and apk-tools make them wait).
+// scripts/test-run.mjs keeps this order: `node --test` would sort the files by name.
 const LONG_POLES = [
   'test/e2e/scale.test.ts',
   'test/cli/resolve-commands.test.ts',
