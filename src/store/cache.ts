@@ -259,7 +259,16 @@ export class ContentCache {
    * tier, and what this process writes goes to a scratch cache removed at exit.
    */
   #useScratch(): void {
-    const scratch = mkdtempSync(join(tmpdir(), 'lading-scratch-'));
+    let scratch: string;
+    try {
+      scratch = mkdtempSync(join(tmpdir(), 'lading-scratch-'));
+    } catch (e) {
+      throw new LadingError(
+        'STORE_SCRATCH',
+        `the cache ${this.requestedDir} cannot be written, and no temporary cache can be made in ${tmpdir()} either (${(e as NodeJS.ErrnoException).code ?? e})`,
+        { hint: 'give --cache-dir a directory this user can write, or set TMPDIR to one' },
+      );
+    }
     removeOnExit(scratch);
     this.logger.warn(
       `the cache ${this.requestedDir} cannot be written: reading it, and keeping what this run adds in a temporary cache`,

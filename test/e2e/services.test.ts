@@ -28,6 +28,9 @@ accounts:
   run-as: nonroot
 `;
 
+/** What s6-svwait says when s6-supervise has not yet written a service's status. */
+const NOT_SUPERVISED_YET = /No such file or directory/;
+
 /**
  * Polls `probe` every 100 ms until it returns a value, for at most `ms`: a bound on waiting for what the test
  * brings about, generous so that a loaded machine only makes it slower (the waits end as soon as it happens).
@@ -84,8 +87,13 @@ describe('entrypoint.services: an s6 supervision tree that runs as a non-root us
   it('under runc: both services come up as 65532, a killed one is restarted, SIGTERM stops it all', async () => {
     const c = startInLayout(layout, 'services:1', tmp.path);
     try {
-      const up = c.exec(['/bin/s6-svwait', '-u', '-t', '30000', '/sv/a', '/sv/b']);
-      assert.equal(up.status, 0, up.stderr);
+      // s6-svscan starts each s6-supervise a moment after the container starts: until then s6-svwait finds no
+      // status to wait on (s6_svstatus_read: No such file or directory), so ask again
+      const up = await waitFor(30_000, () => {
+        const r = c.exec(['/bin/s6-svwait', '-u', '-t', '30000', '/sv/a', '/sv/b']);
+        return r.status === 0 || !NOT_SUPERVISED_YET.test(r.stderr) ? r : undefined;
+      });
+      assert.equal(up?.status, 0, up?.stderr);
       const ids = await waitFor(30_000, () => {
         const r = c.exec(['/bin/cat', '/tmp/a.out', '/tmp/b.out']);
         return r.status === 0 && r.stdout.split('\n').length === 3 ? r.stdout : undefined;
@@ -128,7 +136,12 @@ describe('entrypoint.services: an s6 supervision tree that runs as a non-root us
     assert.ok(image, load.stdout);
     const run = await p(['run', '-d', '--name', 's6', image]);
     assert.equal(run.status, 0, run.stderr);
-    const up = await p(['exec', 's6', '/bin/s6-svwait', '-u', '-t', '5000', '/sv/a', '/sv/b']);
+    let up = await p(['exec', 's6', '/bin/s6-svwait', '-u', '-t', '5000', '/sv/a', '/sv/b']);
+    for (const until = Date.now() + 30_000; up.status !== 0 && NOT_SUPERVISED_YET.test(up.stderr); ) {
+      if (Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 100));
+      up = await p(['exec', 's6', '/bin/s6-svwait', '-u', '-t', '5000', '/sv/a', '/sv/b']);
+    }
     assert.equal(up.status, 0, up.stderr);
     const stat = await p(['exec', 's6', '/bin/s6-svstat', '/sv/a']);
     assert.match(stat.stdout, /^up \(pid \d+\)/);
