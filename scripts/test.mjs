@@ -26,9 +26,10 @@ const started = Date.now();
 // The tests' temporary files go to memory (/dev/shm) when it has room: they write caches, layers, layouts and
 // registries by the gigabyte, and a disk file system spends a fifth of the suite's CPU in the kernel on them.
 // Mode 1777 as /tmp, for the tests that run lading as an unprivileged user. Else the usual temporary directory.
-// A lower-case name: podman names an image loaded from a layout after its path.
+// A short lower-case name: podman names an image loaded from a layout after its path, and the engines' unix
+// sockets under it must stay within 108 bytes (a longer one cost the publish test 40 s of waiting).
 function testTmpDir() {
-  const name = `lading-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const name = `lt-${randomBytes(3).toString('hex')}`;
   try {
     const shm = statfsSync('/dev/shm');
     if (shm.bavail * shm.bsize >= 4 * 2 ** 30) {
