@@ -166,22 +166,11 @@ export function imageOptions(cmd: Command, sbomPathHelp: string): Command {
 /** The build options the image flags give (the checked ones through parseBuildFlags). */
 export function imageBuildOptions(flags: ImageFlags) {
   return {
-    archs: flags.arch,
+    ...resolveFlagOptions(flags),
     buildDate: flags.buildDate,
-    repositoryAppend: flags.repositoryAppend,
-    buildRepositoryAppend: flags.buildRepositoryAppend,
-    keyringAppend: flags.keyringAppend,
-    packageAppend: flags.packageAppend,
     annotations: flags.annotations,
-    includePaths: flags.includePaths,
-    ignoreSignatures: flags.ignoreSignatures,
-    cacheDir: flags.cacheDir,
-    cacheFrom: flags.cacheFrom,
-    cacheTo: flags.cacheTo,
-    offline: flags.offline,
     lockfile: flags.lockfile,
     vcs: flagEnabled(flags.vcs, '--vcs'),
-    apk3InstallIf: flags.apk3InstallIf,
   };
 }
 
