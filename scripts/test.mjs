@@ -47,6 +47,8 @@ function testTmpDir() {
 }
 const testTmp = testTmpDir();
 process.on('exit', () => rmSync(testTmp, { recursive: true, force: true }));
+// Ctrl-C or a CI timeout: exit through the handler above, so a run leaves nothing in memory behind it
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 // One warm cache for the test files that build images but are not about caching (test/helpers/cache.ts).
 const runDir = mkdtempSync(join(testTmp, 'lading-test-cache-'));
 // LADING_TEST_CPU_LOG=FILE keeps the CPU of every file (seconds, tab, path) in FILE after the run.
