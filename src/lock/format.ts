@@ -5,7 +5,7 @@
  * The types use the file's own field names. Reading is lenient where apko is (unknown fields ignored, missing
  * lists empty) and strict about what a build relies on (every string a string, a known version).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LadingError } from '../util/errors.ts';
 
 export const LOCK_VERSION = 'v1';
