@@ -129,4 +129,14 @@ describe('src/ imports', () => {
       'an import to the same or a higher floor: move the code down, or redraw the floors',
     );
   });
+
+  it('take zod as a namespace (a named import bundles all of zod into every command start-up)', () => {
+    const named = sourceFiles(src).filter((f) =>
+      /^import \{[^}]*\} from 'zod'/m.test(readFileSync(f, 'utf8')),
+    );
+    assert.deepEqual(
+      named.map((f) => relative(src, f)),
+      [],
+    );
+  });
 });
